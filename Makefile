@@ -1,0 +1,49 @@
+# Groundwork: `make run` to try it, `make test` to check it. See README.md.
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app intake
+HOST ?= 127.0.0.1
+PORT ?= 5000
+DEV := GROUNDWORK_ENV=development GROUNDWORK_PUBLIC_URL=http://$(HOST):$(PORT)
+
+.PHONY: install run test test-sqlite test-postgresql lint format clean
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install -q --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(DEV) $(FLASK) db upgrade
+	$(DEV) $(FLASK) demo
+	$(DEV) $(FLASK) run --host $(HOST) --port $(PORT)
+
+test: test-sqlite test-postgresql
+
+test-sqlite: install
+	$(PY) -m pytest
+
+# Runs where a PostgreSQL server is named by TEST_DATABASE_URL; CI always has one.
+test-postgresql: install
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		$(PY) -m pytest --database=postgresql; \
+	elif [ "$$CI" = "true" ]; then \
+		echo "CI needs TEST_DATABASE_URL (a PostgreSQL server); .ci/run sets it." >&2; exit 1; \
+	else \
+		echo "Skipping the PostgreSQL run: set TEST_DATABASE_URL to include it."; \
+	fi
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,111 @@
+"""How Groundwork's settings are loaded: defaults, then the instance folder, then the environment.
+
+1. `config/defaults.py`;
+2. `<instance folder>/groundwork.cfg`, if present (Python syntax, like the defaults);
+3. in development only, `<instance folder>/secrets.cfg`, made on first start;
+4. environment variables: `GROUNDWORK_<NAME>` for any setting (JSON values are parsed), and
+   `DATABASE_URL` on its own as most hosts set it;
+5. explicit overrides passed to `create_app` (tests).
+
+Production refuses to start without SECRET_KEY and LOOKUP_PEPPER.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Config
+
+from config import defaults
+
+MAKE_A_SECRET = 'python -c "import secrets; print(secrets.token_hex(32))"'  # noqa: S105
+REQUIRED_SECRETS = ("SECRET_KEY", "LOOKUP_PEPPER")
+ENVIRONMENTS = ("production", "development", "testing")
+
+
+class ConfigurationError(SystemExit):
+    """Groundwork cannot start with this configuration.
+
+    A SystemExit, so that `flask`, gunicorn and `python wsgi.py` all stop with the message
+    and a non-zero status instead of a traceback.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def load(config: Config, instance_path: str, overrides: Mapping[str, Any] | None) -> None:
+    """Fill `config` in the order described in this module's docstring."""
+    config.from_object(defaults)
+    config.from_pyfile(os.path.join(instance_path, "groundwork.cfg"), silent=True)
+    env_first = _environment_settings()
+    env = (overrides or {}).get("ENV") or env_first.get("ENV") or config["ENV"]
+    if env not in ENVIRONMENTS:
+        raise ConfigurationError(
+            f"Groundwork will not start: ENV is {env!r}; use one of {', '.join(ENVIRONMENTS)}."
+        )
+    if env == "development":
+        _apply_development(config, instance_path)
+    config.update(env_first)
+    config.update(overrides or {})
+    config["ENV"] = env
+    if not config["DATABASE_URL"]:
+        config["DATABASE_URL"] = "sqlite:///" + os.path.join(instance_path, "groundwork.sqlite")
+    check(config)
+
+
+def _environment_settings() -> dict[str, Any]:
+    scratch = Config(root_path=".")
+    scratch.from_prefixed_env("GROUNDWORK")
+    settings = dict(scratch)
+    if os.environ.get("DATABASE_URL") and "DATABASE_URL" not in settings:
+        settings["DATABASE_URL"] = os.environ["DATABASE_URL"]
+    return settings
+
+
+def _apply_development(config: Config, instance_path: str) -> None:
+    """Development runs on http://127.0.0.1 with secrets it makes for itself, once."""
+    config.update(SECURE_COOKIES=False, BEHIND_TLS=False)
+    secrets_file = Path(instance_path) / "secrets.cfg"
+    if not secrets_file.exists():
+        Path(instance_path).mkdir(parents=True, exist_ok=True)
+        lines = [f'{name} = "{secrets.token_hex(32)}"' for name in REQUIRED_SECRETS]
+        secrets_file.touch(mode=0o600)
+        secrets_file.write_text(
+            "# Development secrets, made by Groundwork on first start. Not for production.\n"
+            + "\n".join(lines)
+            + "\n"
+        )
+        print(f"Groundwork made development secrets in {secrets_file}", file=sys.stderr)
+    config.from_pyfile(str(secrets_file))
+
+
+def check(config: Config) -> None:
+    """Refuse to start without the secrets, naming each one that is missing."""
+    problems = []
+    for name in REQUIRED_SECRETS:
+        value = config.get(name)
+        if not value:
+            problems.append(f"{name} is not set.")
+        elif len(str(value)) < 32:
+            problems.append(f"{name} is too short: use at least 32 hex characters.")
+    pepper = config.get("LOOKUP_PEPPER")
+    if pepper:
+        try:
+            bytes.fromhex(str(pepper))
+        except ValueError:
+            problems.append("LOOKUP_PEPPER is not hex.")
+    if problems:
+        raise ConfigurationError(
+            "Groundwork will not start:\n  "
+            + "\n  ".join(problems)
+            + f"\nMake a secret with:\n  {MAKE_A_SECRET}\n"
+            "and set it as GROUNDWORK_<NAME> in the environment, or in "
+            "<instance folder>/groundwork.cfg."
+        )

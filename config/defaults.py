@@ -1,0 +1,73 @@
+"""Groundwork's default settings. Every one can be overridden (see config/__init__.py).
+
+Secrets have no default on purpose: production refuses to start without them.
+"""
+
+# "production" (the default: refuses to start without its secrets), "development" or "testing".
+ENV = "production"
+
+# Secrets. Make each with: python -c "import secrets; print(secrets.token_hex(32))"
+SECRET_KEY = None  # signs session cookies
+LOOKUP_PEPPER = None  # hex; mixed into the return-code lookup hash. Never change it once used.
+
+# Storage. Empty means a SQLite file in the instance folder.
+DATABASE_URL = None
+
+# What a person sees.
+CLIENT_SITE_NAME = "Forms"  # neutral on purpose: page titles can be seen over a shoulder
+STAFF_SITE_NAME = "Groundwork"
+ORGANISATION_NAME = "Groundwork"
+QUICK_EXIT_URL = "https://www.bbc.co.uk/weather"
+# The locales whose catalogs are complete. ar, fa, uk, fr and es join as their catalogs land.
+SHIPPED_LOCALES = ["en"]
+DEFAULT_LOCALE = "en"
+
+# Sessions (DESIGN.md §6).
+SESSION_IDLE_MINUTES = 30
+STAFF_SESSION_HOURS = 12
+SIGN_IN_STEP_MINUTES = 10  # between a right password and a right two-factor code
+SECURE_COOKIES = True  # Secure flag and the __Host- prefix; development turns it off
+BEHIND_TLS = True  # send HSTS
+
+# Requests. Large enough for a 100 KB answer to reach its kind "too long" message.
+MAX_CONTENT_LENGTH = 512 * 1024
+MAX_FORM_MEMORY_SIZE = 512 * 1024
+
+# Argon2id cost for keys derived from passwords, recovery phrases, invites and return codes.
+KDF_ITERATIONS = 3
+KDF_MEMORY_KIB = 65536
+KDF_LANES = 4
+# The lookup hash must stay the same for the life of a deployment: its cost is fixed here.
+LOOKUP_KDF_ITERATIONS = 3
+LOOKUP_KDF_MEMORY_KIB = 65536
+LOOKUP_KDF_LANES = 4
+# Staff password hashes (argon2-cffi); rehashed at sign-in when these change.
+PASSWORD_HASH_TIME_COST = 3
+PASSWORD_HASH_MEMORY_KIB = 65536
+PASSWORD_HASH_PARALLELISM = 4
+
+# Throttling (Flask-Limiter). Use a shared store such as redis:// with more than one process.
+RATELIMIT_STORAGE_URI = "memory://"
+SIGN_IN_LIMIT_PER_ADDRESS = "10 per minute; 60 per hour"
+SIGN_IN_LIMIT_PER_ACCOUNT = "5 per minute; 30 per hour"
+SIGN_IN_LIMIT_GLOBAL = "300 per minute"
+FAILED_SIGN_INS_BEFORE_PAUSE = 10
+SIGN_IN_PAUSE_MINUTES = 15
+
+# Invitations.
+INVITE_DAYS = 7
+
+# Flask-WTF. The token lives as long as the session; the Referer check is off because every
+# page sends Referrer-Policy: no-referrer (SameSite cookies and the token still guard POSTs).
+WTF_CSRF_TIME_LIMIT = None
+WTF_CSRF_SSL_STRICT = False
+
+# How many proxies in front of the app set X-Forwarded-For/-Proto (0: none, trust nothing).
+TRUSTED_PROXIES = 0
+
+# Static files are served with a version in the URL, so they can be cached.
+SEND_FILE_MAX_AGE_DEFAULT = 86400
+
+# Return codes: tries that find nothing, per address, and all tries across the service.
+RETURN_CODE_LIMIT_PER_ADDRESS = "8 per 15 minutes; 40 per day"
+RETURN_CODE_LIMIT_GLOBAL = "600 per hour"

@@ -1,0 +1,263 @@
+"""Staff sign-in in two steps (password, then a 6-digit code), sign-out, and joining.
+
+Every refusal — wrong password, wrong or reused code, an ended session, too many tries —
+shows the same sentence, so nobody learns which part was wrong.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import segno
+from flask import Response, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from markupsafe import Markup
+from werkzeug.exceptions import TooManyRequests
+
+from intake import staff
+from intake.auth import bp
+from intake.auth.forms import CodeForm, JoinForm, SignInForm
+from intake.context import sign_in_policy, staff_crypto
+from intake.db import db_session
+from intake.extensions import limiter, login_manager
+from intake.models import StaffUser, utcnow
+from intake.security import account_key, address_key, clear_site_data, global_key
+from intake.sessions import current_session
+
+PENDING_STAFF = "pending_staff_id"
+PENDING_SINCE = "pending_since"
+PERSONAL_KEY = "personal_key"
+ORG_KEY = "org_key"
+ENROL_SECRET = "enrol_totp_secret"  # noqa: S105 - the name of a session slot
+INVITE_SECRET = "invite_secret"  # noqa: S105 - the name of a session slot
+
+
+def generic_refusal() -> str:
+    return _("We could not sign you in. Check your details and try again.")
+
+
+def _limit(setting: str) -> str:
+    return str(current_app.config[setting])
+
+
+def _failed(response: Response) -> bool:
+    return response.status_code != 302
+
+
+def _pending_account_key() -> str:
+    return f"pending:{current_session().get(PENDING_STAFF)}"
+
+
+@login_manager.user_loader
+def load_staff(user_id: str) -> StaffUser | None:
+    """The signed-in person, only while their session row says so and they are active."""
+    session = current_session()
+    if session.kind != "staff" or str(session.staff_id) != user_id:
+        return None
+    member = db_session().get(StaffUser, int(user_id))
+    if member is None or not member.active:
+        return None
+    return member
+
+
+@login_manager.unauthorized_handler
+def _sign_in_first() -> Response:
+    """To the sign-in page; if the session just ended after a while, the page says so."""
+    ended = current_session().ended in ("idle", "expired")
+    return redirect(url_for("auth.sign_in", **({"ended": "1"} if ended else {})))
+
+
+login_manager.login_view = "auth.sign_in"
+login_manager.login_message = None  # type: ignore[assignment]
+login_manager.session_protection = None  # the split-key session row is the protection
+
+
+@bp.errorhandler(TooManyRequests)
+def _too_many(_error: TooManyRequests) -> tuple[str, int]:
+    if request.endpoint == "auth.two_factor":
+        return render_template(
+            "auth/two_factor.html", form=CodeForm(), error=generic_refusal(), enrol=None
+        ), 429
+    return render_template("auth/sign_in.html", form=SignInForm(), error=generic_refusal()), 429
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+@limiter.limit(lambda: _limit("SIGN_IN_LIMIT_GLOBAL"), key_func=global_key, methods=["POST"])
+@limiter.limit(
+    lambda: _limit("SIGN_IN_LIMIT_PER_ADDRESS"),
+    key_func=address_key,
+    methods=["POST"],
+    deduct_when=_failed,
+)
+@limiter.limit(
+    lambda: _limit("SIGN_IN_LIMIT_PER_ACCOUNT"),
+    key_func=account_key,
+    methods=["POST"],
+    deduct_when=_failed,
+)
+def sign_in() -> Response | str | tuple[str, int]:
+    if current_user.is_authenticated:
+        return redirect(url_for("coach.workspace"))
+    form = SignInForm()
+    error = None
+    ended = current_session().ended in ("idle", "expired") or request.args.get("ended") == "1"
+    if request.method == "GET" and ended:
+        error = _("You were signed out after a while without activity. Please sign in again.")
+    if form.validate_on_submit():
+        db = db_session()
+        result = staff.check_password(
+            db, form.username.data or "", form.password.data or "", staff_crypto(), sign_in_policy()
+        )
+        db.commit()
+        if result is not None:
+            member, personal_key = result
+            session = current_session()
+            session.clear()
+            session.secrets.clear()
+            session.bind_staff(member.id)
+            session[PENDING_STAFF] = member.id
+            session[PENDING_SINCE] = utcnow().isoformat()
+            session.put_secret(PERSONAL_KEY, personal_key)
+            session.regenerate()
+            return redirect(url_for("auth.two_factor"))
+        error = generic_refusal()
+    elif request.method == "POST":
+        error = generic_refusal()
+    notice = None
+    if request.args.get("signed-out") == "1":
+        notice = _("You have signed out.")
+    elif request.args.get("joined") == "1":
+        notice = _("Your account is ready. Sign in to set up your 6-digit codes.")
+    return render_template("auth/sign_in.html", form=form, error=error, notice=notice)
+
+
+def _pending() -> tuple[StaffUser, bytes] | None:
+    """The person half-way through signing in, if that step is still fresh."""
+    session = current_session()
+    staff_id, since = session.get(PENDING_STAFF), session.get(PENDING_SINCE)
+    personal_key = session.get_secret(PERSONAL_KEY)
+    if staff_id is None or since is None or personal_key is None:
+        return None
+    window = timedelta(minutes=current_app.config["SIGN_IN_STEP_MINUTES"])
+    if utcnow() - datetime.fromisoformat(since) > window:
+        return None
+    member = db_session().get(StaffUser, staff_id)
+    if member is None or not member.active:
+        return None
+    return member, personal_key
+
+
+def _qr_svg(uri: str) -> Markup:
+    svg = segno.make(uri, error="m").svg_inline(scale=4, dark="#0b0c0c", light="#ffffff")
+    return Markup(svg)  # noqa: S704 - segno's own SVG, built from our own provisioning URI
+
+
+@bp.route("/two-factor", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: _limit("SIGN_IN_LIMIT_PER_ADDRESS"),
+    key_func=address_key,
+    methods=["POST"],
+    deduct_when=_failed,
+)
+@limiter.limit(
+    lambda: _limit("SIGN_IN_LIMIT_PER_ACCOUNT"),
+    key_func=_pending_account_key,
+    methods=["POST"],
+    deduct_when=_failed,
+)
+def two_factor() -> Response | str | tuple[str, int]:
+    pending = _pending()
+    if pending is None:
+        current_session().destroy()
+        return render_template("auth/sign_in.html", form=SignInForm(), error=generic_refusal())
+    member, personal_key = pending
+    session = current_session()
+    secret = staff.read_totp_secret(member, personal_key)
+    enrol = None
+    if secret is None:
+        enrol_secret = session.get_secret(ENROL_SECRET)
+        if enrol_secret is None:
+            enrol_secret = staff.new_totp_secret().encode()
+            session.put_secret(ENROL_SECRET, enrol_secret)
+        secret = enrol_secret.decode()
+        enrol = {
+            "qr": _qr_svg(staff.totp_uri(secret, member.username)),
+            "secret_groups": [secret[i : i + 4] for i in range(0, len(secret), 4)],
+        }
+    form = CodeForm()
+    error = None
+    if form.validate_on_submit():
+        db = db_session()
+        now = utcnow()
+        if not staff.is_paused(member, now) and staff.accept_totp(
+            member, secret, form.code.data or "", now
+        ):
+            if enrol is not None:
+                staff.store_totp_secret(member, personal_key, secret)
+            staff.register_success(member, now)
+            org_key = staff.open_org_key(member, personal_key)
+            db.commit()
+            session.clear()
+            session.secrets.clear()
+            session.bind_staff(member.id)
+            session.put_secret(PERSONAL_KEY, personal_key)
+            if org_key is not None:
+                session.put_secret(ORG_KEY, org_key)
+            login_user(member)
+            session.regenerate()
+            return redirect(url_for("coach.workspace"))
+        staff.register_failure(member, sign_in_policy(), now)
+        db.commit()
+        error = generic_refusal()
+    elif request.method == "POST":
+        error = generic_refusal()
+    return render_template("auth/two_factor.html", form=form, error=error, enrol=enrol)
+
+
+@bp.route("/sign-out", methods=["POST"])
+def sign_out() -> Response:
+    logout_user()
+    current_session().destroy()
+    return clear_site_data(redirect(url_for("auth.sign_in", **{"signed-out": "1"})))
+
+
+@bp.route("/join/<secret>")
+def join_link(secret: str) -> Response:
+    """Move the invite secret out of the address bar into the session, then show the form."""
+    session = current_session()
+    session.put_secret(INVITE_SECRET, secret.encode())
+    return redirect(url_for("auth.join"))
+
+
+@bp.route("/join", methods=["GET", "POST"])
+def join() -> Response | str | tuple[str, int]:
+    session = current_session()
+    raw_secret = session.get_secret(INVITE_SECRET)
+    db = db_session()
+    invite = staff.find_invite(db, raw_secret.decode()) if raw_secret else None
+    if invite is None:
+        return render_template("auth/join_closed.html"), 404
+    form = JoinForm()
+    error = None
+    if form.validate_on_submit():
+        if form.password.data != form.password_again.data:
+            error = _("The two passwords are different. Please type them again.")
+        else:
+            try:
+                staff.accept_invite(
+                    db,
+                    invite,
+                    raw_secret.decode(),  # type: ignore[union-attr]
+                    form.username.data or "",
+                    form.password.data or "",
+                    staff_crypto(),
+                )
+            except staff.StaffError as problem:
+                db.rollback()
+                error = str(problem)
+            else:
+                db.commit()
+                session.destroy()
+                return redirect(url_for("auth.sign_in", joined="1"))
+    return render_template("auth/join.html", form=form, invite=invite, error=error)

@@ -1,0 +1,303 @@
+"""`flask` commands: the database, the organisation, staff invitations, and the demo.
+
+flask db upgrade                     create or update the tables (Alembic)
+flask org init                       organisation keypair, first admin, recovery phrase
+flask staff invite                   a single-use invite link for a coach, admin or partner
+flask staff deactivate USERNAME      sign someone out everywhere and remove their key
+flask staff reset-2fa USERNAME       they set up their 6-digit codes again at next sign-in
+flask sessions purge                 delete the rows of sessions that have ended
+flask demo                           a demo organisation for `make run` (never production)
+flask demo code USERNAME             the demo account's current 6-digit code
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+import pyotp
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from intake import sessions, staff
+from intake.context import staff_crypto
+from intake.db import database, db_session
+from intake.models import PartnerOrg, Role, StaffUser
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+db_cli = AppGroup("db", help="The database.")
+org_cli = AppGroup("org", help="The coaching organisation and its key.")
+staff_cli = AppGroup("staff", help="Coaches, admins and partner staff.")
+sessions_cli = AppGroup("sessions", help="Split-key sessions.")
+
+DEMO_ORGANISATION = "Demo coaching service"
+DEMO_PARTNER_ORG = "Demo refugee charity"
+DEMO_ACCOUNTS = (
+    # username, display name, role, password
+    ("admin", "Demo admin", Role.ADMIN, "green kettle morning"),
+    ("coach", "Demo coach", Role.COACH, "blue river lantern"),
+    ("partner", "Demo caseworker", Role.PARTNER, "quiet orange harbour"),
+)
+
+
+def register(app: Flask) -> None:
+    for group in (db_cli, org_cli, staff_cli, sessions_cli):
+        app.cli.add_command(group)
+    app.cli.add_command(demo)
+
+
+# --- database -----------------------------------------------------------------------------
+
+
+def alembic_config() -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    return config
+
+
+def upgrade_database(app: Flask) -> None:
+    """Bring the schema of the app's database to the newest migration."""
+    config = alembic_config()
+    with database(app).engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Create or update the tables."""
+    upgrade_database(current_app._get_current_object())  # type: ignore[attr-defined]
+    click.echo("The database is up to date.")
+
+
+# --- organisation -------------------------------------------------------------------------
+
+
+@org_cli.command("init")
+@click.option("--name", prompt="Name of the organisation", help="Shown to staff.")
+@click.option("--admin-username", prompt="Username of the first admin")
+@click.option("--admin-name", prompt="Display name of the first admin")
+@click.password_option("--admin-password", prompt="Password of the first admin")
+def org_init(name: str, admin_username: str, admin_name: str, admin_password: str) -> None:
+    """Make the organisation keypair and the first admin; print the recovery phrase once."""
+    db = db_session()
+    try:
+        _org, admin, phrase = staff.init_organisation(
+            db, name, admin_username, admin_name, admin_password, staff_crypto()
+        )
+    except staff.StaffError as problem:
+        raise click.ClickException(str(problem)) from None
+    db.commit()
+    click.echo(f"The organisation is ready. {admin.username} can sign in now.")
+    click.echo("")
+    click.echo("RECOVERY PHRASE (shown once, stored nowhere):")
+    click.echo(f"    {phrase}")
+    click.echo("")
+    click.echo("Write it on paper and keep it somewhere safe. If every admin password is lost,")
+    click.echo("it is the only way back to the answers people have sent.")
+
+
+# --- staff --------------------------------------------------------------------------------
+
+
+def _public_url() -> str:
+    return str(current_app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/")
+
+
+def _org_key_from_admin(username: str, password: str) -> bytes:
+    db = db_session()
+    result = staff.check_password(db, username, password, staff_crypto(), staff.SignInPolicy())
+    db.commit()
+    if result is None or not result[0].is_admin:
+        raise click.ClickException("That admin username and password did not match.")
+    org_key = staff.open_org_key(*result)
+    if org_key is None:
+        raise click.ClickException("That admin has no copy of the organisation key.")
+    return org_key
+
+
+def make_invite_link(
+    role: str,
+    display_name: str,
+    org_key: bytes | None = None,
+    partner_org_name: str | None = None,
+    invited_by: StaffUser | None = None,
+) -> str:
+    db = db_session()
+    partner_org = None
+    if role == Role.PARTNER:
+        if not partner_org_name:
+            raise click.ClickException("A partner invite needs --partner-org.")
+        partner_org = db.scalar(select(PartnerOrg).where(PartnerOrg.name == partner_org_name))
+        if partner_org is None:
+            partner_org = PartnerOrg(name=partner_org_name)
+            db.add(partner_org)
+            db.flush()
+    secret = staff.create_invite(
+        db,
+        role=role,
+        display_name=display_name,
+        keys=staff_crypto(),
+        days=current_app.config["INVITE_DAYS"],
+        org_private_key=org_key,
+        partner_org=partner_org,
+        invited_by=invited_by,
+    )
+    db.commit()
+    return f"{_public_url()}/staff/join/{secret}"
+
+
+@staff_cli.command("invite")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--name", "display_name", required=True, help="How they will be shown.")
+@click.option("--partner-org", help="For partner staff: their organisation's name.")
+@click.option("--admin", "admin_username", help="An admin, to pass on the organisation key.")
+def staff_invite(
+    role: str, display_name: str, partner_org: str | None, admin_username: str | None
+) -> None:
+    """Print a single-use invite link. Coaches and admins need an admin's password."""
+    org_key = None
+    if role != Role.PARTNER:
+        if not admin_username:
+            raise click.ClickException("Inviting a coach or admin needs --admin USERNAME.")
+        password = click.prompt(f"Password of {admin_username}", hide_input=True)
+        org_key = _org_key_from_admin(admin_username, password)
+    link = make_invite_link(role, display_name, org_key, partner_org)
+    days = current_app.config["INVITE_DAYS"]
+    click.echo(f"Send this link to {display_name}. It works once, for {days} days:")
+    click.echo(f"    {link}")
+
+
+def _staff_or_fail(username: str) -> StaffUser:
+    member = staff.find_staff(db_session(), username)
+    if member is None:
+        raise click.ClickException("There is nobody with that username.")
+    return member
+
+
+@staff_cli.command("deactivate")
+@click.argument("username")
+def staff_deactivate(username: str) -> None:
+    """Sign someone out everywhere and delete their copy of the organisation key."""
+    db = db_session()
+    staff.deactivate(db, _staff_or_fail(username))
+    db.commit()
+    click.echo(f"{username} is deactivated and signed out everywhere.")
+
+
+@staff_cli.command("reset-2fa")
+@click.argument("username")
+def staff_reset_two_factor(username: str) -> None:
+    """Forget someone's 6-digit-code app; they set it up again at their next sign-in."""
+    db = db_session()
+    staff.reset_two_factor(db, _staff_or_fail(username))
+    db.commit()
+    click.echo(f"{username} will set up their 6-digit codes again at their next sign-in.")
+
+
+@sessions_cli.command("purge")
+def sessions_purge() -> None:
+    """Delete the rows of sessions that have ended."""
+    count = sessions.purge_ended(current_app.config)
+    click.echo(f"Deleted {count} ended sessions.")
+
+
+# --- demo ---------------------------------------------------------------------------------
+
+
+def _refuse_in_production() -> None:
+    if current_app.config["ENV"] == "production":
+        raise click.ClickException("The demo never runs in production.")
+
+
+def _demo_totp_secret(member: StaffUser, password: str) -> str | None:
+    result = staff.check_password(
+        db_session(), member.username, password, staff_crypto(), staff.SignInPolicy()
+    )
+    if result is None:
+        return None
+    return staff.read_totp_secret(*result)
+
+
+def setup_demo() -> bool:
+    """Make the demo organisation, partner and accounts. False if they were already there."""
+    db = db_session()
+    if staff.organisation(db) is not None:
+        return False
+    admin_username, admin_name, _role, admin_password = DEMO_ACCOUNTS[0]
+    _org, admin, _phrase = staff.init_organisation(
+        db, DEMO_ORGANISATION, admin_username, admin_name, admin_password, staff_crypto()
+    )
+    result = staff.check_password(
+        db, admin_username, admin_password, staff_crypto(), staff.SignInPolicy()
+    )
+    assert result is not None
+    org_key = staff.open_org_key(*result)
+    partner_org = PartnerOrg(name=DEMO_PARTNER_ORG)
+    db.add(partner_org)
+    members = [admin]
+    for username, display_name, role, password in DEMO_ACCOUNTS[1:]:
+        members.append(
+            staff.create_staff(
+                db,
+                username=username,
+                display_name=display_name,
+                role=role,
+                password=password,
+                keys=staff_crypto(),
+                org_private_key=org_key,
+                partner_org=partner_org if role == Role.PARTNER else None,
+            )
+        )
+    for member, (_u, _n, _r, password) in zip(members, DEMO_ACCOUNTS, strict=True):
+        found = staff.check_password(
+            db, member.username, password, staff_crypto(), staff.SignInPolicy()
+        )
+        assert found is not None
+        staff.store_totp_secret(member, found[1], staff.new_totp_secret())
+    db.commit()
+    return True
+
+
+@click.group("demo", invoke_without_command=True)
+@click.pass_context
+def demo(ctx: click.Context) -> None:
+    """Set up the demo organisation (once) and print how to sign in."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with current_app.app_context():
+        _refuse_in_production()
+        made = setup_demo()
+        click.echo("Demo organisation " + ("created." if made else "already there: kept as it is."))
+        click.echo("")
+        click.echo(f"Sign in at {_public_url()}/staff/sign-in as one of:")
+        for username, _name, role, password in DEMO_ACCOUNTS:
+            click.echo(f"    {role:8}  username: {username:8}  password: {password}")
+        click.echo("")
+        click.echo(
+            "Each demo account has its 6-digit codes set up already. To get the current code:"
+        )
+        click.echo("    .venv/bin/flask --app intake demo code coach")
+        click.echo(f"The client forms start at {_public_url()}/")
+
+
+@demo.command("code")
+@click.argument("username")
+def demo_code(username: str) -> None:
+    """Print a demo account's current 6-digit code."""
+    _refuse_in_production()
+    passwords = {name: password for name, _n, _r, password in DEMO_ACCOUNTS}
+    if username not in passwords:
+        raise click.ClickException(f"Demo accounts are: {', '.join(passwords)}.")
+    member = _staff_or_fail(username)
+    secret = _demo_totp_secret(member, passwords[username])
+    db_session().commit()
+    if secret is None:
+        raise click.ClickException("That demo account has no 6-digit codes set up.")
+    now = datetime.now(UTC)
+    click.echo(pyotp.TOTP(secret).at(now))

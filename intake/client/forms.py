@@ -1,0 +1,154 @@
+"""Forms of the client journey, built from the sections. Validation checks format only:
+nothing is ever required (DESIGN.md §2)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from flask_babel import format_number
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    Field,
+    Form,
+    RadioField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from intake.client.sections import Kind, Question, Section
+from intake.vault import AnswerValue
+
+YES, NO = "yes", "no"
+
+
+def _clean(value: Any) -> Any:
+    """Drop NUL characters, which no database keeps and nobody types on purpose."""
+    return value.replace("\x00", "") if isinstance(value, str) else value
+
+
+class FitsIn:
+    """Text no longer than the limit; the message says the limit in the reader's numbers."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+    def __call__(self, form: Form, field: Field) -> None:
+        if field.data and len(field.data) > self.limit:
+            raise ValidationError(
+                _(
+                    "Please make this shorter. You can write up to %(limit)s letters here.",
+                    limit=format_number(self.limit),
+                )
+            )
+
+
+def readable(form: Form, field: Field) -> None:
+    """Text that arrived with broken letters (bytes that are not UTF-8) is shown back to fix."""
+    if isinstance(field.data, str) and "\ufffd" in field.data:
+        raise ValidationError(
+            _("Some letters here could not be read. Please check them and type them again.")
+        )
+
+
+class OneOf:
+    """A choice from the list, or no choice at all."""
+
+    def __init__(self, keys: list[str]) -> None:
+        self.keys = set(keys)
+
+    def __call__(self, form: Form, field: Field) -> None:
+        values = field.data if isinstance(field.data, list) else [field.data]
+        if any(value not in self.keys for value in values if value):
+            raise ValidationError(_("Please choose from the list."))
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def _options(pairs: tuple[tuple[str, Any], ...] | list[tuple[str, Any]]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def _field_for(question: Question) -> Field:
+    keys = [key for key, _label in question.choices]
+    if question.kind in (Kind.SHORT_TEXT, Kind.LONG_TEXT):
+        field_class = StringField if question.kind == Kind.SHORT_TEXT else TextAreaField
+        return field_class(
+            question.label,
+            description=question.why,
+            validators=[FitsIn(question.limit), readable],
+            filters=[_clean],
+        )
+    if question.kind == Kind.ONE_CHOICE:
+        return RadioField(
+            question.label,
+            description=question.why,
+            choices=_options(question.choices),
+            validate_choice=False,
+            validators=[OneOf(keys)],
+        )
+    return CheckboxesField(
+        question.label,
+        description=question.why,
+        choices=_options(question.choices),
+        validate_choice=False,
+        validators=[OneOf(keys)],
+    )
+
+
+@cache
+def form_class(section: Section) -> type[FlaskForm]:
+    """One form class per section, made once."""
+    fields = {question.key: _field_for(question) for question in section.questions}
+    return type(f"{section.key.title()}Form", (FlaskForm,), fields)
+
+
+def answers_from(form: FlaskForm, section: Section) -> dict[str, AnswerValue]:
+    """What to store: every question that was answered, nothing for the skipped ones."""
+    answers: dict[str, AnswerValue] = {}
+    for question in section.questions:
+        value = form[question.key].data
+        if isinstance(value, str):
+            value = value.strip()
+        if value:
+            answers[question.key] = value
+    return answers
+
+
+class SavedCodeForm(FlaskForm):
+    saved = BooleanField(_l("I have saved my code"))
+
+
+class ConsentForm(FlaskForm):
+    store_answers = RadioField(
+        _l("Can we keep your answers?"),
+        choices=_options([(YES, _l("Yes, keep my answers")), (NO, _l("No, do not keep anything"))]),
+        validate_choice=False,
+        validators=[OneOf([YES, NO])],
+    )
+    share_with_coach = RadioField(
+        _l("Can a coach read your answers?"),
+        choices=_options([(YES, _l("Yes, a coach can read them")), (NO, _l("No, not yet"))]),
+        validate_choice=False,
+        validators=[OneOf([YES, NO])],
+    )
+
+
+class ReturnCodeForm(FlaskForm):
+    code = StringField(_l("Your return code"), validators=[FitsIn(100)], filters=[_clean])
+
+
+class SendForm(FlaskForm):
+    """Sending; `share` carries a yes given on the check page itself."""
+
+    share = BooleanField(_l("A coach can read my answers"))

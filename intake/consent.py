@@ -1,0 +1,213 @@
+"""The consent ledger: the texts a client is shown, their decisions, and the current state.
+
+Texts live as files in `consent_texts/` and are loaded into immutable `ConsentText` rows.
+Each decision is a `ConsentEvent`, chained to the client's previous event by SHA-256, so a
+changed or removed row is detectable (`verify_chain`). The current state of a purpose is its
+latest event. Domain logic only: nothing here knows about Flask. Callers commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from intake.models import ConsentEvent, ConsentText, utcnow
+
+TEXTS_FOLDER = Path(__file__).resolve().parent.parent / "consent_texts"
+GENESIS_HASH = "0" * 64
+_FILE_NAME = re.compile(r"^(?P<purpose>[a-z_]+)\.v(?P<version>[0-9]+)\.txt$")
+
+
+class Purpose(StrEnum):
+    STORE_ANSWERS = "store_answers"
+    SHARE_WITH_COACH = "share_with_coach"
+    STATUS_TO_REFERRER = "status_to_referrer"
+    CONTACT = "contact"
+    ANONYMOUS_STATISTICS = "anonymous_statistics"
+
+
+class Decision(StrEnum):
+    GRANTED = "granted"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+
+
+class Actor(StrEnum):
+    CLIENT = "client"
+    COACH = "coach"
+
+
+class ConsentTextChanged(Exception):
+    """A published consent text was edited in place; publish a new version instead."""
+
+
+@dataclass(frozen=True)
+class TextFile:
+    purpose: str
+    version: int
+    locale: str
+    body: str
+
+    @property
+    def sha256(self) -> str:
+        return text_hash(self.body)
+
+
+def text_hash(body: str) -> str:
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def read_text_files(folder: Path = TEXTS_FOLDER) -> list[TextFile]:
+    """Every consent text kept in the repository."""
+    found = []
+    for path in sorted(folder.glob("*/*.txt")):
+        match = _FILE_NAME.match(path.name)
+        if match is None:
+            continue
+        found.append(
+            TextFile(
+                purpose=match["purpose"],
+                version=int(match["version"]),
+                locale=path.parent.name,
+                body=path.read_text(encoding="utf-8").strip() + "\n",
+            )
+        )
+    return found
+
+
+def sync_texts(db: Session, folder: Path = TEXTS_FOLDER) -> int:
+    """Publish texts that are new in the repository. Returns how many were added.
+
+    Refuses (ConsentTextChanged) when a published text differs from its file.
+    """
+    published = {(t.purpose, t.version, t.locale): t for t in db.scalars(select(ConsentText))}
+    added = 0
+    for text in read_text_files(folder):
+        existing = published.get((text.purpose, text.version, text.locale))
+        if existing is None:
+            db.add(
+                ConsentText(
+                    purpose=text.purpose,
+                    version=text.version,
+                    locale=text.locale,
+                    body=text.body,
+                    sha256=text.sha256,
+                )
+            )
+            added += 1
+        elif existing.sha256 != text.sha256:
+            raise ConsentTextChanged(
+                f"{text.locale}/{text.purpose}.v{text.version} was published with other words"
+            )
+    db.flush()
+    return added
+
+
+def current_text(db: Session, purpose: str, locale: str, fallback: str = "en") -> ConsentText:
+    """The newest published text of a purpose in a locale (or in the fallback locale)."""
+    for wanted in (locale, fallback):
+        text = db.scalar(
+            select(ConsentText)
+            .where(ConsentText.purpose == purpose, ConsentText.locale == wanted)
+            .order_by(ConsentText.version.desc())
+            .limit(1)
+        )
+        if text is not None:
+            return text
+    raise LookupError(f"no consent text for {purpose}")
+
+
+def _event_hash(event: ConsentEvent, text_sha: str | None) -> str:
+    canonical = json.dumps(
+        {
+            "prev": event.prev_hash,
+            "client": event.client_id,
+            "purpose": event.purpose,
+            "decision": event.decision,
+            "text": event.consent_text_id,
+            "text_sha256": text_sha,
+            "actor": event.actor,
+            "staff": event.actor_staff_id,
+            "reason": hashlib.sha256(event.reason_ct or b"").hexdigest(),
+            "at": event.at.isoformat(),
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _last_event(db: Session, client_id: str) -> ConsentEvent | None:
+    return db.scalar(
+        select(ConsentEvent)
+        .where(ConsentEvent.client_id == client_id)
+        .order_by(ConsentEvent.id.desc())
+        .limit(1)
+    )
+
+
+def record(
+    db: Session,
+    client_id: str,
+    purpose: str,
+    decision: str,
+    text: ConsentText | None,
+    actor: str = Actor.CLIENT,
+    actor_staff_id: int | None = None,
+    reason_ct: bytes | None = None,
+) -> ConsentEvent:
+    """Append one decision to the client's chain."""
+    previous = _last_event(db, client_id)
+    event = ConsentEvent(
+        client_id=client_id,
+        purpose=str(purpose),
+        decision=str(decision),
+        consent_text_id=text.id if text else None,
+        actor=str(actor),
+        actor_staff_id=actor_staff_id,
+        reason_ct=reason_ct,
+        at=utcnow().replace(microsecond=0),
+        prev_hash=previous.hash if previous else GENESIS_HASH,
+    )
+    event.hash = _event_hash(event, text.sha256 if text else None)
+    db.add(event)
+    db.flush()
+    return event
+
+
+def current_state(db: Session, client_id: str) -> dict[str, ConsentEvent]:
+    """The latest decision for each purpose the client has been asked about."""
+    state: dict[str, ConsentEvent] = {}
+    for event in db.scalars(
+        select(ConsentEvent).where(ConsentEvent.client_id == client_id).order_by(ConsentEvent.id)
+    ):
+        state[event.purpose] = event
+    return state
+
+
+def is_granted(db: Session, client_id: str, purpose: str) -> bool:
+    event = current_state(db, client_id).get(purpose)
+    return event is not None and event.decision == Decision.GRANTED
+
+
+def verify_chain(db: Session, client_id: str) -> bool:
+    """True when every event of the client's chain is unchanged and in its place."""
+    previous = GENESIS_HASH
+    texts = {t.id: t.sha256 for t in db.scalars(select(ConsentText))}
+    for event in db.scalars(
+        select(ConsentEvent).where(ConsentEvent.client_id == client_id).order_by(ConsentEvent.id)
+    ):
+        if event.prev_hash != previous:
+            return False
+        text_sha = texts.get(event.consent_text_id) if event.consent_text_id else None
+        if _event_hash(event, text_sha) != event.hash:
+            return False
+        previous = event.hash
+    return True

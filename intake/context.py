@@ -1,0 +1,59 @@
+"""What views and commands take from the running app's settings, built once per app."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, current_app
+
+from intake import crypto, passwords
+from intake.staff import SignInPolicy, StaffCrypto
+from intake.vault import KeySettings
+
+_EXTENSION = "groundwork.context"
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    keys: KeySettings
+    staff: StaffCrypto
+    policy: SignInPolicy
+
+
+def build(config: Mapping[str, Any]) -> AppSettings:
+    return AppSettings(
+        keys=KeySettings.from_config(config),
+        staff=StaffCrypto(
+            hasher=passwords.hasher_from(config),
+            kdf=crypto.KdfParams(
+                config["KDF_ITERATIONS"], config["KDF_MEMORY_KIB"], config["KDF_LANES"]
+            ),
+        ),
+        policy=SignInPolicy(
+            failures_before_pause=config["FAILED_SIGN_INS_BEFORE_PAUSE"],
+            pause=timedelta(minutes=config["SIGN_IN_PAUSE_MINUTES"]),
+        ),
+    )
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[_EXTENSION] = build(app.config)
+
+
+def _settings() -> AppSettings:
+    return current_app.extensions[_EXTENSION]  # type: ignore[no-any-return]
+
+
+def key_settings() -> KeySettings:
+    return _settings().keys
+
+
+def staff_crypto() -> StaffCrypto:
+    return _settings().staff
+
+
+def sign_in_policy() -> SignInPolicy:
+    return _settings().policy

@@ -1,0 +1,356 @@
+"""Every cryptographic operation in Groundwork, and the only module that imports `cryptography`.
+
+What it owns (DESIGN.md §5):
+
+* random data keys (DEKs) and AES-256-GCM envelopes bound to their context by associated data;
+* sealing to the organisation's X25519 public key (ephemeral X25519 → HKDF-SHA256 → AES-256-GCM);
+* Argon2id key derivation, and envelopes wrapped under a human-held secret (a password, the
+  recovery phrase, an invite secret, a return code) that carry their own salt and cost;
+* return codes and recovery phrases: generation, normalisation, and the peppered lookup hash.
+
+Every envelope starts with a header: one version byte, one kind byte and an eight-byte key id.
+The header is authenticated as part of the associated data, so it cannot be swapped. The key id
+says which key opens the envelope (for a secret-wrapped envelope: which key is inside it), so
+keys can be rotated and formats changed without guessing.
+
+Nothing here knows about Flask, requests or the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import struct
+import unicodedata
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+ENVELOPE_VERSION = 1
+KEY_SIZE = 32
+NONCE_SIZE = 12
+SALT_SIZE = 16
+KEY_ID_SIZE = 8
+
+KIND_SECRET_KEY = 1  # AES-256-GCM under a 32-byte key (a DEK, a staff key, a session key)
+KIND_SEALED = 2  # sealed to an X25519 public key
+KIND_SECRET_WRAPPED = 3  # AES-256-GCM under an Argon2id key from a human-held secret
+
+_HEADER = struct.Struct(">BB8s")
+_KDF_PARAMS = struct.Struct(">IIB")  # iterations, memory in KiB, lanes
+_SEAL_INFO = b"groundwork seal v1"
+
+RETURN_CODE_DIGITS = 16
+RECOVERY_PHRASE_GROUPS = 8
+_RECOVERY_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L, U: easy to copy by hand
+_SEPARATORS = frozenset(" -_.\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u0640\u066c\u060c")
+
+
+class CannotOpen(Exception):
+    """An envelope did not open: it is damaged, or the key is not the right one.
+
+    AES-GCM cannot tell those apart, and Groundwork never treats either as an empty answer.
+    """
+
+
+class DamagedEnvelope(CannotOpen):
+    """The bytes are not a Groundwork envelope of a known version and kind."""
+
+
+class WrongKey(CannotOpen):
+    """The envelope names a different key than the one offered."""
+
+
+@dataclass(frozen=True)
+class KdfParams:
+    """Argon2id cost. Stored inside each secret-wrapped envelope so it can change later."""
+
+    iterations: int = 3
+    memory_kib: int = 65536
+    lanes: int = 4
+
+
+@dataclass(frozen=True)
+class OrgKeyPair:
+    """The organisation's X25519 keypair, as raw 32-byte strings."""
+
+    private_key: bytes
+    public_key: bytes
+
+    @property
+    def key_id(self) -> bytes:
+        return public_key_id(self.public_key)
+
+
+# --- keys and ids -------------------------------------------------------------------------
+
+
+def new_data_key() -> bytes:
+    """A fresh random 256-bit key (a client's DEK, a staff member's personal key, ...)."""
+    return secrets.token_bytes(KEY_SIZE)
+
+
+def key_id(key: bytes) -> bytes:
+    """A short one-way name for a symmetric key, so an envelope can say which key it needs."""
+    return hashlib.sha256(b"groundwork key id\x00" + key).digest()[:KEY_ID_SIZE]
+
+
+def public_key_id(public_key: bytes) -> bytes:
+    """A short name for an organisation public key."""
+    return hashlib.sha256(b"groundwork public key id\x00" + public_key).digest()[:KEY_ID_SIZE]
+
+
+def generate_org_keypair() -> OrgKeyPair:
+    private = X25519PrivateKey.generate()
+    return OrgKeyPair(
+        private_key=private.private_bytes(
+            serialization.Encoding.Raw,
+            serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        ),
+        public_key=private.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        ),
+    )
+
+
+def public_key_of(private_key: bytes) -> bytes:
+    """The public half of a raw X25519 private key."""
+    try:
+        private = X25519PrivateKey.from_private_bytes(private_key)
+    except ValueError as exc:
+        raise WrongKey("not an X25519 private key") from exc
+    return private.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+
+
+# --- envelopes ----------------------------------------------------------------------------
+
+
+def _header(kind: int, kid: bytes) -> bytes:
+    return _HEADER.pack(ENVELOPE_VERSION, kind, kid)
+
+
+def read_header(envelope: bytes) -> tuple[int, bytes]:
+    """Return (kind, key id) of an envelope, or raise DamagedEnvelope."""
+    if len(envelope) < _HEADER.size:
+        raise DamagedEnvelope("too short")
+    version, kind, kid = _HEADER.unpack_from(envelope)
+    if version != ENVELOPE_VERSION:
+        raise DamagedEnvelope("unknown envelope version")
+    if kind not in (KIND_SECRET_KEY, KIND_SEALED, KIND_SECRET_WRAPPED):
+        raise DamagedEnvelope("unknown envelope kind")
+    return kind, kid
+
+
+def _expect(envelope: bytes, kind: int) -> bytes:
+    found_kind, kid = read_header(envelope)
+    if found_kind != kind:
+        raise DamagedEnvelope("envelope of another kind")
+    return kid
+
+
+def _aead_open(key: bytes, nonce: bytes, ciphertext: bytes, aad: bytes) -> bytes:
+    try:
+        return AESGCM(key).decrypt(nonce, ciphertext, aad)
+    except InvalidTag as exc:
+        raise CannotOpen("the envelope is damaged or the key is wrong") from exc
+
+
+def encrypt(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    """AES-256-GCM under `key` with a random 96-bit nonce, bound to `aad`."""
+    if len(key) != KEY_SIZE:
+        raise ValueError("keys are 32 bytes")
+    header = _header(KIND_SECRET_KEY, key_id(key))
+    nonce = secrets.token_bytes(NONCE_SIZE)
+    return header + nonce + AESGCM(key).encrypt(nonce, plaintext, header + aad)
+
+
+def decrypt(key: bytes, envelope: bytes, aad: bytes) -> bytes:
+    """Open an envelope made by `encrypt`; raise CannotOpen if anything does not match."""
+    kid = _expect(envelope, KIND_SECRET_KEY)
+    if len(key) != KEY_SIZE or not secrets.compare_digest(kid, key_id(key)):
+        raise WrongKey("this envelope needs another key")
+    body = envelope[_HEADER.size :]
+    if len(body) < NONCE_SIZE + 16:
+        raise DamagedEnvelope("too short")
+    header = envelope[: _HEADER.size]
+    return _aead_open(key, body[:NONCE_SIZE], body[NONCE_SIZE:], header + aad)
+
+
+def _seal_key(shared: bytes, ephemeral_public: bytes, recipient_public: bytes) -> bytes:
+    return HKDF(
+        algorithm=hashes.SHA256(),
+        length=KEY_SIZE,
+        salt=ephemeral_public + recipient_public,
+        info=_SEAL_INFO,
+    ).derive(shared)
+
+
+def seal(public_key: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    """Encrypt to the holder of the matching X25519 private key; only the public key is needed."""
+    try:
+        recipient = X25519PublicKey.from_public_bytes(public_key)
+    except ValueError as exc:
+        raise WrongKey("not an X25519 public key") from exc
+    ephemeral = X25519PrivateKey.generate()
+    ephemeral_public = ephemeral.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    key = _seal_key(ephemeral.exchange(recipient), ephemeral_public, public_key)
+    header = _header(KIND_SEALED, public_key_id(public_key))
+    nonce = secrets.token_bytes(NONCE_SIZE)
+    return header + ephemeral_public + nonce + AESGCM(key).encrypt(nonce, plaintext, header + aad)
+
+
+def unseal(private_key: bytes, envelope: bytes, aad: bytes) -> bytes:
+    """Open an envelope made by `seal` with the organisation's private key."""
+    kid = _expect(envelope, KIND_SEALED)
+    public_key = public_key_of(private_key)
+    if not secrets.compare_digest(kid, public_key_id(public_key)):
+        raise WrongKey("this envelope was sealed to another organisation key")
+    body = envelope[_HEADER.size :]
+    if len(body) < 32 + NONCE_SIZE + 16:
+        raise DamagedEnvelope("too short")
+    ephemeral_public, nonce, ciphertext = body[:32], body[32 : 32 + NONCE_SIZE], body[44:]
+    try:
+        ephemeral = X25519PublicKey.from_public_bytes(ephemeral_public)
+        shared = X25519PrivateKey.from_private_bytes(private_key).exchange(ephemeral)
+    except ValueError as exc:
+        raise DamagedEnvelope("bad ephemeral key") from exc
+    key = _seal_key(shared, ephemeral_public, public_key)
+    return _aead_open(key, nonce, ciphertext, envelope[: _HEADER.size] + aad)
+
+
+def derive_key(secret: str | bytes, salt: bytes, params: KdfParams) -> bytes:
+    """Argon2id: a 256-bit key from a human-held secret."""
+    material = secret.encode("utf-8") if isinstance(secret, str) else secret
+    return Argon2id(
+        salt=salt,
+        length=KEY_SIZE,
+        iterations=params.iterations,
+        lanes=params.lanes,
+        memory_cost=params.memory_kib,
+    ).derive(material)
+
+
+def wrap_with_secret(
+    secret: str, payload: bytes, aad: bytes, params: KdfParams, payload_key_id: bytes | None = None
+) -> bytes:
+    """Wrap `payload` (usually a key) under an Argon2id key derived from `secret`.
+
+    The envelope carries its own salt and cost. Its key id names the payload when it is a key
+    (so rotation can find wraps of a retired key); otherwise it is zero.
+    """
+    salt = secrets.token_bytes(SALT_SIZE)
+    wrapping_key = derive_key(secret, salt, params)
+    header = _header(KIND_SECRET_WRAPPED, payload_key_id or bytes(KEY_ID_SIZE))
+    kdf = _KDF_PARAMS.pack(params.iterations, params.memory_kib, params.lanes)
+    nonce = secrets.token_bytes(NONCE_SIZE)
+    sealed = AESGCM(wrapping_key).encrypt(nonce, payload, header + kdf + salt + aad)
+    return header + kdf + salt + nonce + sealed
+
+
+def unwrap_with_secret(secret: str, envelope: bytes, aad: bytes) -> bytes:
+    """Open an envelope made by `wrap_with_secret`."""
+    _expect(envelope, KIND_SECRET_WRAPPED)
+    offset = _HEADER.size
+    if len(envelope) < offset + _KDF_PARAMS.size + SALT_SIZE + NONCE_SIZE + 16:
+        raise DamagedEnvelope("too short")
+    iterations, memory_kib, lanes = _KDF_PARAMS.unpack_from(envelope, offset)
+    if not (1 <= iterations <= 16 and 1 <= lanes <= 16 and 8 * lanes <= memory_kib <= 1 << 20):
+        raise DamagedEnvelope("implausible key derivation cost")
+    kdf_end = offset + _KDF_PARAMS.size
+    salt = envelope[kdf_end : kdf_end + SALT_SIZE]
+    nonce = envelope[kdf_end + SALT_SIZE : kdf_end + SALT_SIZE + NONCE_SIZE]
+    wrapping_key = derive_key(secret, salt, KdfParams(iterations, memory_kib, lanes))
+    return _aead_open(
+        wrapping_key,
+        nonce,
+        envelope[kdf_end + SALT_SIZE + NONCE_SIZE :],
+        envelope[:kdf_end] + salt + aad,
+    )
+
+
+def wrapped_key_id(envelope: bytes) -> bytes:
+    """The key id an envelope names, without opening it."""
+    return read_header(envelope)[1]
+
+
+# --- return codes, recovery phrases and secrets held by people ----------------------------
+
+
+def normalise_digits(text: str) -> str:
+    """Map any Unicode decimal digit (Arabic-Indic, Persian, full-width, ...) to ASCII."""
+    return "".join(
+        str(unicodedata.decimal(char)) if unicodedata.category(char) == "Nd" else char
+        for char in text
+    )
+
+
+def _strip_separators(text: str) -> str:
+    return "".join(
+        char
+        for char in text
+        if char not in _SEPARATORS
+        and not char.isspace()
+        and unicodedata.category(char) != "Cf"  # direction marks pasted from RTL text
+    )
+
+
+def generate_return_code() -> str:
+    """16 random digits (about 53 bits), as four groups: '4827 1930 5561 2204'."""
+    digits = "".join(str(secrets.randbelow(10)) for _ in range(RETURN_CODE_DIGITS))
+    return format_return_code(digits)
+
+
+def format_return_code(digits: str) -> str:
+    return " ".join(digits[i : i + 4] for i in range(0, len(digits), 4))
+
+
+def normalise_return_code(text: str) -> str | None:
+    """The 16 ASCII digits of a typed return code, or None if it cannot be one.
+
+    Spaces, dashes and direction marks are dropped; Arabic-Indic, Persian and other digits
+    become ASCII.
+    """
+    candidate = _strip_separators(normalise_digits(text))
+    if len(candidate) == RETURN_CODE_DIGITS and candidate.isascii() and candidate.isdigit():
+        return candidate
+    return None
+
+
+def lookup_hash(code_digits: str, pepper: bytes, params: KdfParams) -> bytes:
+    """Deterministic, peppered Argon2id of a normalised return code: how a client is found."""
+    if len(pepper) < SALT_SIZE:
+        raise ValueError("the lookup pepper needs at least 16 bytes")
+    return derive_key(code_digits, pepper, params)
+
+
+def generate_recovery_phrase() -> str:
+    """Eight groups of five letters and digits (about 196 bits), printed once by `org init`."""
+    groups = [
+        "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(5))
+        for _ in range(RECOVERY_PHRASE_GROUPS)
+    ]
+    return "-".join(groups)
+
+
+def normalise_recovery_phrase(text: str) -> str:
+    return _strip_separators(normalise_digits(text)).upper()
+
+
+def new_secret_token() -> str:
+    """A random URL-safe secret (session ids, invite secrets, API tokens): 256 bits."""
+    return secrets.token_urlsafe(KEY_SIZE)
+
+
+def token_digest(token: str) -> str:
+    """How a high-entropy token is stored: its SHA-256, hex. Never the token itself."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()

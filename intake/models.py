@@ -1,0 +1,300 @@
+"""The data model of DESIGN.md §4, as typed SQLAlchemy 2.0 models.
+
+Columns named `*_ct`, `dek_*`, `wrapped_*` and `payload` hold envelopes from `crypto.py`;
+everything else is plaintext and holds no personal data: ids, times, states and hashes.
+`ConsentEvent` and `AccessEvent` are append-only: the ORM refuses to change or delete them,
+and the migration adds database triggers that do the same.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from intake.db import metadata
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC, returns aware UTC, on SQLite and PostgreSQL alike."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("Groundwork stores aware datetimes only")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = metadata
+    type_annotation_map = {datetime: UTCDateTime(), bytes: LargeBinary()}
+
+
+class Role(enum.StrEnum):
+    COACH = "coach"
+    ADMIN = "admin"
+    PARTNER = "partner"
+
+
+class ClientStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    ACTIVE = "active"
+    CLOSED = "closed"
+    ERASED = "erased"
+
+
+class Organisation(Base):
+    """The one coaching organisation this deployment serves, and its public key."""
+
+    __tablename__ = "organisation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    public_key: Mapped[bytes]
+    key_id: Mapped[bytes] = mapped_column(LargeBinary(8))
+    recovery_wrapped_key: Mapped[bytes]  # the private key, under the recovery phrase
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    rotated_at: Mapped[datetime | None]
+
+
+class PartnerOrg(Base):
+    """A partner organisation that refers people (a charity, a caseworkers' team)."""
+
+    __tablename__ = "partner_org"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StaffUser(Base):
+    """A coach, an admin or a partner's staff member.
+
+    `personal_key_wrapped` is a random key wrapped under the person's password; it opens
+    `wrapped_org_key` (coaches and admins only) and `totp_secret_ct`.
+    """
+
+    __tablename__ = "staff_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(16))
+    partner_org_id: Mapped[int | None] = mapped_column(ForeignKey("partner_org.id"))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    personal_key_wrapped: Mapped[bytes]
+    wrapped_org_key: Mapped[bytes | None]
+    totp_secret_ct: Mapped[bytes | None]
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    failed_sign_ins: Mapped[int] = mapped_column(default=0)
+    paused_until: Mapped[datetime | None]
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_sign_in_at: Mapped[datetime | None]
+
+    partner_org: Mapped[PartnerOrg | None] = relationship()
+
+    # Flask-Login's user interface, written out so models need not import Flask-Login.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def reads_answers(self) -> bool:
+        return self.role in (Role.COACH, Role.ADMIN)
+
+
+class StaffInvite(Base):
+    """A single-use invitation. The secret lives only in the link; this row holds its hash."""
+
+    __tablename__ = "staff_invite"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    display_name: Mapped[str] = mapped_column(String(120))
+    partner_org_id: Mapped[int | None] = mapped_column(ForeignKey("partner_org.id"))
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    org_key_wrapped: Mapped[bytes | None]  # the org key under the invite secret
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class Referral(Base):
+    """A partner's referral: a single-use link and a sealed note for the coach."""
+
+    __tablename__ = "referral"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_org_id: Mapped[int] = mapped_column(ForeignKey("partner_org.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    locale: Mapped[str] = mapped_column(String(16), default="en")
+    status: Mapped[str] = mapped_column(String(24), default="invited")
+    note_ct: Mapped[bytes | None]  # sealed to the organisation key
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    withdrawn_at: Mapped[datetime | None]
+
+
+class Client(Base):
+    """A person filling in the forms. Found only by the lookup hash of their return code."""
+
+    __tablename__ = "client"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    lookup_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default=ClientStatus.DRAFT)
+    locale: Mapped[str] = mapped_column(String(16), default="en")
+    assigned_coach_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    referral_id: Mapped[int | None] = mapped_column(ForeignKey("referral.id"))
+    dek_by_code: Mapped[bytes | None]  # the data key under the return-code key
+    dek_by_org: Mapped[bytes | None]  # the data key sealed to the organisation
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_at: Mapped[datetime | None]
+    erased_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_client_coach_updated", "assigned_coach_id", "updated_at"),)
+
+
+class Answer(Base):
+    """One section of a client's answers, as one envelope. A change after sending is a new
+    version; before sending, the latest version is replaced in place."""
+
+    __tablename__ = "answer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    section_key: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(default=1)
+    schema_version: Mapped[int] = mapped_column(default=1)
+    ciphertext: Mapped[bytes]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("client_id", "section_key", "version"),)
+
+
+class ConsentText(Base):
+    """The exact words a client was shown for one consent purpose. Immutable once published."""
+
+    __tablename__ = "consent_text"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int]
+    locale: Mapped[str] = mapped_column(String(16))
+    body: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    published_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("purpose", "version", "locale"),)
+
+
+class ConsentEvent(Base):
+    """One consent decision, chained to the client's previous one by hash. Append-only."""
+
+    __tablename__ = "consent_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(32), index=True)
+    purpose: Mapped[str] = mapped_column(String(40))
+    decision: Mapped[str] = mapped_column(String(16))  # granted / declined / withdrawn
+    consent_text_id: Mapped[int | None] = mapped_column(ForeignKey("consent_text.id"))
+    actor: Mapped[str] = mapped_column(String(16))  # client / coach
+    actor_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    reason_ct: Mapped[bytes | None]  # a coach's reason for recording on someone's behalf
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AccessEvent(Base):
+    """One look at (or action on) a client's record by a staff member. Append-only, chained."""
+
+    __tablename__ = "access_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    client_id: Mapped[str] = mapped_column(String(32), index=True)
+    action: Mapped[str] = mapped_column(String(24))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class SessionRecord(Base):
+    """A split-key session (DESIGN.md §6): its payload opens only with the key in the cookie."""
+
+    __tablename__ = "session_record"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # visitor / client / staff
+    staff_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_user.id", ondelete="CASCADE"), index=True
+    )
+    client_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    payload: Mapped[bytes]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+APPEND_ONLY_TABLES = ("consent_event", "access_event")
+
+
+class AppendOnlyViolation(Exception):
+    """Someone tried to change or delete a row of an append-only table."""
+
+
+def _refuse_change(_mapper: Any, _connection: Any, target: Any) -> None:
+    raise AppendOnlyViolation(f"{type(target).__name__} rows cannot be changed or deleted")
+
+
+for _model in (ConsentEvent, AccessEvent):
+    event.listen(_model, "before_update", _refuse_change)
+    event.listen(_model, "before_delete", _refuse_change)

@@ -1,0 +1,65 @@
+"""Response headers, cache rules and the keys that rate limits count by (DESIGN.md §10)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from flask import Flask, Response, current_app, request
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=(), interest-cohort=()"
+)
+BASELINE_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": PERMISSIONS_POLICY,
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+HSTS = "max-age=63072000; includeSubDomains"
+CLEAR_SITE_DATA = '"cache", "cookies", "storage"'
+
+
+def init_app(app: Flask) -> None:
+    app.after_request(add_security_headers)
+
+
+def add_security_headers(response: Response) -> Response:
+    """The baseline headers on every response; `no-store` on everything but static files."""
+    for name, value in BASELINE_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if current_app.config["BEHIND_TLS"]:
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
+    if request.endpoint != "static":
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Pragma"] = "no-cache"
+        response.vary.add("Cookie")
+    return response
+
+
+def clear_site_data(response: Response) -> Response:
+    """Ask the browser to forget this site's cookies, storage and cache (sign-out, quick exit)."""
+    response.headers["Clear-Site-Data"] = CLEAR_SITE_DATA
+    return response
+
+
+def address_key() -> str:
+    """Rate limits per address: the client address as the (trusted) proxy reports it."""
+    return "addr:" + (request.remote_addr or "unknown")
+
+
+def account_key() -> str:
+    """Rate limits per account: a hash of the username typed, so the store holds no names."""
+    username = (request.form.get("username") or "").strip().lower()
+    return "acct:" + hashlib.sha256(username.encode("utf-8", "replace")).hexdigest()[:32]
+
+
+def global_key() -> str:
+    return "global"

@@ -1,0 +1,227 @@
+"""The bridge between a client's answers and the envelopes that store them.
+
+Given the keys a session holds — a client's data key, unlocked by their return code, or the
+organisation key held by a signed-in coach — this module creates clients, finds them by return
+code, and saves and reads their answers. It knows nothing of Flask; callers commit.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from intake import crypto
+from intake.models import Answer, Client, ClientStatus, Organisation, utcnow
+
+AnswerValue = str | list[str]
+
+
+@dataclass(frozen=True)
+class KeySettings:
+    """The costs and pepper that key derivation needs, taken from the app's settings."""
+
+    pepper: bytes
+    kdf: crypto.KdfParams
+    lookup: crypto.KdfParams
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> KeySettings:
+        return cls(
+            pepper=bytes.fromhex(config["LOOKUP_PEPPER"]),
+            kdf=crypto.KdfParams(
+                config["KDF_ITERATIONS"], config["KDF_MEMORY_KIB"], config["KDF_LANES"]
+            ),
+            lookup=crypto.KdfParams(
+                config["LOOKUP_KDF_ITERATIONS"],
+                config["LOOKUP_KDF_MEMORY_KIB"],
+                config["LOOKUP_KDF_LANES"],
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class OpenedSection:
+    """One section as read back. `fields` is None when the envelope would not open."""
+
+    section_key: str
+    version: int
+    updated_at: datetime
+    fields: dict[str, AnswerValue] | None
+
+    @property
+    def damaged(self) -> bool:
+        return self.fields is None
+
+
+def answer_aad(client_id: str, section_key: str, schema_version: int) -> bytes:
+    return f"answer\x00{client_id}\x00{section_key}\x00{schema_version}".encode()
+
+
+def _dek_by_code_aad(client_id: str) -> bytes:
+    return f"dek-by-code\x00{client_id}".encode()
+
+
+def _dek_by_org_aad(client_id: str) -> bytes:
+    return f"dek-by-org\x00{client_id}".encode()
+
+
+def create_client(
+    db: Session,
+    organisation: Organisation,
+    code_digits: str,
+    keys: KeySettings,
+    locale: str = "en",
+) -> tuple[Client, bytes]:
+    """A new client whose data key opens with `code_digits` and with the organisation key."""
+    client_id = secrets.token_hex(16)
+    data_key = crypto.new_data_key()
+    client = Client(
+        id=client_id,
+        lookup_hash=crypto.lookup_hash(code_digits, keys.pepper, keys.lookup),
+        locale=locale,
+        status=ClientStatus.DRAFT,
+        dek_by_code=crypto.wrap_with_secret(
+            code_digits, data_key, _dek_by_code_aad(client_id), keys.kdf, crypto.key_id(data_key)
+        ),
+        dek_by_org=crypto.seal(organisation.public_key, data_key, _dek_by_org_aad(client_id)),
+    )
+    db.add(client)
+    db.flush()
+    return client, data_key
+
+
+def find_client(db: Session, code_digits: str, keys: KeySettings) -> Client | None:
+    """The client whose return code this is, if any (erased clients are never found)."""
+    digest = crypto.lookup_hash(code_digits, keys.pepper, keys.lookup)
+    return db.scalar(
+        select(Client).where(Client.lookup_hash == digest, Client.status != ClientStatus.ERASED)
+    )
+
+
+def unlock_with_code(client: Client, code_digits: str) -> bytes:
+    """The client's data key, opened with their return code (raises crypto.CannotOpen)."""
+    if client.dek_by_code is None:
+        raise crypto.CannotOpen("this client's keys were erased")
+    return crypto.unwrap_with_secret(code_digits, client.dek_by_code, _dek_by_code_aad(client.id))
+
+
+def unlock_with_org_key(client: Client, org_private_key: bytes) -> bytes:
+    """The client's data key, opened with the organisation private key a coach session holds."""
+    if client.dek_by_org is None:
+        raise crypto.CannotOpen("this client's keys were erased")
+    return crypto.unseal(org_private_key, client.dek_by_org, _dek_by_org_aad(client.id))
+
+
+def reseal_for_org(client: Client, data_key: bytes, public_key: bytes) -> None:
+    """Seal the data key to a (new) organisation public key."""
+    client.dek_by_org = crypto.seal(public_key, data_key, _dek_by_org_aad(client.id))
+
+
+def _latest(db: Session, client_id: str, section_key: str) -> Answer | None:
+    return db.scalar(
+        select(Answer)
+        .where(Answer.client_id == client_id, Answer.section_key == section_key)
+        .order_by(Answer.version.desc())
+        .limit(1)
+    )
+
+
+def save_section(
+    db: Session,
+    client: Client,
+    data_key: bytes,
+    section_key: str,
+    fields: Mapping[str, AnswerValue],
+    *,
+    schema_version: int = 1,
+    keep_history: bool = False,
+) -> Answer:
+    """Encrypt and store one section's answers.
+
+    Before a client sends, the latest version is replaced; with `keep_history` (after sending)
+    a change becomes a new version with its own time, so the coach can see what changed.
+    """
+    plaintext = json.dumps(dict(fields), ensure_ascii=False, separators=(",", ":")).encode()
+    ciphertext = crypto.encrypt(
+        data_key, plaintext, answer_aad(client.id, section_key, schema_version)
+    )
+    now = utcnow()
+    latest = _latest(db, client.id, section_key)
+    if latest is not None and not keep_history:
+        latest.ciphertext = ciphertext
+        latest.schema_version = schema_version
+        latest.updated_at = now
+        answer = latest
+    else:
+        answer = Answer(
+            client_id=client.id,
+            section_key=section_key,
+            version=1 if latest is None else latest.version + 1,
+            schema_version=schema_version,
+            ciphertext=ciphertext,
+            created_at=now,
+            updated_at=now,
+        )
+        db.add(answer)
+    client.updated_at = now
+    db.flush()
+    return answer
+
+
+def _open(answer: Answer, data_key: bytes) -> OpenedSection:
+    try:
+        plaintext = crypto.decrypt(
+            data_key,
+            answer.ciphertext,
+            answer_aad(answer.client_id, answer.section_key, answer.schema_version),
+        )
+        fields = json.loads(plaintext)
+        if not isinstance(fields, dict):
+            fields = None
+    except (crypto.CannotOpen, ValueError):
+        fields = None
+    return OpenedSection(answer.section_key, answer.version, answer.updated_at, fields)
+
+
+def read_sections(db: Session, client: Client, data_key: bytes) -> dict[str, OpenedSection]:
+    """The latest version of every section of a client's answers, opened."""
+    latest_versions = (
+        select(Answer.section_key, func.max(Answer.version).label("version"))
+        .where(Answer.client_id == client.id)
+        .group_by(Answer.section_key)
+        .subquery()
+    )
+    answers = db.scalars(
+        select(Answer)
+        .join(
+            latest_versions,
+            (Answer.section_key == latest_versions.c.section_key)
+            & (Answer.version == latest_versions.c.version),
+        )
+        .where(Answer.client_id == client.id)
+    )
+    return {answer.section_key: _open(answer, data_key) for answer in answers}
+
+
+def saved_section_keys(db: Session, client: Client) -> set[str]:
+    """Which sections have been saved at least once (no decryption needed)."""
+    return set(db.scalars(select(Answer.section_key).where(Answer.client_id == client.id)))
+
+
+def section_history(
+    db: Session, client: Client, data_key: bytes, section_key: str
+) -> list[OpenedSection]:
+    """Every stored version of one section, oldest first."""
+    answers = db.scalars(
+        select(Answer)
+        .where(Answer.client_id == client.id, Answer.section_key == section_key)
+        .order_by(Answer.version)
+    )
+    return [_open(answer, data_key) for answer in answers]

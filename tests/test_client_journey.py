@@ -1,0 +1,547 @@
+"""The client journey end to end, as a person on a phone and as an attacker with the database.
+
+A person starts, saves their code, agrees, fills in half the pages, leaves, comes back on
+another device typing the code in Persian or Arabic-Indic digits, finishes, changes an
+answer, and sends. A coach then reads exactly what was sent; a copy of the database holds
+none of it in plain text. Around that walk: nothing is written before consent, consent points
+at the words shown, sending twice is sending once, the back button after sending works,
+quick exit really ends the session, every page is neutral, uncached and light.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import re
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from journey_helpers import (
+    ARABIC_INDIC_DIGITS,
+    CLIENT_TABLES,
+    PAGES,
+    PERSIAN_DIGITS,
+    SITE_NAME,
+    Page,
+    Phone,
+    answer_rows,
+    assert_not_stored,
+    count_rows,
+    database_bytes,
+    fill,
+    in_digits,
+    marker,
+    only_client,
+    read_as_coach,
+    section_at,
+    typed_words,
+)
+from sqlalchemy import func, select
+from werkzeug.test import TestResponse
+
+from intake import consent, vault
+from intake.client.sections import SECTIONS, Kind
+from intake.db import db_session
+from intake.models import Client, ConsentEvent, ConsentText, SessionRecord
+from intake.sessions import cookie_name
+
+SENT_NOTICE = "You sent your answers on"
+NO_CLIENT_ROWS = dict.fromkeys(CLIENT_TABLES, 0)
+BEFORE_AGREEMENT_AFTER = next(n for n, s in enumerate(SECTIONS, 1) if s.part == "agreement") - 1
+
+
+def _session_rows(app: Flask) -> int:
+    with app.app_context():
+        return int(db_session().scalar(select(func.count()).select_from(SessionRecord)) or 0)
+
+
+def _expected(answers: dict[str, object]) -> dict[str, object]:
+    return {
+        key: value.strip() if isinstance(value, str) else value for key, value in answers.items()
+    }
+
+
+# --- the whole path -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("digits", "separator"),
+    [(PERSIAN_DIGITS, " "), (ARABIC_INDIC_DIGITS, "-")],
+    ids=["persian-digits-with-spaces", "arabic-indic-digits-with-dashes"],
+)
+def test_whole_journey_left_half_way_finished_on_another_phone_and_read_by_a_coach(
+    app: Flask, team, database_kind: str, instance_path: Path, digits: str, separator: str
+) -> None:
+    sent: dict[str, dict[str, object]] = {}
+    first = Phone(app)
+    code = first.begin(share="yes")
+
+    # Pages 1 to 5, then "Save and come back later".
+    for number in range(1, 6):
+        section = section_at(number)
+        sent[section.key] = fill(section)
+        action = "later" if number == 5 else "continue"
+        response = first.save_page(number, sent[section.key], action=action)
+        expected_next = "/saved" if number == 5 else f"/page/{number + 1}"
+        assert response.headers["Location"] == expected_next
+    saved = first.page(first.get("/saved"))
+    assert code in saved.bdi(), "the saved page reminds the person of their code"
+
+    # Leave: a new phone, no cookies. It cannot see anything without the code.
+    second = Phone(app)
+    second.keep_private(code, *first.private)
+    away = second.get("/check", status=302)
+    assert away.headers["Location"] == "/come-back"
+
+    typed = in_digits(code, digits, separator)
+    assert not any(c.isascii() and c.isdigit() for c in typed)
+    response = second.come_back(typed)
+    assert response.headers["Location"] == "/page/6", (
+        "back where they stopped: the first unsaved page"
+    )
+    check = second.get("/check").get_data(as_text=True)
+    assert "Carry on from page 6" in check
+    for number in range(1, 6):
+        for value in sent[section_at(number).key].values():
+            if isinstance(value, str):
+                assert value in check
+
+    # Carry on from page 6, following the app's own redirects.
+    for number in range(6, PAGES + 1):
+        section = section_at(number)
+        sent[section.key] = fill(section)
+        response = second.save_page(number, sent[section.key])
+        if number == PAGES:
+            assert response.headers["Location"] == "/check"
+        elif number == BEFORE_AGREEMENT_AFTER:
+            assert response.headers["Location"] == "/before-the-agreement"
+            note = second.page(second.get("/before-the-agreement"))
+            assert f"/page/{number + 1}" in note.hrefs
+        else:
+            assert response.headers["Location"] == f"/page/{number + 1}"
+
+    # Change one answer from the check page. Before sending, the version is replaced.
+    changed = section_at(4)
+    before = answer_rows(app, changed.key)
+    assert [row.version for row in before] == [1]
+    check = second.page(second.get("/check"))
+    assert "/page/4?from=check" in check.hrefs
+    old_reasons = sent[changed.key]["reasons"]
+    sent[changed.key] = {"reasons": f"  {marker()}  "}
+    response = second.save_page(4, sent[changed.key], query="?from=check")
+    assert response.headers["Location"] == "/check"
+    after = answer_rows(app, changed.key)
+    assert [row.version for row in after] == [1], "before sending, a change replaces in place"
+    assert after[0].id == before[0].id
+    assert after[0].ciphertext != before[0].ciphertext
+    check_html = second.get("/check").get_data(as_text=True)
+    assert sent[changed.key]["reasons"].strip() in check_html  # type: ignore[union-attr]
+    assert str(old_reasons) not in check_html
+
+    # Send.
+    second.get("/check")
+    response = second.post("/send", {})
+    assert response.headers["Location"] == "/sent"
+    assert "Your answers are sent" in second.get("/sent").get_data(as_text=True)
+    assert only_client(app).status == "submitted"
+
+    # A coach reads exactly what was sent, field by field.
+    read = read_as_coach(app, team.org_private_key)
+    assert set(read) == {section.key for section in SECTIONS}
+    for section in SECTIONS:
+        assert read[section.key] == _expected(sent[section.key]), section.key
+        for question in section.questions:
+            assert question.key in read[section.key], (section.key, question.key)  # type: ignore[operator]
+    assert all(len(rows) == 1 for rows in [answer_rows(app, s.key) for s in SECTIONS])
+
+    # No typed word, and not the return code, is in a copy of the database.
+    every_marker = [str(old_reasons)] + [
+        word for s in SECTIONS for word in typed_words(s, sent[s.key])
+    ]
+    assert len(every_marker) == 1 + sum(
+        1 for s in SECTIONS for q in s.questions if q.kind in (Kind.SHORT_TEXT, Kind.LONG_TEXT)
+    )
+    stored = database_bytes(app, database_kind, instance_path)
+    client = only_client(app)
+    assert client.id.encode() in stored, "the copy holds the rows"
+    assert b"reasons" in stored
+    assert_not_stored(stored, [*every_marker, code, code.replace(" ", ""), typed])
+
+    # No address the person was sent to or shown gave a word away.
+    urls = first.urls + second.urls
+    assert len(urls) > 50
+    for url in urls:
+        for value in every_marker:
+            assert value not in url
+        assert code.replace(" ", "") not in url.replace(" ", "").replace("%20", "")
+
+
+# --- before consent -----------------------------------------------------------------------
+
+
+def test_nothing_of_the_person_is_stored_before_they_agree_and_the_code_is_nowhere(
+    app: Flask, team, database_kind: str, instance_path: Path
+) -> None:
+    phone = Phone(app)
+    code = phone.start()
+    phone.get("/agree")
+    assert count_rows(app, *CLIENT_TABLES) == NO_CLIENT_ROWS
+    stored = database_bytes(app, database_kind, instance_path)
+    assert_not_stored(stored, [code, code.replace(" ", ""), "-".join(code.split())])
+    # The code shown is kept for the next step, so the person sees the same one again.
+    assert code in phone.page(phone.get("/your-code")).bdi()
+    assert count_rows(app, *CLIENT_TABLES) == NO_CLIENT_ROWS
+
+
+@pytest.mark.parametrize("share", ["yes", "no", None], ids=["share-yes", "share-no", "no-answer"])
+def test_declining_to_keep_answers_writes_nothing(
+    app: Flask, team, database_kind: str, instance_path: Path, share: str | None
+) -> None:
+    phone = Phone(app)
+    code = phone.start()
+    response = phone.agree(store="no", share=share)
+    assert response.headers["Location"] == "/nothing-kept"
+    page = phone.get("/nothing-kept").get_data(as_text=True)
+    assert "We have not kept anything" in page
+    assert count_rows(app, *CLIENT_TABLES) == NO_CLIENT_ROWS
+    assert_not_stored(
+        database_bytes(app, database_kind, instance_path), [code, code.replace(" ", "")]
+    )
+    # Nothing to come back to: the code opens nothing.
+    other = Phone(app)
+    assert other.come_back(code, status=400).status_code == 400
+    # Pages with answers stay closed to this person.
+    assert phone.get("/page/1", status=302).headers["Location"] == "/come-back"
+
+
+def test_the_code_page_reminds_once_then_lets_the_person_go_on(app: Flask, team) -> None:
+    phone = Phone(app)
+    phone.get("/welcome")
+    code = phone.page(phone.get("/your-code")).bdi()
+    response = phone.post("/your-code", {}, status=200)
+    page = phone.page(response)
+    assert page.title.startswith("Error:"), page.title
+    assert [href for href, _text in page.summary_links] == ["#saved"]
+    assert 'id="saved"' in page.markup
+    assert page.bdi() == code, "the same code is shown again"
+    response = phone.post("/your-code", {"action": "without"})
+    assert response.headers["Location"] == "/agree"
+    assert count_rows(app, *CLIENT_TABLES) == NO_CLIENT_ROWS
+
+
+# --- consent ------------------------------------------------------------------------------
+
+
+def _shown_consent_texts(page: Page) -> list[str]:
+    """Each consent text as the page shows it: the question, then its explanation."""
+    assert len(page.consent_paragraphs) == 2
+    assert len(page.legends) == 2
+    return [
+        legend + "\n\n" + "\n\n".join(paragraphs) + "\n"
+        for legend, paragraphs in zip(page.legends, page.consent_paragraphs, strict=True)
+    ]
+
+
+@pytest.mark.parametrize("share", ["yes", "no"])
+def test_consent_events_point_at_the_exact_words_shown_and_the_chain_holds(
+    app: Flask, team, share: str
+) -> None:
+    phone = Phone(app)
+    phone.start()
+    shown = _shown_consent_texts(phone.page(phone.get("/agree")))
+    response = phone.post("/agree", {"store_answers": "yes", "share_with_coach": share})
+    assert response.headers["Location"] == "/page/1"
+
+    client = only_client(app)
+    with app.app_context():
+        db = db_session()
+        events = list(
+            db.scalars(
+                select(ConsentEvent)
+                .where(ConsentEvent.client_id == client.id)
+                .order_by(ConsentEvent.id)
+            )
+        )
+        assert [(e.purpose, e.decision, e.actor) for e in events] == [
+            ("store_answers", "granted", "client"),
+            ("share_with_coach", "granted" if share == "yes" else "declined", "client"),
+        ]
+        for event, words in zip(events, shown, strict=True):
+            text_row = db.get(ConsentText, event.consent_text_id)
+            assert text_row is not None
+            assert text_row.purpose == event.purpose
+            assert text_row.sha256 == hashlib.sha256(words.encode("utf-8")).hexdigest()
+            assert text_row.body == words
+        assert consent.verify_chain(db, client.id)
+
+    if share == "no":
+        # Sending asks again, next to the button; the yes is its own event on the chain.
+        check = phone.page(phone.get("/check"))
+        assert "share" in [i.get("name") for i in check.inputs]
+        assert phone.post("/send", {"share": "y"}).headers["Location"] == "/sent"
+        with app.app_context():
+            db = db_session()
+            state = consent.current_state(db, client.id)
+            assert state["share_with_coach"].decision == "granted"
+            share_text = db.get(ConsentText, state["share_with_coach"].consent_text_id)
+            assert share_text is not None
+            assert share_text.body == shown[1]
+            assert consent.verify_chain(db, client.id)
+
+
+def test_send_without_the_coach_sharing_yes_sends_nothing(app: Flask, team) -> None:
+    phone = Phone(app)
+    phone.begin(share="no")
+    phone.save_page(1, fill(section_at(1)))
+    phone.get("/check")
+    assert phone.post("/send", {}).headers["Location"] == "/check"
+    assert only_client(app).status == "draft"
+    assert only_client(app).submitted_at is None
+
+
+# --- sending twice, and the back button ---------------------------------------------------
+
+
+def test_pressing_send_twice_sends_once(app: Flask, team) -> None:
+    phone = Phone(app)
+    phone.begin(share="no")
+    phone.save_page(1, fill(section_at(1)))
+    phone.get("/check")
+    first = phone.post("/send", {"share": "y"})
+    assert first.headers["Location"] == "/sent"
+    submitted: datetime | None = only_client(app).submitted_at
+    assert submitted is not None
+
+    second = phone.post("/send", {"share": "y"})  # the same form, pressed again
+    assert second.headers["Location"] == "/sent"
+    assert phone.get("/sent").status_code == 200
+    client = only_client(app)
+    assert client.status == "submitted"
+    assert client.submitted_at == submitted
+    assert count_rows(app, "client")["client"] == 1
+    with app.app_context():
+        db = db_session()
+        decisions = [
+            (e.purpose, e.decision)
+            for e in db.scalars(select(ConsentEvent).order_by(ConsentEvent.id))
+        ]
+        assert decisions == [
+            ("store_answers", "granted"),
+            ("share_with_coach", "declined"),
+            ("share_with_coach", "granted"),
+        ], "the second press records no second consent"
+        assert consent.verify_chain(db, client.id)
+
+
+def test_back_button_after_sending_shows_the_answers_and_a_change_is_a_new_version(
+    app: Flask, team
+) -> None:
+    phone = Phone(app)
+    phone.begin()
+    answers = {n: fill(section_at(n)) for n in (1, 2, 3)}
+    for number, fields in answers.items():
+        phone.save_page(number, fields)
+    phone.get("/check")
+    assert phone.post("/send", {}).headers["Location"] == "/sent"
+
+    check = phone.get("/check").get_data(as_text=True)
+    assert SENT_NOTICE in check
+    assert "Send my answers" not in check
+    for fields in answers.values():
+        for value in fields.values():
+            if isinstance(value, str):
+                assert value in check
+    for number, fields in answers.items():
+        page = phone.page(phone.get(f"/page/{number}"))
+        assert SENT_NOTICE in page.markup
+        for question in section_at(number).questions:
+            value = fields[question.key]
+            if question.kind in (Kind.SHORT_TEXT, Kind.LONG_TEXT):
+                assert page.value(question.key) == value
+            else:
+                assert page.checked(question.key) == (value if isinstance(value, list) else [value])
+
+    old = answer_rows(app, section_at(2).key)
+    assert [row.version for row in old] == [1]
+    new_fields = fill(section_at(2))
+    response = phone.save_page(2, new_fields)
+    assert response.headers["Location"] == "/page/3"
+    rows = answer_rows(app, section_at(2).key)
+    assert [row.version for row in rows] == [1, 2], "after sending, a change keeps history"
+    assert rows[0].ciphertext == old[0].ciphertext
+    assert only_client(app).status == "submitted"
+
+    with app.app_context():
+        db = db_session()
+        client = db.get(Client, only_client(app).id)
+        assert client is not None
+        key = vault.unlock_with_org_key(client, team.org_private_key)
+        history = vault.section_history(db, client, key, section_at(2).key)
+        assert [h.fields for h in history] == [answers[2], new_fields]
+    assert read_as_coach(app, team.org_private_key)[section_at(2).key] == new_fields
+
+
+# --- leaving ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def exit_url(settings: dict[str, object]) -> str:
+    url = "https://weather.example.org/today"
+    settings["QUICK_EXIT_URL"] = url
+    return url
+
+
+def test_quick_exit_ends_the_session_clears_the_browser_and_the_old_cookie_opens_nothing(
+    exit_url: str, app: Flask, team
+) -> None:
+    phone = Phone(app)
+    phone.begin()
+    fields = fill(section_at(1))
+    phone.save_page(1, fields)
+    words = typed_words(section_at(1), fields)
+    assert words
+    assert all(word in phone.get("/check").get_data(as_text=True) for word in words)
+    assert _session_rows(app) == 1
+    cookie = phone.client.get_cookie(cookie_name(app))
+    assert cookie is not None
+    old_cookie = cookie.value
+
+    response = phone.client.get("/exit")
+    assert response.status_code == 303
+    assert response.headers["Location"] == exit_url
+    assert response.headers["Clear-Site-Data"] == '"cache", "cookies", "storage"'
+    assert response.headers["Cache-Control"] == "no-store"
+    assert _session_rows(app) == 0
+    assert phone.client.get_cookie(cookie_name(app)) is None
+
+    replay = app.test_client()
+    replay.set_cookie(cookie_name(app), old_cookie, path="/")
+    for path in ("/check", "/page/1", "/saved", "/sent"):
+        answer = replay.get(path)
+        assert answer.status_code == 302, path
+        assert answer.headers["Location"] in ("/ended", "/come-back")
+        assert not any(word in answer.get_data(as_text=True) for word in words)
+    ended = replay.get("/ended").get_data(as_text=True)
+    assert not any(word in ended for word in words)
+    # The answers are still there for the person's code; quick exit is not deletion.
+    assert read_as_coach(app, team.org_private_key)[section_at(1).key] == fields
+
+
+def test_quick_exit_before_agreeing_leaves_no_row_behind(exit_url: str, app: Flask, team) -> None:
+    phone = Phone(app)
+    phone.start()
+    assert _session_rows(app) == 1
+    response = phone.client.get("/exit")
+    assert response.status_code == 303
+    assert response.headers["Location"] == exit_url
+    assert _session_rows(app) == 0
+    assert count_rows(app, *CLIENT_TABLES) == NO_CLIENT_ROWS
+    # Back on the site, the old code is gone: a new one is made.
+    again = Phone(app)
+    assert again.get("/agree", status=302).headers["Location"] == "/your-code"
+
+
+def test_leaving_calmly_ends_the_session_and_returns_to_the_start(app: Flask, team) -> None:
+    phone = Phone(app)
+    phone.begin()
+    phone.save_page(1, fill(section_at(1)), action="later")
+    saved = phone.page(phone.get("/saved"))
+    assert "/leave" in saved.hrefs
+    response = phone.client.get("/leave")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+    assert response.headers["Clear-Site-Data"] == '"cache", "cookies", "storage"'
+    assert _session_rows(app) == 0
+    assert phone.get("/check", status=302).headers["Location"] in ("/ended", "/come-back")
+
+
+# --- every page: neutral, uncached, light, no JavaScript needed ---------------------------
+
+
+def _walk_every_page(app: Flask) -> tuple[dict[str, TestResponse], list[Phone]]:
+    """Every client page, rendered with answers filled in, keyed by a short name."""
+    pages: dict[str, TestResponse] = {}
+    phone = Phone(app)
+    pages["start"] = phone.get("/")
+    pages["welcome"] = phone.get("/welcome")
+    pages["your-code"] = phone.get("/your-code")
+    phone.keep_private(*phone.page(pages["your-code"]).bdi())
+    phone.post("/your-code", {"saved": "y"})
+    pages["agree"] = phone.get("/agree")
+    phone.post("/agree", {"store_answers": "yes", "share_with_coach": "no"})
+    for number in range(1, PAGES + 1):
+        fields = fill(section_at(number))
+        phone.save_page(number, fields)
+        pages[f"page/{number}"] = phone.get(f"/page/{number}")
+    pages["before-the-agreement"] = phone.get("/before-the-agreement")
+    pages["check"] = phone.get("/check")
+    pages["saved"] = phone.get("/saved")
+    phone.get("/check")
+    phone.post("/send", {"share": "y"})
+    pages["sent"] = phone.get("/sent")
+    pages["check-after-sending"] = phone.get("/check")
+
+    elsewhere = Phone(app)
+    elsewhere.keep_private(*phone.private)
+    pages["come-back"] = elsewhere.get("/come-back")
+    pages["ended"] = elsewhere.get("/ended")
+    declining = Phone(app)
+    declining.start()
+    declining.agree(store="no", share="no")
+    pages["nothing-kept"] = declining.get("/nothing-kept")
+    return pages, [phone, elsewhere, declining]
+
+
+def test_every_client_page_is_neutral_uncached_and_has_the_quick_exit(app: Flask, team) -> None:
+    pages, phones = _walk_every_page(app)
+    typed = set().union(*(p.private for p in phones))
+    assert len(typed) > 20
+    for name, response in pages.items():
+        page = Page(response.get_data(as_text=True))
+        assert response.headers["Cache-Control"] == "no-store", name
+        assert SITE_NAME in page.title, name
+        assert not any(value in page.title for value in typed), (name, page.title)
+        exits = [href for href in page.hrefs if href == "/exit"]
+        assert len(exits) == 1, name
+        assert 'id="quick-exit"' in page.markup
+        assert "Leave this page quickly" in page.markup
+    urls = [url for p in phones for url in p.urls]
+    assert any("?" in url for url in urls)
+    assert len(urls) > 100
+    for url in urls:
+        for value in typed:
+            assert value not in url, url
+            assert value.replace(" ", "") not in url
+
+
+PAGE_BUDGET = 14 * 1024
+
+
+def test_every_client_page_is_light_and_works_without_javascript(app: Flask, team) -> None:
+    pages, _phones = _walk_every_page(app)
+    client = app.test_client()
+    for name, response in pages.items():
+        markup = response.get_data()
+        page = Page(markup.decode("utf-8"))
+        assert len(page.stylesheets) == 1, name
+        with client.get(page.stylesheets[0]) as style:
+            assert style.status_code == 200, name
+            assert style.mimetype == "text/css", name
+            css = style.get_data()
+        weight = len(gzip.compress(markup, 6)) + len(gzip.compress(css, 6))
+        assert weight < PAGE_BUDGET, (name, weight)
+
+        # The only script is the quick-exit enhancement; nothing inline, no handlers.
+        assert len(page.scripts) == 1, name
+        src, body = page.scripts[0]
+        assert src is not None
+        assert re.fullmatch(r"/static/exit\.js\?v=[0-9a-f]+", src), src
+        assert body.strip() == ""
+        assert page.event_handlers == [], (name, page.event_handlers)
+        # Forms are plain POSTs to this site, sent by ordinary submit buttons.
+        assert all(method == "post" for method in page.form_methods), name
+        assert all(action.startswith("/") for action in page.form_actions), name
+        for button in page.buttons:
+            assert button.get("type") in (None, "submit"), (name, button)
