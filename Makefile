@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 DEV := GROUNDWORK_ENV=development GROUNDWORK_PUBLIC_URL=http://$(HOST):$(PORT)
 
-.PHONY: install run test test-sqlite test-postgresql lint format clean
+.PHONY: install run code test test-sqlite test-postgresql lint format clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ run: install
 	$(DEV) $(FLASK) db upgrade
 	$(DEV) $(FLASK) demo
 	$(DEV) $(FLASK) run --host $(HOST) --port $(PORT)
+
+# The current 6-digit code of a demo account: make code ACCOUNT=coach
+ACCOUNT ?= coach
+code: install
+	@$(DEV) $(FLASK) db upgrade >/dev/null && $(DEV) $(FLASK) demo >/dev/null
+	@$(DEV) $(FLASK) demo code $(ACCOUNT)
 
 test: test-sqlite test-postgresql
 

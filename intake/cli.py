@@ -279,10 +279,8 @@ def demo(ctx: click.Context) -> None:
         for username, _name, role, password in DEMO_ACCOUNTS:
             click.echo(f"    {role:8}  username: {username:8}  password: {password}")
         click.echo("")
-        click.echo(
-            "Each demo account has its 6-digit codes set up already. To get the current code:"
-        )
-        click.echo("    .venv/bin/flask --app intake demo code coach")
+        click.echo("Each demo account has its 6-digit codes set up already. For the current code:")
+        click.echo("    make code ACCOUNT=coach")
         click.echo(f"The client forms start at {_public_url()}/")
 
 

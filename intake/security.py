@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+import re
 
 from flask import Flask, Response, current_app, request
 
@@ -29,6 +31,10 @@ CLEAR_SITE_DATA = '"cache", "cookies", "storage"'
 
 def init_app(app: Flask) -> None:
     app.after_request(add_security_headers)
+    for name in ("werkzeug", "gunicorn.access"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactSecretPaths) for f in logger.filters):
+            logger.addFilter(RedactSecretPaths())
 
 
 def add_security_headers(response: Response) -> Response:
@@ -63,3 +69,16 @@ def account_key() -> str:
 
 def global_key() -> str:
     return "global"
+
+
+class RedactSecretPaths(logging.Filter):
+    """Keep secrets that travel in a path (invite links) out of request logs."""
+
+    SECRET_PATH = re.compile(r"(/staff/join/)[^\s\"?]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = self.SECRET_PATH.sub(r"\1[redacted]", message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True

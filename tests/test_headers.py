@@ -230,3 +230,23 @@ def test_personal_pages_are_not_stored_for_the_signed_in_coach(
     assert response.status_code == 200
     assert_not_stored(response, "workspace")
     assert "Cookie" in response.headers.get("Vary", "")
+
+
+def test_invite_secrets_never_reach_the_request_log() -> None:
+    """The dev server and gunicorn log request lines; an invite secret in a path is redacted."""
+    import logging
+
+    from intake.security import RedactSecretPaths
+
+    record = logging.LogRecord(
+        "werkzeug",
+        logging.INFO,
+        __file__,
+        1,
+        '"%s" %s',
+        ("GET /staff/join/s3cretT0ken HTTP/1.1", 302),
+        None,
+    )
+    RedactSecretPaths().filter(record)
+    assert "s3cretT0ken" not in record.getMessage()
+    assert "/staff/join/[redacted]" in record.getMessage()
