@@ -108,8 +108,10 @@ def configure_blueprints(app: Flask) -> None:
     from intake.cli import register
     from intake.client import bp as client
     from intake.coach import bp as coach
+    from intake.partner import bp as partner
 
     app.register_blueprint(client)
     app.register_blueprint(auth)
     app.register_blueprint(coach)
+    app.register_blueprint(partner)
     register(app)

@@ -21,9 +21,8 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
 from flask.cli import AppGroup
-from sqlalchemy import select
 
-from intake import sessions, staff
+from intake import audit, sessions, staff
 from intake.context import staff_crypto
 from intake.db import database, db_session
 from intake.models import PartnerOrg, Role, StaffUser
@@ -34,6 +33,7 @@ db_cli = AppGroup("db", help="The database.")
 org_cli = AppGroup("org", help="The coaching organisation and its key.")
 staff_cli = AppGroup("staff", help="Coaches, admins and partner staff.")
 sessions_cli = AppGroup("sessions", help="Split-key sessions.")
+audit_cli = AppGroup("audit", help="The access log.")
 
 DEMO_ORGANISATION = "Demo coaching service"
 DEMO_PARTNER_ORG = "Demo refugee charity"
@@ -46,7 +46,7 @@ DEMO_ACCOUNTS = (
 
 
 def register(app: Flask) -> None:
-    for group in (db_cli, org_cli, staff_cli, sessions_cli):
+    for group in (db_cli, org_cli, staff_cli, sessions_cli, audit_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo)
 
@@ -133,11 +133,7 @@ def make_invite_link(
     if role == Role.PARTNER:
         if not partner_org_name:
             raise click.ClickException("A partner invite needs --partner-org.")
-        partner_org = db.scalar(select(PartnerOrg).where(PartnerOrg.name == partner_org_name))
-        if partner_org is None:
-            partner_org = PartnerOrg(name=partner_org_name)
-            db.add(partner_org)
-            db.flush()
+        partner_org = staff.partner_org_named(db, partner_org_name)
     secret = staff.create_invite(
         db,
         role=role,
@@ -205,6 +201,15 @@ def sessions_purge() -> None:
     """Delete the rows of sessions that have ended."""
     count = sessions.purge_ended(current_app.config)
     click.echo(f"Deleted {count} ended sessions.")
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Check that no entry of the access log was changed, removed or inserted."""
+    broken_at = audit.verify(db_session())
+    if broken_at is not None:
+        raise click.ClickException(f"The access log is broken at entry {broken_at}.")
+    click.echo("The access log is complete: every entry follows the one before it.")
 
 
 # --- demo ---------------------------------------------------------------------------------

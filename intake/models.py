@@ -253,6 +253,9 @@ class ConsentEvent(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
+    # Two decisions written at once cannot both follow the same one: the chain never forks.
+    __table_args__ = (Index("ix_consent_event_chain", "client_id", "prev_hash", unique=True),)
+
 
 class AccessEvent(Base):
     """One look at (or action on) a client's record by a staff member. Append-only, chained."""
@@ -266,6 +269,11 @@ class AccessEvent(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (
+        Index("ix_access_event_chain", "prev_hash", unique=True),  # one chain, never forked
+        Index("ix_access_event_staff_client", "staff_id", "client_id", "at"),
+    )
 
 
 class SessionRecord(Base):

@@ -329,6 +329,29 @@ def reset_two_factor(db: Session, staff: StaffUser) -> None:
     db.flush()
 
 
+def partner_org_named(db: Session, name: str) -> PartnerOrg:
+    """The partner organisation with this name, made if it is new."""
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise StaffError("Give the partner organisation a name of up to 200 characters.")
+    found = db.scalar(select(PartnerOrg).where(PartnerOrg.name == name))
+    if found is None:
+        found = PartnerOrg(name=name)
+        db.add(found)
+        db.flush()
+    return found
+
+
+def team(db: Session) -> list[StaffUser]:
+    return list(
+        db.scalars(
+            select(StaffUser).order_by(
+                StaffUser.active.desc(), StaffUser.role, StaffUser.display_name
+            )
+        )
+    )
+
+
 # --- invitations --------------------------------------------------------------------------
 
 

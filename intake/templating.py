@@ -9,13 +9,14 @@ from pathlib import Path
 from flask import Flask, current_app, url_for
 from flask_babel import get_locale
 
-from intake import i18n
+from intake import i18n, labels
 
 
 def init_app(app: Flask) -> None:
     app.jinja_env.trim_blocks = True  # smaller pages: every byte counts on a metered phone
     app.jinja_env.lstrip_blocks = True
     app.context_processor(_page_context)
+    labels.init_app(app)
     app.jinja_env.globals["static_url"] = static_url
 
 

@@ -175,7 +175,8 @@ def save_section(
     return answer
 
 
-def _open(answer: Answer, data_key: bytes) -> OpenedSection:
+def open_answer(answer: Answer, data_key: bytes) -> OpenedSection:
+    """One stored section, opened; `fields` is None when the envelope is damaged."""
     try:
         plaintext = crypto.decrypt(
             data_key,
@@ -207,7 +208,7 @@ def read_sections(db: Session, client: Client, data_key: bytes) -> dict[str, Ope
         )
         .where(Answer.client_id == client.id)
     )
-    return {answer.section_key: _open(answer, data_key) for answer in answers}
+    return {answer.section_key: open_answer(answer, data_key) for answer in answers}
 
 
 def saved_section_keys(db: Session, client: Client) -> set[str]:
@@ -224,4 +225,4 @@ def section_history(
         .where(Answer.client_id == client.id, Answer.section_key == section_key)
         .order_by(Answer.version)
     )
-    return [_open(answer, data_key) for answer in answers]
+    return [open_answer(answer, data_key) for answer in answers]

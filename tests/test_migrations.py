@@ -119,14 +119,14 @@ def consent_event(n: int = 1) -> ConsentEvent:
         purpose="store_answers",
         decision="granted",
         actor="client",
-        prev_hash="0" * 64,
+        prev_hash=f"{n - 1:064x}",
         hash=f"{n:064x}",
     )
 
 
 def access_event(n: int = 1) -> AccessEvent:
     return AccessEvent(
-        client_id=f"client{n}", action="viewed", prev_hash="0" * 64, hash=f"{n:064x}"
+        client_id=f"client{n}", action="viewed", prev_hash=f"{n - 1:064x}", hash=f"{n:064x}"
     )
 
 
@@ -236,7 +236,7 @@ def test_raw_sql_cannot_change_or_delete_a_row(
             values = {
                 **PLAIN_INSERT[table],
                 "at": utcnow().replace(tzinfo=None),
-                "prev_hash": "0" * 64,
+                "prev_hash": "2" * 64,  # follows the ORM's rows, as a chain would
                 "hash": "3" * 64,
             }
             columns = ", ".join(values)

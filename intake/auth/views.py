@@ -49,6 +49,11 @@ def _pending_account_key() -> str:
     return f"pending:{current_session().get(PENDING_STAFF)}"
 
 
+def landing_page(member: StaffUser) -> str:
+    """Coaches and admins land on their clients; partner staff on their referrals."""
+    return url_for("coach.workspace" if member.reads_answers else "partner.home")
+
+
 @login_manager.user_loader
 def load_staff(user_id: str) -> StaffUser | None:
     """The signed-in person, only while their session row says so and they are active."""
@@ -98,7 +103,7 @@ def _too_many(_error: TooManyRequests) -> tuple[str, int]:
 )
 def sign_in() -> Response | str | tuple[str, int]:
     if current_user.is_authenticated:
-        return redirect(url_for("coach.workspace"))
+        return redirect(landing_page(current_user))
     form = SignInForm()
     error = None
     ended = current_session().ended in ("idle", "expired") or request.args.get("ended") == "1"
@@ -206,7 +211,7 @@ def two_factor() -> Response | str | tuple[str, int]:
                 session.put_secret(ORG_KEY, org_key)
             login_user(member)
             session.regenerate()
-            return redirect(url_for("coach.workspace"))
+            return redirect(landing_page(member))
         staff.register_failure(member, sign_in_policy(), now)
         db.commit()
         error = generic_refusal()

@@ -14,7 +14,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import TooManyRequests
 
-from intake import consent, crypto, i18n, vault
+from intake import audit, consent, crypto, i18n, vault
 from intake.client import bp
 from intake.client.forms import (
     YES,
@@ -296,6 +296,15 @@ def sent() -> Response | str:
     if not g.visit.sent:
         return redirect(url_for("client.check"))
     return render_template("client/sent.html")
+
+
+@bp.route("/who-looked")
+@client_required
+def who_looked() -> str:
+    """Who has opened this person's answers, and when: the entries of the access log."""
+    return render_template(
+        "client/who_looked.html", entries=audit.entries_for_client(db_session(), g.visit.client.id)
+    )
 
 
 # --- coming back --------------------------------------------------------------------------

@@ -1,14 +1,161 @@
-"""The workspace a signed-in coach lands on. It lists their clients once intakes arrive."""
+"""The coach's workspace: the list of clients, one client's record (safety first), a print
+view and an export. Every look is written to the access log before anything is opened."""
 
 from __future__ import annotations
 
-from flask import render_template
-from flask_login import current_user, login_required
+import json
+from datetime import datetime
 
+from flask import Response, abort, redirect, render_template, request, url_for
+from flask_login import login_required
+from flask_wtf import FlaskForm
+from wtforms import SelectField
+from wtforms.fields.choices import SelectChoice
+
+from intake import audit, consent, workspace
+from intake.client.sections import SECTIONS
 from intake.coach import bp
+from intake.coach.access import admin_only, client_or_404, org_key, signed_in_staff, staff_only
+from intake.coach.record import record_view
+from intake.db import db_session
+from intake.models import StaffUser, utcnow
 
 
-@bp.route("/workspace")
+class AssignForm(FlaskForm):
+    coach = SelectField(validate_choice=False)
+
+
+def _page_arg(name: str = "page") -> int:
+    value = request.args.get(name, "1")
+    return max(1, int(value)) if value.isdigit() else 1
+
+
+def _sort_args() -> tuple[workspace.Sort, bool]:
+    try:
+        sort = workspace.Sort(request.args.get("sort", workspace.Sort.CHANGED))
+    except ValueError:
+        sort = workspace.Sort.CHANGED
+    return sort, request.args.get("order", "desc") != "asc"
+
+
+@bp.route("/workspace", endpoint="workspace")
 @login_required
-def workspace() -> str:
-    return render_template("coach/workspace.html", member=current_user)
+def workspace_home() -> Response | str:
+    member = signed_in_staff()
+    if not member.reads_answers:
+        return redirect(url_for("partner.home"))
+    db = db_session()
+    sort, descending = _sort_args()
+    mine = workspace.client_page(
+        db,
+        workspace.assigned_to(member),
+        org_key(),
+        member.id,
+        page=_page_arg(),
+        sort=sort,
+        descending=descending,
+    )
+    waiting = None
+    coaches: list[StaffUser] = []
+    if member.is_admin:
+        waiting = workspace.client_page(
+            db,
+            workspace.waiting_for_a_coach(),
+            org_key(),
+            member.id,
+            page=_page_arg("waiting_page"),
+            sort=workspace.Sort.SENT,
+            descending=False,
+        )
+        coaches = workspace.coaches(db)
+    return render_template(
+        "coach/workspace.html",
+        member=member,
+        mine=mine,
+        waiting=waiting,
+        coaches=coaches,
+        sort=sort,
+        descending=descending,
+        assign_form=AssignForm(),
+    )
+
+
+def _previous_look(member_id: int, client_id: str) -> datetime | None:
+    return audit.last_looked(db_session(), member_id, [client_id]).get(client_id)
+
+
+@bp.route("/clients/<client_id>")
+@staff_only
+def client_record(client_id: str) -> str:
+    client = client_or_404(client_id)
+    member = signed_in_staff()
+    db = db_session()
+    previous = _previous_look(member.id, client.id)
+    audit.record(db, member.id, client.id, audit.Action.VIEWED)
+    return render_template(
+        "coach/client.html",
+        view=record_view(db, client, org_key(), previous),
+        printing=False,
+    )
+
+
+@bp.route("/clients/<client_id>/print")
+@staff_only
+def client_print(client_id: str) -> str:
+    client = client_or_404(client_id)
+    member = signed_in_staff()
+    db = db_session()
+    audit.record(db, member.id, client.id, audit.Action.PRINTED)
+    return render_template(
+        "coach/client.html",
+        view=record_view(db, client, org_key(), None),
+        printing=True,
+    )
+
+
+@bp.route("/clients/<client_id>/export")
+@staff_only
+def client_export(client_id: str) -> Response:
+    client = client_or_404(client_id)
+    member = signed_in_staff()
+    db = db_session()
+    audit.record(db, member.id, client.id, audit.Action.EXPORTED)
+    opened = workspace.open_record(db, client, org_key(), None)
+    state = consent.current_state(db, client.id)
+    document = {
+        "client": client.id,
+        "status": client.status,
+        "sent_at": client.submitted_at.isoformat() if client.submitted_at else None,
+        "exported_at": utcnow().isoformat(),
+        "answers": {
+            section.key: (
+                opened.sections[section.key].fields if section.key in opened.sections else None
+            )
+            for section in SECTIONS
+        },
+        "consent": {
+            purpose: {"decision": event.decision, "at": event.at.isoformat()}
+            for purpose, event in state.items()
+        },
+    }
+    response = Response(
+        json.dumps(document, ensure_ascii=False, indent=2), mimetype="application/json"
+    )
+    response.headers["Content-Disposition"] = 'attachment; filename="answers.json"'
+    return response
+
+
+@bp.route("/clients/<client_id>/assign", methods=["POST"])
+@admin_only
+def client_assign(client_id: str) -> Response:
+    client = client_or_404(client_id)
+    db = db_session()
+    form = AssignForm()
+    form.coach.choices = [SelectChoice(str(c.id), c.display_name) for c in workspace.coaches(db)]
+    chosen = next((c for c in workspace.coaches(db) if str(c.id) == (form.coach.data or "")), None)
+    if not form.validate_on_submit() or chosen is None:
+        abort(400)
+    client.assigned_coach_id = chosen.id
+    db.commit()
+    audit.record(db, signed_in_staff().id, client.id, audit.Action.ASSIGNED)
+    return redirect(url_for("coach.workspace"))

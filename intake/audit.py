@@ -1,0 +1,150 @@
+"""The access log: every look at a client's record, append-only and hash-chained.
+
+Each `AccessEvent` carries the hash of the one before it, so a changed, removed or inserted row
+breaks the chain (`verify`). The chain is one line through the whole log: a unique index on
+`prev_hash` means two entries written at once cannot both follow the same entry; the loser
+writes again after the winner. An entry is written, and committed, *before* anything of the
+record is opened, so nobody reads without leaving a trace.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from intake.models import AccessEvent, StaffUser, utcnow
+
+GENESIS_HASH = "0" * 64
+WRITE_ATTEMPTS = 8
+
+
+class Action(StrEnum):
+    VIEWED = "viewed"
+    PRINTED = "printed"
+    EXPORTED = "exported"
+    ASSIGNED = "assigned"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of the log as people see it."""
+
+    at: datetime
+    staff_name: str
+    action: str
+    client_id: str
+
+
+def event_hash(event: AccessEvent) -> str:
+    canonical = json.dumps(
+        {
+            "prev": event.prev_hash,
+            "staff": event.staff_id,
+            "client": event.client_id,
+            "action": event.action,
+            "at": event.at.isoformat(),
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _last_hash(db: Session) -> str:
+    last = db.scalar(select(AccessEvent.hash).order_by(AccessEvent.id.desc()).limit(1))
+    return last or GENESIS_HASH
+
+
+def record(db: Session, staff_id: int, client_id: str, action: str) -> AccessEvent:
+    """Append one entry and commit it. The session must hold no other pending changes."""
+    for _attempt in range(WRITE_ATTEMPTS):
+        event = AccessEvent(
+            staff_id=staff_id,
+            client_id=client_id,
+            action=str(action),
+            at=utcnow().replace(microsecond=0),
+            prev_hash=_last_hash(db),
+        )
+        event.hash = event_hash(event)
+        db.add(event)
+        try:
+            db.commit()
+        except IntegrityError:
+            db.rollback()  # someone else wrote first: follow their entry instead
+            continue
+        return event
+    raise RuntimeError("the access log is too busy to write to")
+
+
+def verify(db: Session, batch: int = 1000) -> int | None:
+    """None when the whole chain is intact; otherwise the id of the first entry that is not."""
+    previous = GENESIS_HASH
+    last_id = 0
+    while True:
+        events = list(
+            db.scalars(
+                select(AccessEvent)
+                .where(AccessEvent.id > last_id)
+                .order_by(AccessEvent.id)
+                .limit(batch)
+            )
+        )
+        if not events:
+            return None
+        for event in events:
+            if event.prev_hash != previous or event_hash(event) != event.hash:
+                return event.id
+            previous = event.hash
+            last_id = event.id
+
+
+def _entries(rows: Iterable[tuple[AccessEvent, str | None]]) -> list[Entry]:
+    return [Entry(event.at, name or "", event.action, event.client_id) for event, name in rows]
+
+
+def entries_for_client(db: Session, client_id: str) -> list[Entry]:
+    """Who looked at one client's answers, and when: what the client sees."""
+    rows = db.execute(
+        select(AccessEvent, StaffUser.display_name)
+        .outerjoin(StaffUser, StaffUser.id == AccessEvent.staff_id)
+        .where(AccessEvent.client_id == client_id)
+        .order_by(AccessEvent.id.desc())
+    )
+    return _entries(rows)
+
+
+def entries_page(db: Session, page: int, per_page: int) -> tuple[list[Entry], int]:
+    """One page of the whole log, newest first, and the number of entries."""
+    total = db.scalar(select(func.count(AccessEvent.id))) or 0
+    rows = db.execute(
+        select(AccessEvent, StaffUser.display_name)
+        .outerjoin(StaffUser, StaffUser.id == AccessEvent.staff_id)
+        .order_by(AccessEvent.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    return _entries(rows), total
+
+
+def last_looked(db: Session, staff_id: int, client_ids: list[str]) -> dict[str, datetime]:
+    """When this staff member last viewed each of these clients."""
+    if not client_ids:
+        return {}
+    rows = db.execute(
+        select(AccessEvent.client_id, func.max(AccessEvent.at))
+        .where(
+            AccessEvent.staff_id == staff_id,
+            AccessEvent.client_id.in_(client_ids),
+            AccessEvent.action == Action.VIEWED,
+        )
+        .group_by(AccessEvent.client_id)
+    )
+    return dict(rows.all())  # type: ignore[arg-type]

@@ -1,0 +1,111 @@
+"""Admin pages: the team (invite, deactivate, reset two-step codes) and the access log."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from intake import audit, staff
+from intake.coach import bp
+from intake.coach.access import admin_only, org_key, signed_in_staff
+from intake.coach.forms import ConfirmForm, InviteForm
+from intake.context import staff_crypto
+from intake.db import db_session
+from intake.models import Role, StaffUser
+
+LOG_PER_PAGE = 50
+
+
+def _team_page(form: InviteForm, link: str | None = None, error: str | None = None) -> str:
+    return render_template(
+        "coach/team.html",
+        team=staff.team(db_session()),
+        form=form,
+        confirm=ConfirmForm(),
+        link=link,
+        error=error,
+        me=signed_in_staff(),
+    )
+
+
+@bp.route("/team", methods=["GET", "POST"])
+@admin_only
+def team() -> str:
+    form = InviteForm()
+    if not form.validate_on_submit():
+        return _team_page(form)
+    db = db_session()
+    role = form.role.data or Role.COACH
+    try:
+        partner_org = (
+            staff.partner_org_named(db, form.partner_org.data or "")
+            if role == Role.PARTNER
+            else None
+        )
+        secret = staff.create_invite(
+            db,
+            role=role,
+            display_name=form.display_name.data or "",
+            keys=staff_crypto(),
+            days=int(current_app.config["INVITE_DAYS"]),
+            org_private_key=None if role == Role.PARTNER else org_key(),
+            partner_org=partner_org,
+            invited_by=signed_in_staff(),
+        )
+    except staff.StaffError as problem:
+        db.rollback()
+        return _team_page(form, error=str(problem))
+    db.commit()
+    # Shown once, in this response only; the secret is never stored.
+    link = url_for("auth.join_link", secret=secret, _external=True)
+    return _team_page(InviteForm(formdata=None), link=link)
+
+
+def _member_or_404(staff_id: int) -> StaffUser:
+    member = db_session().get(StaffUser, staff_id)
+    if member is None:
+        abort(404)
+    return member
+
+
+@bp.route("/team/<int:staff_id>/deactivate", methods=["POST"])
+@admin_only
+def deactivate(staff_id: int) -> Response:
+    member = _member_or_404(staff_id)
+    if member.id == signed_in_staff().id or not ConfirmForm().validate_on_submit():
+        abort(400)
+    db = db_session()
+    staff.deactivate(db, member)
+    db.commit()
+    return redirect(url_for("coach.team"))
+
+
+@bp.route("/team/<int:staff_id>/reset-two-step", methods=["POST"])
+@admin_only
+def reset_two_step(staff_id: int) -> Response:
+    member = _member_or_404(staff_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    db = db_session()
+    staff.reset_two_factor(db, member)
+    db.commit()
+    return redirect(url_for("coach.team"))
+
+
+@bp.route("/access-log")
+@admin_only
+def access_log() -> str:
+    db = db_session()
+    value = request.args.get("page", "1")
+    page = max(1, int(value)) if value.isdigit() else 1
+    entries, total = audit.entries_page(db, page, LOG_PER_PAGE)
+    broken_at = audit.verify(db)
+    return render_template(
+        "coach/access_log.html",
+        entries=entries,
+        page=page,
+        pages=max(1, -(-total // LOG_PER_PAGE)),
+        broken_at=broken_at,
+        intact_message=_("The log is complete: no entry has been changed or removed."),
+    )

@@ -1,0 +1,37 @@
+"""Forms of the staff workspace."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, RadioField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length
+
+
+class InviteForm(FlaskForm):
+    role = RadioField(
+        _l("They will be"),
+        choices=[
+            SelectChoice("coach", _l("A coach")),
+            SelectChoice("admin", _l("An admin (a coach who can also manage the team)")),
+            SelectChoice("partner", _l("Partner staff (they refer people to us)")),
+        ],
+        default="coach",
+    )
+    display_name = StringField(
+        _l("Their name, as the team and clients will see it"), validators=[Length(min=1, max=120)]
+    )
+    partner_org = StringField(
+        _l("For partner staff: their organisation"), validators=[Length(max=200)]
+    )
+
+
+class ConfirmForm(FlaskForm):
+    """A button that only needs its CSRF token."""
+
+
+class PasswordChangeForm(FlaskForm):
+    current = PasswordField(_l("Your current password"), validators=[Length(max=1000)])
+    new = PasswordField(_l("Your new password"), validators=[Length(max=1000)])
+    new_again = PasswordField(_l("Type the new password again"), validators=[Length(max=1000)])

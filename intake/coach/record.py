@@ -1,0 +1,113 @@
+"""One client's record arranged for a coach: the safety card first, then the relationship
+agreement (PROMISES), then the intake, then consent with its history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from intake import consent, workspace
+from intake.client.review import ReviewedSection, answer_text, review_sections
+from intake.client.sections import SECTIONS_BY_KEY, Part
+from intake.models import Client, ConsentEvent, PartnerOrg, Referral, StaffUser
+
+# What a coach must know before a first session, in the order they need it.
+SAFETY_CARD: tuple[tuple[LazyString, str, str], ...] = (
+    (_l("Topics not to raise"), "margins", "avoid_topics"),
+    (_l("Times or places that do not work"), "margins", "bad_times_places"),
+    (_l("What helps if they feel upset"), "in_case", "what_helps"),
+    (_l("What they would like you to do then"), "in_case", "coach_should"),
+    (_l("Anyone who must not know they come here"), "safety", "must_not_know"),
+    (_l("Safe ways to contact them"), "contact", "channels"),
+    (_l("Safe times to contact them"), "contact", "safe_times"),
+    (_l("May we leave a message"), "contact", "leave_message"),
+    (_l("Is it safe to send them messages"), "safety", "messages_safe"),
+    (_l("Emergency contact, if they want one"), "in_case", "emergency_contact"),
+)
+
+
+@dataclass(frozen=True)
+class CardLine:
+    label: LazyString
+    text: str | None
+    changed: bool
+
+
+@dataclass(frozen=True)
+class ConsentLine:
+    purpose: str
+    decision: str
+    at: datetime
+    actor: str
+
+
+@dataclass(frozen=True)
+class RecordView:
+    client: Client
+    name: str | None
+    referred_by: str | None
+    coach_name: str | None
+    could_not_open: bool
+    safety_card: list[CardLine]
+    agreement: list[ReviewedSection]
+    intake: list[ReviewedSection]
+    changed: set[str]
+    consent_now: dict[str, ConsentEvent]
+    consent_history: list[ConsentLine]
+
+
+def _referrer(db: Session, client: Client) -> str | None:
+    if client.referral_id is None:
+        return None
+    return db.scalar(
+        select(PartnerOrg.name)
+        .join(Referral, Referral.partner_org_id == PartnerOrg.id)
+        .where(Referral.id == client.referral_id)
+    )
+
+
+def record_view(
+    db: Session, client: Client, org_key: bytes, previous_look: datetime | None
+) -> RecordView:
+    opened = workspace.open_record(db, client, org_key, previous_look)
+    fields = {key: (s.fields or {}) for key, s in opened.sections.items()}
+    card = []
+    for label, section_key, field_key in SAFETY_CARD:
+        question = SECTIONS_BY_KEY[section_key].question(field_key)
+        assert question is not None
+        card.append(
+            CardLine(
+                label,
+                answer_text(question, fields.get(section_key, {}).get(field_key)),
+                section_key in opened.changed,
+            )
+        )
+    reviewed = review_sections(opened.sections)
+    history = [
+        ConsentLine(e.purpose, e.decision, e.at, e.actor)
+        for e in db.scalars(
+            select(ConsentEvent)
+            .where(ConsentEvent.client_id == client.id)
+            .order_by(ConsentEvent.id.desc())
+        )
+    ]
+    name_value = fields.get(workspace.NAME_SECTION, {}).get(workspace.NAME_FIELD)
+    coach = db.get(StaffUser, client.assigned_coach_id) if client.assigned_coach_id else None
+    return RecordView(
+        client=client,
+        name=name_value if isinstance(name_value, str) and name_value else None,
+        referred_by=_referrer(db, client),
+        coach_name=coach.display_name if coach else None,
+        could_not_open=opened.could_not_open,
+        safety_card=card,
+        agreement=[s for s in reviewed if s.part == Part.AGREEMENT],
+        intake=[s for s in reviewed if s.part == Part.INTAKE],
+        changed=opened.changed,
+        consent_now=consent.current_state(db, client.id),
+        consent_history=history,
+    )

@@ -1,0 +1,210 @@
+"""What a coach's workspace shows: the list of clients, and one client's whole record.
+
+Only plaintext columns (status, dates, who referred) are sorted and counted in the database;
+names are opened for the one page being shown, so a page costs the same with 100 clients as
+with 10,000. Knows nothing of Flask: views pass in the organisation key their session holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from intake import audit, crypto, vault
+from intake.models import Answer, Client, ClientStatus, PartnerOrg, Referral, StaffUser
+
+PER_PAGE = 25
+VISIBLE_STATUSES = (ClientStatus.SUBMITTED, ClientStatus.ACTIVE, ClientStatus.CLOSED)
+NAME_SECTION, NAME_FIELD = "name", "name"
+
+
+class Sort(StrEnum):
+    CHANGED = "changed"
+    SENT = "sent"
+    STATUS = "status"
+
+
+SORT_COLUMNS = {
+    Sort.CHANGED: Client.updated_at,
+    Sort.SENT: Client.submitted_at,
+    Sort.STATUS: Client.status,
+}
+
+
+@dataclass(frozen=True)
+class ClientRow:
+    id: str
+    name: str | None  # None when not given, or when it would not open
+    locale: str
+    status: str
+    submitted_at: datetime | None
+    updated_at: datetime
+    referred_by: str | None
+    new_since_last_look: bool
+    coach_id: int | None
+
+
+@dataclass(frozen=True)
+class ClientPage:
+    rows: list[ClientRow]
+    page: int
+    pages: int
+    total: int
+
+
+def visible_to(staff: StaffUser) -> Select[tuple[Client]]:
+    """The clients whose records this staff member may open: an admin, every sent intake;
+    a coach, the ones assigned to them; anyone else, none."""
+    query = select(Client).where(Client.status.in_(VISIBLE_STATUSES))
+    if staff.is_admin:
+        return query
+    if staff.reads_answers:
+        return query.where(Client.assigned_coach_id == staff.id)
+    return query.where(Client.id.is_(None))
+
+
+def find_visible(db: Session, staff: StaffUser, client_id: str) -> Client | None:
+    return db.scalar(visible_to(staff).where(Client.id == client_id))
+
+
+def _names(db: Session, clients: list[Client], org_key: bytes) -> dict[str, str | None]:
+    """Open the "what to call you" answer of each client on the page (one query)."""
+    if not clients:
+        return {}
+    latest = (
+        select(Answer.client_id, func.max(Answer.version).label("version"))
+        .where(Answer.client_id.in_([c.id for c in clients]), Answer.section_key == NAME_SECTION)
+        .group_by(Answer.client_id)
+        .subquery()
+    )
+    answers = {
+        answer.client_id: answer
+        for answer in db.scalars(
+            select(Answer).join(
+                latest,
+                (Answer.client_id == latest.c.client_id)
+                & (Answer.version == latest.c.version)
+                & (Answer.section_key == NAME_SECTION),
+            )
+        )
+    }
+    names: dict[str, str | None] = {}
+    for client in clients:
+        answer = answers.get(client.id)
+        names[client.id] = None
+        if answer is None:
+            continue
+        try:
+            data_key = vault.unlock_with_org_key(client, org_key)
+        except crypto.CannotOpen:
+            continue
+        opened = vault.open_answer(answer, data_key)
+        if opened.fields:
+            value = opened.fields.get(NAME_FIELD)
+            names[client.id] = value if isinstance(value, str) and value else None
+    return names
+
+
+def client_page(
+    db: Session,
+    query: Select[tuple[Client]],
+    org_key: bytes,
+    viewer_id: int,
+    *,
+    page: int = 1,
+    sort: Sort = Sort.CHANGED,
+    descending: bool = True,
+) -> ClientPage:
+    """One page of clients from `query`, sorted by a plaintext column, with names opened."""
+    total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
+    pages = max(1, -(-total // PER_PAGE))
+    page = min(max(1, page), pages)
+    column = SORT_COLUMNS[sort]
+    ordered = query.order_by(
+        column.desc().nulls_last() if descending else column.asc().nulls_last(),
+        Client.id,
+    )
+    rows = db.execute(
+        ordered.add_columns(PartnerOrg.name)
+        .outerjoin(Referral, Referral.id == Client.referral_id)
+        .outerjoin(PartnerOrg, PartnerOrg.id == Referral.partner_org_id)
+        .offset((page - 1) * PER_PAGE)
+        .limit(PER_PAGE)
+    )
+    clients_and_referrers = list(rows)
+    clients = [client for client, _referrer in clients_and_referrers]
+    names = _names(db, clients, org_key)
+    looked = audit.last_looked(db, viewer_id, [client.id for client in clients])
+    return ClientPage(
+        rows=[
+            ClientRow(
+                id=client.id,
+                name=names.get(client.id),
+                locale=client.locale,
+                status=client.status,
+                submitted_at=client.submitted_at,
+                updated_at=client.updated_at,
+                referred_by=referrer,
+                new_since_last_look=client.id not in looked
+                or client.updated_at > looked[client.id],
+                coach_id=client.assigned_coach_id,
+            )
+            for client, referrer in clients_and_referrers
+        ],
+        page=page,
+        pages=pages,
+        total=total,
+    )
+
+
+def assigned_to(staff: StaffUser) -> Select[tuple[Client]]:
+    return select(Client).where(
+        Client.status.in_(VISIBLE_STATUSES), Client.assigned_coach_id == staff.id
+    )
+
+
+def waiting_for_a_coach() -> Select[tuple[Client]]:
+    return select(Client).where(
+        Client.status.in_(VISIBLE_STATUSES), Client.assigned_coach_id.is_(None)
+    )
+
+
+def coaches(db: Session) -> list[StaffUser]:
+    """Everyone a client can be assigned to: active coaches and admins."""
+    return list(
+        db.scalars(
+            select(StaffUser)
+            .where(StaffUser.active.is_(True), StaffUser.role.in_(("coach", "admin")))
+            .order_by(StaffUser.display_name)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class OpenedRecord:
+    """A client's answers as a coach reads them, with what changed since their last look."""
+
+    client: Client
+    sections: dict[str, vault.OpenedSection]
+    changed: set[str]  # section keys saved after the coach's previous look
+    could_not_open: bool  # the data key itself would not open
+
+
+def open_record(
+    db: Session, client: Client, org_key: bytes, previous_look: datetime | None
+) -> OpenedRecord:
+    try:
+        data_key = vault.unlock_with_org_key(client, org_key)
+    except crypto.CannotOpen:
+        return OpenedRecord(client, {}, set(), could_not_open=True)
+    sections = vault.read_sections(db, client, data_key)
+    changed = (
+        {key for key, section in sections.items() if section.updated_at > previous_look}
+        if previous_look is not None and client.submitted_at is not None
+        else set()
+    )
+    return OpenedRecord(client, sections, changed, could_not_open=False)
