@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 DEV := GROUNDWORK_ENV=development GROUNDWORK_PUBLIC_URL=http://$(HOST):$(PORT)
 
-.PHONY: install run code test test-sqlite test-postgresql lint format clean
+.PHONY: install run code test test-sqlite test-postgresql lint format clean translations compile-translations plain
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,29 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PY) -m pip install -q --disable-pip-version-check -c requirements.lock -e '.[dev]'
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed compile-translations
+
+# The compiled catalogs (.mo) are made from the .po files at every install step.
+compile-translations: $(VENV)/.installed
+	@if ls translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
+		$(VENV)/bin/pybabel -q compile -d translations; \
+	fi
+
+# Extract every string again and update each locale's catalog (new strings arrive empty).
+translations: $(VENV)/.installed
+	$(VENV)/bin/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --add-comments=Translators: \
+		--no-wrap --sort-by-file --project=Groundwork --copyright-holder=Groundwork \
+		-o translations/messages.pot .
+	@for po in translations/*/LC_MESSAGES/messages.po; do \
+		[ -f "$$po" ] || continue; \
+		locale=$$(basename $$(dirname $$(dirname $$po))); \
+		$(VENV)/bin/pybabel -q update --no-wrap --ignore-obsolete \
+			-i translations/messages.pot -d translations -l $$locale; \
+	done
+
+# The ten hardest client-facing English strings to read, and any that are too hard.
+plain: $(VENV)/.installed
+	$(PY) -m tools.plain
 
 run: install
 	$(DEV) $(FLASK) db upgrade

@@ -18,8 +18,8 @@ CLIENT_SITE_NAME = "Forms"  # neutral on purpose: page titles can be seen over a
 STAFF_SITE_NAME = "Groundwork"
 ORGANISATION_NAME = "Groundwork"
 QUICK_EXIT_URL = "https://www.bbc.co.uk/weather"
-# The locales whose catalogs are complete. ar, fa, uk, fr and es join as their catalogs land.
-SHIPPED_LOCALES = ["en"]
+# The locales whose catalogs are complete (see translations/STATUS.md for what is reviewed).
+SHIPPED_LOCALES = ["en", "ar", "fa", "uk", "fr", "es"]
 DEFAULT_LOCALE = "en"
 
 # Sessions (DESIGN.md §6).
@@ -71,3 +71,7 @@ SEND_FILE_MAX_AGE_DEFAULT = 86400
 # Return codes: tries that find nothing, per address, and all tries across the service.
 RETURN_CODE_LIMIT_PER_ADDRESS = "8 per 15 minutes; 40 per day"
 RETURN_CODE_LIMIT_GLOBAL = "600 per hour"
+
+# Retention (flask retention run): drafts never sent, and clients after they were closed.
+RETENTION_DRAFT_DAYS = 30
+RETENTION_CLOSED_DAYS = 365

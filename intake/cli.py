@@ -22,10 +22,10 @@ from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from intake import audit, sessions, staff
+from intake import audit, consent, retention, sessions, staff
 from intake.context import staff_crypto
-from intake.db import database, db_session
-from intake.models import PartnerOrg, Role, StaffUser
+from intake.db import database, db_session, forget_deleted_pages
+from intake.models import PartnerOrg, Role, StaffUser, utcnow
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,6 +34,8 @@ org_cli = AppGroup("org", help="The coaching organisation and its key.")
 staff_cli = AppGroup("staff", help="Coaches, admins and partner staff.")
 sessions_cli = AppGroup("sessions", help="Split-key sessions.")
 audit_cli = AppGroup("audit", help="The access log.")
+consent_cli = AppGroup("consent", help="The consent ledger.")
+retention_cli = AppGroup("retention", help="Erasing what is no longer needed.")
 
 DEMO_ORGANISATION = "Demo coaching service"
 DEMO_PARTNER_ORG = "Demo refugee charity"
@@ -46,7 +48,15 @@ DEMO_ACCOUNTS = (
 
 
 def register(app: Flask) -> None:
-    for group in (db_cli, org_cli, staff_cli, sessions_cli, audit_cli):
+    for group in (
+        db_cli,
+        org_cli,
+        staff_cli,
+        sessions_cli,
+        audit_cli,
+        consent_cli,
+        retention_cli,
+    ):
         app.cli.add_command(group)
     app.cli.add_command(demo)
 
@@ -210,6 +220,48 @@ def audit_verify() -> None:
     if broken_at is not None:
         raise click.ClickException(f"The access log is broken at entry {broken_at}.")
     click.echo("The access log is complete: every entry follows the one before it.")
+
+
+@consent_cli.command("load")
+def consent_load() -> None:
+    """Publish the consent texts that are new in consent_texts/."""
+    db = db_session()
+    try:
+        added = consent.sync_texts(db)
+    except consent.ConsentTextChanged as problem:
+        raise click.ClickException(
+            f"{problem}. Published words never change: add a new version instead."
+        ) from None
+    db.commit()
+    click.echo(f"Published {added} new consent texts.")
+
+
+@consent_cli.command("verify")
+def consent_verify() -> None:
+    """Check every client's chain of consent decisions."""
+    broken = consent.broken_chains(db_session())
+    if broken:
+        raise click.ClickException(
+            "These clients' consent records were changed: " + ", ".join(broken)
+        )
+    click.echo("Every consent record is complete: each decision follows the one before it.")
+
+
+@retention_cli.command("run")
+def retention_run() -> None:
+    """Erase drafts never sent, and closed clients, past their time."""
+    db = db_session()
+    config = current_app.config
+    result = retention.run(
+        db, utcnow(), config["RETENTION_DRAFT_DAYS"], config["RETENTION_CLOSED_DAYS"]
+    )
+    db.commit()
+    forget_deleted_pages(db)
+    click.echo(
+        f"Erased {result.drafts_erased} drafts never sent "
+        f"(older than {config['RETENTION_DRAFT_DAYS']} days) and {result.closed_erased} "
+        f"closed clients (closed over {config['RETENTION_CLOSED_DAYS']} days ago)."
+    )
 
 
 # --- demo ---------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake.models import ConsentEvent, ConsentText, utcnow
+from intake.models import Client, ConsentEvent, ConsentText, utcnow
 
 TEXTS_FOLDER = Path(__file__).resolve().parent.parent / "consent_texts"
 GENESIS_HASH = "0" * 64
@@ -124,6 +124,11 @@ def current_text(db: Session, purpose: str, locale: str, fallback: str = "en") -
     raise LookupError(f"no consent text for {purpose}")
 
 
+def reason_aad(client_id: str, purpose: str) -> bytes:
+    """Associated data for a coach's reason, encrypted under the client's data key."""
+    return f"consent-reason\x00{client_id}\x00{purpose}".encode()
+
+
 def _event_hash(event: ConsentEvent, text_sha: str | None) -> str:
     canonical = json.dumps(
         {
@@ -182,6 +187,25 @@ def record(
     return event
 
 
+def decide(
+    db: Session,
+    client: Client,
+    purpose: str,
+    decision: str,
+    text: ConsentText | None,
+    actor: str = Actor.CLIENT,
+    actor_staff_id: int | None = None,
+    reason_ct: bytes | None = None,
+) -> ConsentEvent:
+    """Record a decision and apply it to the client: sharing with a coach starts and stops
+    with its consent."""
+    event = record(db, client.id, purpose, decision, text, actor, actor_staff_id, reason_ct)
+    if purpose == Purpose.SHARE_WITH_COACH:
+        client.shared_at = event.at if decision == Decision.GRANTED else None
+    db.flush()
+    return event
+
+
 def current_state(db: Session, client_id: str) -> dict[str, ConsentEvent]:
     """The latest decision for each purpose the client has been asked about."""
     state: dict[str, ConsentEvent] = {}
@@ -211,3 +235,100 @@ def verify_chain(db: Session, client_id: str) -> bool:
             return False
         previous = event.hash
     return True
+
+
+# --- receipts, re-asking and checking -----------------------------------------------------
+
+
+def receipt(event: ConsentEvent, text: ConsentText | None) -> dict[str, object]:
+    """What a client keeps after a decision: what, which words (version and hash), when."""
+    return {
+        "record": event.client_id,
+        "purpose": event.purpose,
+        "decision": event.decision,
+        "recorded_by": event.actor,
+        "at": event.at.isoformat(),
+        "text": None
+        if text is None
+        else {
+            "version": text.version,
+            "locale": text.locale,
+            "sha256": text.sha256,
+            "words": text.body,
+        },
+        "entry_hash": event.hash,
+    }
+
+
+def texts_by_id(db: Session, ids: set[int]) -> dict[int, ConsentText]:
+    if not ids:
+        return {}
+    return {t.id: t for t in db.scalars(select(ConsentText).where(ConsentText.id.in_(ids)))}
+
+
+def history(db: Session, client_id: str) -> list[ConsentEvent]:
+    """Every decision of a client, newest first."""
+    return list(
+        db.scalars(
+            select(ConsentEvent)
+            .where(ConsentEvent.client_id == client_id)
+            .order_by(ConsentEvent.id.desc())
+        )
+    )
+
+
+def needs_asking_again(
+    db: Session, client_id: str, locale: str
+) -> list[tuple[ConsentEvent, ConsentText, ConsentText]]:
+    """Agreements given on words that have since changed: (decision, old text, new text).
+
+    Only a "yes" is asked again: a "no" stays a no until the person changes it.
+    """
+    state = current_state(db, client_id)
+    old_texts = texts_by_id(db, {e.consent_text_id for e in state.values() if e.consent_text_id})
+    stale = []
+    for purpose, event in state.items():
+        if event.decision != Decision.GRANTED or event.consent_text_id is None:
+            continue
+        old = old_texts[event.consent_text_id]
+        try:
+            new = current_text(db, purpose, locale)
+        except LookupError:
+            continue
+        if new.version > old.version:
+            stale.append((event, old, new))
+    return stale
+
+
+def recorded_by_coach(db: Session, client_id: str) -> list[ConsentEvent]:
+    """Decisions a coach recorded for the client (given by voice) that the client has not yet
+    confirmed or withdrawn themselves."""
+    return [e for e in current_state(db, client_id).values() if e.actor == Actor.COACH]
+
+
+def broken_chains(db: Session) -> list[str]:
+    """The client ids whose consent chain does not verify."""
+    client_ids = db.scalars(select(ConsentEvent.client_id).distinct())
+    return [client_id for client_id in client_ids if not verify_chain(db, client_id)]
+
+
+def publish(db: Session, purpose: str, locale: str, body: str) -> ConsentText:
+    """A new version of a consent text; the old versions stay as they were."""
+    body = body.strip().replace("\r\n", "\n") + "\n"
+    if purpose not in set(Purpose):
+        raise ValueError("unknown consent purpose")
+    newest = db.scalar(
+        select(ConsentText.version)
+        .where(ConsentText.purpose == purpose, ConsentText.locale == locale)
+        .order_by(ConsentText.version.desc())
+        .limit(1)
+    )
+    # Versions count per language: the same new words in each language share a number.
+    files = [t.version for t in read_text_files() if t.purpose == purpose and t.locale == locale]
+    version = max([newest or 0, *files]) + 1
+    text = ConsentText(
+        purpose=purpose, version=version, locale=locale, body=body, sha256=text_hash(body)
+    )
+    db.add(text)
+    db.flush()
+    return text

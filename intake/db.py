@@ -93,3 +93,13 @@ def _close_session(_exc: BaseException | None) -> None:
     session: Session | None = g.pop("db_session", None)
     if session is not None:
         session.close()
+
+
+def forget_deleted_pages(session: Session) -> None:
+    """After an erasure: on SQLite, fold the write-ahead log into the database and empty it,
+    so erased pages (already overwritten, with secure_delete) leave no copy in the -wal file.
+    PostgreSQL keeps old row versions until VACUUM; see docs/deployment.md."""
+    if session.get_bind().dialect.name == "sqlite":
+        with contextlib.suppress(Exception):  # busy readers: the next checkpoint will do it
+            session.connection().exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        session.commit()

@@ -15,17 +15,24 @@ STATUS = {
     "erased": _l("Erased"),
 }
 PURPOSE = {
-    "store_answers": _l("Keep the answers"),
-    "share_with_coach": _l("A coach can read the answers"),
-    "status_to_referrer": _l("Tell the referring organisation how it is going"),
-    "contact": _l("Contact them"),
-    "anonymous_statistics": _l("Count them in anonymous statistics"),
+    "store_answers": _l("Keeping the answers"),
+    "share_with_coach": _l("A coach reading the answers"),
+    "status_to_referrer": _l("Updates to the organisation that referred"),
+    "contact": _l("Being contacted"),
+    "anonymous_statistics": _l("Being counted in anonymous numbers"),
 }
 DECISION = {
     "granted": _l("Yes"),
     "declined": _l("No"),
     "withdrawn": _l("Withdrawn"),
 }
+ACTION = {
+    "viewed": _l("read the answers"),
+    "printed": _l("printed the answers"),
+    "exported": _l("saved a copy of the answers"),
+    "assigned": _l("chose the coach"),
+}
+AGREEMENT = {"relationship": _l("How we work together"), "plan": _l("Your coaching plan")}
 ACTOR = {"client": _l("by them"), "coach": _l("recorded by a coach")}
 
 
@@ -41,3 +48,5 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["purpose_label"] = _label(PURPOSE)
     app.jinja_env.filters["decision_label"] = _label(DECISION)
     app.jinja_env.filters["actor_label"] = _label(ACTOR)
+    app.jinja_env.filters["agreement_label"] = _label(AGREEMENT)
+    app.jinja_env.filters["action_label"] = _label(ACTION)

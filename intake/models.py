@@ -197,6 +197,8 @@ class Client(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     submitted_at: Mapped[datetime | None]
+    shared_at: Mapped[datetime | None]  # while "share with a coach" is granted; else None
+    closed_at: Mapped[datetime | None]
     erased_at: Mapped[datetime | None]
 
     __table_args__ = (Index("ix_client_coach_updated", "assigned_coach_id", "updated_at"),)
@@ -218,6 +220,46 @@ class Answer(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (UniqueConstraint("client_id", "section_key", "version"),)
+
+
+class AgreementKind(enum.StrEnum):
+    RELATIONSHIP = "relationship"  # the PROMISES answers, accepted by the coach
+    PLAN = "plan"  # the coaching plan and its goals, written with the coach
+
+
+class Agreement(Base):
+    """One version of a relationship agreement or coaching plan. The content is encrypted
+    under the client's data key, like their answers; each change is a new version."""
+
+    __tablename__ = "agreement"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int]
+    content_ct: Mapped[bytes]
+    written_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    coach_accepted_at: Mapped[datetime | None]
+    client_response: Mapped[str | None] = mapped_column(String(24))  # confirmed / change
+    client_response_at: Mapped[datetime | None]
+    client_note_ct: Mapped[bytes | None]
+
+    __table_args__ = (UniqueConstraint("client_id", "kind", "version"),)
+
+
+class CheckIn(Base):
+    """Before a session: what the client brings today, and what the coach records as agreed."""
+
+    __tablename__ = "check_in"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    content_ct: Mapped[bytes]  # today's goal, anything off-limits today, how they are arriving
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    agreed_ct: Mapped[bytes | None]
+    agreed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    agreed_at: Mapped[datetime | None]
 
 
 class ConsentText(Base):

@@ -14,11 +14,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from intake import crypto
-from intake.models import Answer, Client, ClientStatus, Organisation, utcnow
+from intake.models import (
+    Agreement,
+    Answer,
+    CheckIn,
+    Client,
+    ClientStatus,
+    Organisation,
+    SessionRecord,
+    utcnow,
+)
 
 AnswerValue = str | list[str]
 
@@ -226,3 +235,33 @@ def section_history(
         .order_by(Answer.version)
     )
     return [open_answer(answer, data_key) for answer in answers]
+
+
+def seal_json(data_key: bytes, value: object, aad: bytes) -> bytes:
+    """Encrypt any JSON value under a client's data key (agreements, check-ins, reasons)."""
+    plaintext = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    return crypto.encrypt(data_key, plaintext, aad)
+
+
+def open_json(data_key: bytes, envelope: bytes, aad: bytes) -> object | None:
+    """The value, or None when the envelope is damaged (never an empty value)."""
+    try:
+        return json.loads(crypto.decrypt(data_key, envelope, aad))
+    except (crypto.CannotOpen, ValueError):
+        return None
+
+
+def erase_client(db: Session, client: Client) -> None:
+    """Crypto-shredding (DESIGN.md §5): both copies of the data key, every answer, agreement
+    and check-in, and every session go in one transaction. What stays is a tombstone with no
+    personal data: the id, the status "erased" and when. Callers commit."""
+    for model in (Answer, Agreement, CheckIn):
+        db.execute(delete(model).where(model.client_id == client.id))
+    db.execute(delete(SessionRecord).where(SessionRecord.client_id == client.id))
+    client.dek_by_code = None
+    client.dek_by_org = None
+    client.lookup_hash = None
+    client.status = ClientStatus.ERASED
+    client.erased_at = utcnow()
+    client.updated_at = client.erased_at
+    db.flush()

@@ -14,7 +14,7 @@ from enum import StrEnum
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from intake import audit, crypto, vault
+from intake import audit, consent, crypto, vault
 from intake.models import Answer, Client, ClientStatus, PartnerOrg, Referral, StaffUser
 
 PER_PAGE = 25
@@ -59,7 +59,7 @@ class ClientPage:
 def visible_to(staff: StaffUser) -> Select[tuple[Client]]:
     """The clients whose records this staff member may open: an admin, every sent intake;
     a coach, the ones assigned to them; anyone else, none."""
-    query = select(Client).where(Client.status.in_(VISIBLE_STATUSES))
+    query = select(Client).where(Client.status.in_(VISIBLE_STATUSES), Client.shared_at.is_not(None))
     if staff.is_admin:
         return query
     if staff.reads_answers:
@@ -161,16 +161,17 @@ def client_page(
     )
 
 
+def _shared() -> Select[tuple[Client]]:
+    """Sent, and still shared: withdrawing "share with a coach" takes a client off every list."""
+    return select(Client).where(Client.status.in_(VISIBLE_STATUSES), Client.shared_at.is_not(None))
+
+
 def assigned_to(staff: StaffUser) -> Select[tuple[Client]]:
-    return select(Client).where(
-        Client.status.in_(VISIBLE_STATUSES), Client.assigned_coach_id == staff.id
-    )
+    return _shared().where(Client.assigned_coach_id == staff.id)
 
 
 def waiting_for_a_coach() -> Select[tuple[Client]]:
-    return select(Client).where(
-        Client.status.in_(VISIBLE_STATUSES), Client.assigned_coach_id.is_(None)
-    )
+    return _shared().where(Client.assigned_coach_id.is_(None))
 
 
 def coaches(db: Session) -> list[StaffUser]:
@@ -192,6 +193,11 @@ class OpenedRecord:
     sections: dict[str, vault.OpenedSection]
     changed: set[str]  # section keys saved after the coach's previous look
     could_not_open: bool  # the data key itself would not open
+    contact_hidden: bool = False  # contact details held back: no consent to be contacted
+    data_key: bytes | None = None
+
+
+CONTACT_SECTION, CONTACT_DETAILS = "contact", "details"
 
 
 def open_record(
@@ -202,9 +208,29 @@ def open_record(
     except crypto.CannotOpen:
         return OpenedRecord(client, {}, set(), could_not_open=True)
     sections = vault.read_sections(db, client, data_key)
+    contact_hidden = False
+    opened_contact = sections.get(CONTACT_SECTION)
+    if (
+        opened_contact is not None
+        and opened_contact.fields
+        and CONTACT_DETAILS in opened_contact.fields
+        and not consent.is_granted(db, client.id, consent.Purpose.CONTACT)
+    ):
+        fields = {k: v for k, v in opened_contact.fields.items() if k != CONTACT_DETAILS}
+        sections[CONTACT_SECTION] = vault.OpenedSection(
+            opened_contact.section_key, opened_contact.version, opened_contact.updated_at, fields
+        )
+        contact_hidden = True
     changed = (
         {key for key, section in sections.items() if section.updated_at > previous_look}
         if previous_look is not None and client.submitted_at is not None
         else set()
     )
-    return OpenedRecord(client, sections, changed, could_not_open=False)
+    return OpenedRecord(
+        client,
+        sections,
+        changed,
+        could_not_open=False,
+        contact_hidden=contact_hidden,
+        data_key=data_key,
+    )

@@ -268,7 +268,7 @@ class Phone:
         if match:
             self.token = match.group(1)
         assert f'href="{QUICK_EXIT_PATH}"' in page.markup, f"no quick exit on {path}"
-        assert "Leave this page quickly" in page.markup, path
+        assert 'id="quick-exit"' in page.markup, path
         assert SITE_NAME in page.title, (path, page.title)
         self.titles.append(page.title)
         self._no_private_in(page.title, f"title of {path}")
@@ -311,7 +311,9 @@ class Phone:
         """A new client who agreed to keep answers; returns their return code."""
         code = self.start()
         response = self.agree("yes", share)
-        assert response.headers["Location"] == "/page/1"
+        assert response.headers["Location"] == "/receipt", "each decision gives a receipt"
+        receipt = self.page(self.get("/receipt"))
+        assert "/page/1" in receipt.hrefs, "the receipt carries on to the first page"
         return code
 
     def save_page(

@@ -42,7 +42,7 @@ from intake.models import Answer, SessionRecord, utcnow
 
 TOO_LONG = "Please make this shorter. You can write up to {limit} letters here."
 UNREADABLE = "Some letters here could not be read. Please check them and type them again."
-NOT_SAVED = "We could not save this page. Please check it and press Continue again."
+NOT_SAVED = "We could not save this page. Please check it and press “Save and continue” again."
 CLOSED = "We closed your page to keep your answers safe"
 NOT_FOUND = (
     "We could not find that code. Check the numbers and try again. "

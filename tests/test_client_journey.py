@@ -252,7 +252,11 @@ def test_consent_events_point_at_the_exact_words_shown_and_the_chain_holds(
     phone.start()
     shown = _shown_consent_texts(phone.page(phone.get("/agree")))
     response = phone.post("/agree", {"store_answers": "yes", "share_with_coach": share})
-    assert response.headers["Location"] == "/page/1"
+    assert response.headers["Location"] == "/receipt"
+    receipt = phone.page(phone.get("/receipt"))
+    assert "/page/1" in receipt.hrefs
+    fingerprints = [value for value in receipt.bdi() if re.fullmatch(r"[0-9a-f]{64}", value)]
+    assert fingerprints == [hashlib.sha256(text.encode()).hexdigest() for text in shown]
 
     client = only_client(app)
     with app.app_context():
@@ -280,7 +284,8 @@ def test_consent_events_point_at_the_exact_words_shown_and_the_chain_holds(
         # Sending asks again, next to the button; the yes is its own event on the chain.
         check = phone.page(phone.get("/check"))
         assert "share" in [i.get("name") for i in check.inputs]
-        assert phone.post("/send", {"share": "y"}).headers["Location"] == "/sent"
+        assert phone.post("/send", {"share": "y"}).headers["Location"] == "/receipt"
+        assert "/sent" in phone.page(phone.get("/receipt")).hrefs, "the receipt carries on"
         with app.app_context():
             db = db_session()
             state = consent.current_state(db, client.id)
@@ -310,7 +315,7 @@ def test_pressing_send_twice_sends_once(app: Flask, team) -> None:
     phone.save_page(1, fill(section_at(1)))
     phone.get("/check")
     first = phone.post("/send", {"share": "y"})
-    assert first.headers["Location"] == "/sent"
+    assert first.headers["Location"] == "/receipt", "the yes given by the button has a receipt"
     submitted: datetime | None = only_client(app).submitted_at
     assert submitted is not None
 

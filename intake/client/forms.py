@@ -43,6 +43,7 @@ class FitsIn:
     def __call__(self, form: Form, field: Field) -> None:
         if field.data and len(field.data) > self.limit:
             raise ValidationError(
+                # Translators: %(limit)s is a number such as 2,000. "Letters" means characters.
                 _(
                     "Please make this shorter. You can write up to %(limit)s letters here.",
                     limit=format_number(self.limit),
@@ -106,10 +107,20 @@ def _field_for(question: Question) -> Field:
     )
 
 
+CONSENT_CHOICE = "consent_choice"
+
+
 @cache
 def form_class(section: Section) -> type[FlaskForm]:
-    """One form class per section, made once."""
-    fields = {question.key: _field_for(question) for question in section.questions}
+    """One form class per section, made once. A page that asks a consent gets a yes/no for
+    it, whose words come from the consent text (see the page template)."""
+    fields: dict[str, Field] = {q.key: _field_for(q) for q in section.questions}
+    if section.consent_purpose:
+        fields[CONSENT_CHOICE] = RadioField(
+            choices=_options([(YES, _l("Yes")), (NO, _l("No"))]),
+            validate_choice=False,
+            validators=[OneOf([YES, NO])],
+        )
     return type(f"{section.key.title()}Form", (FlaskForm,), fields)
 
 

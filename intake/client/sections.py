@@ -55,12 +55,14 @@ class Section:
     intro: LazyString
     questions: tuple[Question, ...] = field(default_factory=tuple)
     schema_version: int = 1
+    consent_purpose: str | None = None  # a consent asked on this page, kept in the ledger
 
     def question(self, key: str) -> Question | None:
         return next((q for q in self.questions if q.key == key), None)
 
 
 def _choices(*pairs: tuple[str, LazyString]) -> tuple[tuple[str, LazyString], ...]:
+    # Translators: offered among every set of choices; choosing it is always fine.
     return (*pairs, (RATHER_NOT_SAY, _l("I'd rather not say")))
 
 
@@ -152,7 +154,7 @@ SECTIONS: tuple[Section, ...] = (
             ),
             _short(
                 "details",
-                _l("Your phone number, email or app name"),
+                _l("Your phone number, email, or your name in a messaging app"),
                 _l("So we can reach you in the way you chose."),
             ),
             _short(
@@ -168,6 +170,7 @@ SECTIONS: tuple[Section, ...] = (
                 ("no", _l("No")),
             ),
         ),
+        consent_purpose="contact",
     ),
     Section(
         "reasons",

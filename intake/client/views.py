@@ -15,8 +15,10 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import TooManyRequests
 
 from intake import audit, consent, crypto, i18n, vault
-from intake.client import bp
+from intake.client import bp, receipts
 from intake.client.forms import (
+    CONSENT_CHOICE,
+    NO,
     YES,
     ConsentForm,
     ReturnCodeForm,
@@ -27,6 +29,7 @@ from intake.client.forms import (
 )
 from intake.client.review import review_sections
 from intake.client.sections import FIRST_AGREEMENT_INDEX, SECTIONS, section_at
+from intake.client.texts import text_for
 from intake.client.visit import (
     NEW_CODE,
     begin_visit,
@@ -37,7 +40,7 @@ from intake.client.visit import (
 from intake.context import key_settings
 from intake.db import db_session
 from intake.extensions import limiter
-from intake.models import Client, ClientStatus, utcnow
+from intake.models import Client, ClientStatus, ConsentEvent, ConsentText, utcnow
 from intake.security import address_key, clear_site_data, global_key
 from intake.sessions import current_session
 from intake.staff import organisation
@@ -94,13 +97,9 @@ def your_code() -> Response | str:
     )
 
 
-def _consent_texts() -> dict[str, object]:
-    db = db_session()
-    consent.sync_texts(db)
-    db.commit()
-    locale = i18n.select_locale()
+def _consent_texts() -> dict[str, ConsentText]:
     return {
-        purpose: consent.current_text(db, purpose, locale)
+        purpose: text_for(purpose)
         for purpose in (consent.Purpose.STORE_ANSWERS, consent.Purpose.SHARE_WITH_COACH)
     }
 
@@ -126,26 +125,31 @@ def agree() -> Response | str:
         client, data_key = vault.create_client(
             db, org, code_digits, key_settings(), locale=i18n.select_locale()
         )
-        consent.record(
-            db,
-            client.id,
-            consent.Purpose.STORE_ANSWERS,
-            consent.Decision.GRANTED,
-            texts[consent.Purpose.STORE_ANSWERS],  # type: ignore[arg-type]
-        )
-        if form.share_with_coach.data in (YES, "no"):
-            consent.record(
-                db,
-                client.id,
-                consent.Purpose.SHARE_WITH_COACH,
+        store_text = texts[consent.Purpose.STORE_ANSWERS]
+        decisions = [
+            (
+                consent.decide(
+                    db, client, consent.Purpose.STORE_ANSWERS, consent.Decision.GRANTED, store_text
+                ),
+                store_text,
+            )
+        ]
+        if form.share_with_coach.data in (YES, NO):
+            share_text = texts[consent.Purpose.SHARE_WITH_COACH]
+            share = (
                 consent.Decision.GRANTED
                 if form.share_with_coach.data == YES
-                else consent.Decision.DECLINED,
-                texts[consent.Purpose.SHARE_WITH_COACH],  # type: ignore[arg-type]
+                else consent.Decision.DECLINED
+            )
+            decisions.append(
+                (
+                    consent.decide(db, client, consent.Purpose.SHARE_WITH_COACH, share, share_text),
+                    share_text,
+                )
             )
         db.commit()
         begin_visit(client, data_key, code_digits)
-        return redirect(url_for("client.page", number=1))
+        return receipts.give(decisions, then=url_for("client.page", number=1))
     return render_template("client/agree.html", form=form, texts=texts)
 
 
@@ -175,6 +179,9 @@ def _previous_of(number: int) -> str:
 
 def _render_page(number: int, form: object, notice: str | None = None, status: int = 200) -> object:
     section = section_at(number)
+    consent_text = (
+        text_for(section.consent_purpose) if section and section.consent_purpose else None
+    )
     return (
         render_template(
             "client/page.html",
@@ -186,6 +193,7 @@ def _render_page(number: int, form: object, notice: str | None = None, status: i
             from_check=request.args.get("from") == "check",
             notice=notice,
             error=notice,
+            consent_text=consent_text,
         ),
         status,
     )
@@ -201,7 +209,12 @@ def page(number: int) -> object:
     db = db_session()
     if request.method == "GET":
         stored = vault.read_sections(db, visit.client, visit.data_key).get(section.key)
-        form = form_class(section)(data=stored.fields if stored and stored.fields else None)
+        data = dict(stored.fields) if stored and stored.fields else {}
+        if section.consent_purpose:
+            event = consent.current_state(db, visit.client.id).get(section.consent_purpose)
+            if event is not None:
+                data[CONSENT_CHOICE] = YES if event.decision == consent.Decision.GRANTED else NO
+        form = form_class(section)(data=data or None)
         return _render_page(number, form)
     form = form_class(section)()
     if not form.validate():
@@ -215,10 +228,30 @@ def page(number: int) -> object:
         schema_version=section.schema_version,
         keep_history=visit.sent,
     )
+    decided = None
+    if section.consent_purpose and form[CONSENT_CHOICE].data in (YES, NO):
+        decided = _decide_on_page(section.consent_purpose, form[CONSENT_CHOICE].data == YES)
     db.commit()
-    if request.form.get("action") == "later":
-        return redirect(url_for("client.saved"))
-    return redirect(_next_after(number))
+    then = url_for("client.saved") if request.form.get("action") == "later" else _next_after(number)
+    if decided is not None:
+        return receipts.give([decided], then=then)
+    return redirect(then)
+
+
+def _decide_on_page(purpose: str, yes: bool) -> tuple[ConsentEvent, ConsentText] | None:
+    """Record a consent asked on a page, if the answer changed it."""
+    visit = g.visit
+    db = db_session()
+    current = consent.current_state(db, visit.client.id).get(purpose)
+    was_yes = current is not None and current.decision == consent.Decision.GRANTED
+    if current is not None and was_yes == yes:
+        return None
+    if yes:
+        decision = consent.Decision.GRANTED
+    else:
+        decision = consent.Decision.WITHDRAWN if was_yes else consent.Decision.DECLINED
+    text = text_for(purpose)
+    return consent.decide(db, visit.client, purpose, decision, text), text
 
 
 @bp.route("/before-the-agreement")
@@ -270,16 +303,13 @@ def send() -> Response | str:
     if not form.validate_on_submit():
         return redirect(url_for("client.check"))
     granted = consent.is_granted(db, visit.client.id, consent.Purpose.SHARE_WITH_COACH)
+    decided = None
     if not granted and form.share.data:
-        text = consent.current_text(db, consent.Purpose.SHARE_WITH_COACH, i18n.select_locale())
-        consent.record(
-            db,
-            visit.client.id,
-            consent.Purpose.SHARE_WITH_COACH,
-            consent.Decision.GRANTED,
-            text,
+        text = text_for(consent.Purpose.SHARE_WITH_COACH)
+        event = consent.decide(
+            db, visit.client, consent.Purpose.SHARE_WITH_COACH, consent.Decision.GRANTED, text
         )
-        granted = True
+        decided, granted = (event, text), True
     if not granted:
         return redirect(url_for("client.check"))
     now = utcnow()
@@ -287,6 +317,8 @@ def send() -> Response | str:
     visit.client.submitted_at = now
     visit.client.updated_at = now
     db.commit()
+    if decided is not None:
+        return receipts.give([decided], then=url_for("client.sent"))
     return redirect(url_for("client.sent"))
 
 
@@ -449,7 +481,10 @@ def _page_not_saved(_error: CSRFError) -> object:
             return _render_page(
                 number,  # type: ignore[arg-type]
                 form_class(section)(formdata=request.form),
-                notice=_("We could not save this page. Please check it and press Continue again."),
+                notice=_(
+                    "We could not save this page. "
+                    "Please check it and press “Save and continue” again."
+                ),
                 status=400,
             )
         carried = (number, MultiDict(request.form))

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
-from flask import g, redirect, url_for
+from flask import g, redirect, request, url_for
 
+from intake import consent, i18n
 from intake.db import db_session
 from intake.models import Client, ClientStatus
 from intake.sessions import CLIENT, current_session
@@ -21,6 +22,19 @@ from intake.sessions import CLIENT, current_session
 DATA_KEY = "data_key"
 RETURN_CODE = "return_code"
 NEW_CODE = "new_return_code"  # a code shown to a newcomer before they agree to anything
+CONSENT_CHECKED = "consent_checked"  # this visit has no decision waiting to be made again
+# Pages a person can always reach, even with a decision waiting.
+ALWAYS_OPEN = frozenset(
+    {
+        "client.decide_again",
+        "client.my_choices",
+        "client.delete_everything",
+        "client.receipt",
+        "client.who_looked",
+        "client.my_data",
+        "client.my_data_json",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -63,6 +77,21 @@ def return_code_of_visit() -> str | None:
     return raw.decode() if raw else None
 
 
+def _decision_waiting(visit: Visit) -> bool:
+    """Once per visit: has a consent text changed, or has a coach recorded a choice for them?"""
+    session = current_session()
+    if session.get(CONSENT_CHECKED):
+        return False
+    db = db_session()
+    waiting = bool(
+        consent.needs_asking_again(db, visit.client.id, i18n.select_locale())
+        or consent.recorded_by_coach(db, visit.client.id)
+    )
+    if not waiting:
+        session[CONSENT_CHECKED] = True
+    return waiting
+
+
 def client_required(view: Callable[..., Any]) -> Callable[..., Any]:
     """Run the view only within a client's visit (as `g.visit`); otherwise explain kindly."""
 
@@ -74,6 +103,8 @@ def client_required(view: Callable[..., Any]) -> Callable[..., Any]:
                 return redirect(url_for("client.ended"))
             return redirect(url_for("client.come_back"))
         g.visit = visit
+        if request.endpoint not in ALWAYS_OPEN and _decision_waiting(visit):
+            return redirect(url_for("client.decide_again"))
         return view(*args, **kwargs)
 
     return wrapped

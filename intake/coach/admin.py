@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
+from wtforms import SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length
 
-from intake import audit, staff
+from intake import audit, consent, i18n, staff
+from intake.client.texts import text_for
 from intake.coach import bp
 from intake.coach.access import admin_only, org_key, signed_in_staff
 from intake.coach.forms import ConfirmForm, InviteForm
 from intake.context import staff_crypto
 from intake.db import db_session
+from intake.labels import PURPOSE
 from intake.models import Role, StaffUser
 
 LOG_PER_PAGE = 50
@@ -85,8 +92,8 @@ def deactivate(staff_id: int) -> Response:
 @admin_only
 def reset_two_step(staff_id: int) -> Response:
     member = _member_or_404(staff_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    if member.id == signed_in_staff().id or not ConfirmForm().validate_on_submit():
+        abort(400)  # resetting your own codes would lock you out: ask another admin
     db = db_session()
     staff.reset_two_factor(db, member)
     db.commit()
@@ -108,4 +115,46 @@ def access_log() -> str:
         pages=max(1, -(-total // LOG_PER_PAGE)),
         broken_at=broken_at,
         intact_message=_("The log is complete: no entry has been changed or removed."),
+    )
+
+
+class PublishForm(FlaskForm):
+    purpose = SelectField(
+        _l("Which consent"),
+        choices=[SelectChoice(p.value, PURPOSE[p]) for p in consent.Purpose],
+    )
+    locale = SelectField(_l("Language"))
+    body = TextAreaField(
+        _l("The new words: the question on the first line, then a blank line, then the rest"),
+        validators=[InputRequired(), Length(max=5000)],
+    )
+
+
+@bp.route("/consent-texts", methods=["GET", "POST"])
+@admin_only
+def consent_texts() -> str:
+    """The words clients are shown for each consent, and publishing a new version of them.
+    Everyone who said yes to the old words is asked again at their next visit."""
+    db = db_session()
+    text_for(consent.Purpose.STORE_ANSWERS)  # make sure the repository's texts are loaded
+    form = PublishForm()
+    form.locale.choices = [SelectChoice(code, name) for code, name in i18n.language_choices()]
+    published = None
+    if form.validate_on_submit():
+        published = consent.publish(
+            db, form.purpose.data or "", form.locale.data or "", form.body.data or ""
+        )
+        db.commit()
+        form = PublishForm(formdata=None)
+        form.locale.choices = [SelectChoice(code, name) for code, name in i18n.language_choices()]
+    current = []
+    for purpose in consent.Purpose:
+        for code, name in i18n.language_choices():
+            try:
+                text = consent.current_text(db, purpose, code, fallback=code)
+            except LookupError:
+                text = None
+            current.append({"purpose": purpose, "language": name, "text": text})
+    return render_template(
+        "coach/consent_texts.html", form=form, current=current, published=published
     )

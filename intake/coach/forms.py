@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length
+from wtforms.validators import DataRequired, Length
 
 
 class InviteForm(FlaskForm):
@@ -20,7 +20,11 @@ class InviteForm(FlaskForm):
         default="coach",
     )
     display_name = StringField(
-        _l("Their name, as the team and clients will see it"), validators=[Length(min=1, max=120)]
+        _l("Their name, as the team and clients will see it"),
+        validators=[
+            DataRequired(_l("Write their name, as the team and clients will see it.")),
+            Length(max=120, message=_l("Use at most 120 characters for their name.")),
+        ],
     )
     partner_org = StringField(
         _l("For partner staff: their organisation"), validators=[Length(max=200)]

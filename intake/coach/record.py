@@ -11,10 +11,17 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake import consent, workspace
+from intake import agreements, consent, workspace
 from intake.client.review import ReviewedSection, answer_text, review_sections
 from intake.client.sections import SECTIONS_BY_KEY, Part
-from intake.models import Client, ConsentEvent, PartnerOrg, Referral, StaffUser
+from intake.models import (
+    AgreementKind,
+    Client,
+    ConsentEvent,
+    PartnerOrg,
+    Referral,
+    StaffUser,
+)
 
 # What a coach must know before a first session, in the order they need it.
 SAFETY_CARD: tuple[tuple[LazyString, str, str], ...] = (
@@ -59,6 +66,11 @@ class RecordView:
     changed: set[str]
     consent_now: dict[str, ConsentEvent]
     consent_history: list[ConsentLine]
+    contact_hidden: bool
+    relationship: agreements.OpenedAgreement | None
+    relationship_outdated: bool  # the PROMISES answers changed after the coach accepted them
+    plan: agreements.OpenedAgreement | None
+    check_ins: list[agreements.OpenedCheckIn]
 
 
 def _referrer(db: Session, client: Client) -> str | None:
@@ -97,6 +109,24 @@ def record_view(
         )
     ]
     name_value = fields.get(workspace.NAME_SECTION, {}).get(workspace.NAME_FIELD)
+    relationship = plan = None
+    check_ins: list[agreements.OpenedCheckIn] = []
+    outdated = False
+    data_key = opened.data_key
+    if data_key is not None:
+        latest_relationship = agreements.latest(db, client.id, AgreementKind.RELATIONSHIP)
+        if latest_relationship is not None:
+            relationship = agreements.open_agreement(latest_relationship, data_key)
+            outdated = any(
+                section.updated_at > latest_relationship.created_at
+                for key, section in opened.sections.items()
+                if SECTIONS_BY_KEY.get(key) and SECTIONS_BY_KEY[key].part == Part.AGREEMENT
+            )
+        latest_plan = agreements.latest(db, client.id, AgreementKind.PLAN)
+        plan = agreements.open_agreement(latest_plan, data_key) if latest_plan else None
+        check_ins = [
+            agreements.open_check_in(c, data_key) for c in agreements.check_ins(db, client.id)
+        ]
     coach = db.get(StaffUser, client.assigned_coach_id) if client.assigned_coach_id else None
     return RecordView(
         client=client,
@@ -110,4 +140,9 @@ def record_view(
         changed=opened.changed,
         consent_now=consent.current_state(db, client.id),
         consent_history=history,
+        contact_hidden=opened.contact_hidden,
+        relationship=relationship,
+        relationship_outdated=outdated,
+        plan=plan,
+        check_ins=check_ins,
     )

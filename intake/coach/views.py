@@ -16,6 +16,7 @@ from intake import audit, consent, workspace
 from intake.client.sections import SECTIONS
 from intake.coach import bp
 from intake.coach.access import admin_only, client_or_404, org_key, signed_in_staff, staff_only
+from intake.coach.actions import AgreedForm, PlanForm, StatusForm, VoiceConsentForm
 from intake.coach.record import record_view
 from intake.db import db_session
 from intake.models import StaffUser, utcnow
@@ -43,7 +44,7 @@ def _sort_args() -> tuple[workspace.Sort, bool]:
 def workspace_home() -> Response | str:
     member = signed_in_staff()
     if not member.reads_answers:
-        return redirect(url_for("partner.home"))
+        abort(404)  # partner staff: as if the page did not exist, like every coach page
     db = db_session()
     sort, descending = _sort_args()
     mine = workspace.client_page(
@@ -96,6 +97,13 @@ def client_record(client_id: str) -> str:
         "coach/client.html",
         view=record_view(db, client, org_key(), previous),
         printing=False,
+        forms={
+            "voice": VoiceConsentForm(),
+            "plan": PlanForm(),
+            "agreed": AgreedForm(),
+            "status": StatusForm(data={"status": client.status}),
+            "confirm": FlaskForm(),
+        },
     )
 
 
@@ -133,6 +141,8 @@ def client_export(client_id: str) -> Response:
             )
             for section in SECTIONS
         },
+        # Their phone number or email is left out: they have not agreed to be contacted.
+        "contact_details_hidden": opened.contact_hidden,
         "consent": {
             purpose: {"decision": event.decision, "at": event.at.isoformat()}
             for purpose, event in state.items()
@@ -151,11 +161,13 @@ def client_assign(client_id: str) -> Response:
     client = client_or_404(client_id)
     db = db_session()
     form = AssignForm()
-    form.coach.choices = [SelectChoice(str(c.id), c.display_name) for c in workspace.coaches(db)]
-    chosen = next((c for c in workspace.coaches(db) if str(c.id) == (form.coach.data or "")), None)
+    coaches = workspace.coaches(db)
+    form.coach.choices = [SelectChoice(str(c.id), c.display_name) for c in coaches]
+    chosen = next((c for c in coaches if str(c.id) == (form.coach.data or "")), None)
     if not form.validate_on_submit() or chosen is None:
         abort(400)
+    # The entry first: an assignment is never made without its trace in the log.
+    audit.record(db, signed_in_staff().id, client.id, audit.Action.ASSIGNED)
     client.assigned_coach_id = chosen.id
     db.commit()
-    audit.record(db, signed_in_staff().id, client.id, audit.Action.ASSIGNED)
     return redirect(url_for("coach.workspace"))

@@ -1,0 +1,223 @@
+"""The three levels of the coaching agreement (DESIGN.md §7), as records.
+
+1. The relationship agreement: the client's PROMISES answers, accepted by the coach as a
+   versioned agreement, which the client then confirms.
+2. The coaching plan: goals the coach writes with the client; the client confirms them or
+   asks for a change, with a note.
+3. Session check-ins: before a session the client may say today's goal, anything off-limits
+   today and how they are arriving; the coach records what was agreed.
+
+Every version is kept. Content is encrypted under the client's data key, like the answers.
+Knows nothing of Flask; callers commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from intake import vault
+from intake.models import Agreement, AgreementKind, CheckIn, Client, StaffUser, utcnow
+
+CHECK_IN_FIELDS = ("goal", "off_limits", "arriving")
+TEXT_LIMIT = 2000
+
+
+class Response(StrEnum):
+    CONFIRMED = "confirmed"
+    CHANGE = "change_requested"
+
+
+@dataclass(frozen=True)
+class OpenedAgreement:
+    record: Agreement
+    content: dict[str, object] | None  # None when it would not open
+    note: str | None
+
+
+@dataclass(frozen=True)
+class OpenedCheckIn:
+    record: CheckIn
+    brought: dict[str, str] | None
+    agreed: str | None
+
+
+def _content_aad(client_id: str, kind: str, version: int) -> bytes:
+    return f"agreement\x00{client_id}\x00{kind}\x00{version}".encode()
+
+
+def _note_aad(client_id: str, kind: str, version: int) -> bytes:
+    return f"agreement-note\x00{client_id}\x00{kind}\x00{version}".encode()
+
+
+def _check_in_aad(client_id: str, created_at: datetime, part: str) -> bytes:
+    return f"check-in\x00{client_id}\x00{created_at.isoformat()}\x00{part}".encode()
+
+
+def latest(db: Session, client_id: str, kind: str) -> Agreement | None:
+    return db.scalar(
+        select(Agreement)
+        .where(Agreement.client_id == client_id, Agreement.kind == kind)
+        .order_by(Agreement.version.desc())
+        .limit(1)
+    )
+
+
+def versions(db: Session, client_id: str, kind: str) -> list[Agreement]:
+    """Every version, newest first."""
+    return list(
+        db.scalars(
+            select(Agreement)
+            .where(Agreement.client_id == client_id, Agreement.kind == kind)
+            .order_by(Agreement.version.desc())
+        )
+    )
+
+
+def open_agreement(agreement: Agreement, data_key: bytes) -> OpenedAgreement:
+    content = vault.open_json(
+        data_key,
+        agreement.content_ct,
+        _content_aad(agreement.client_id, agreement.kind, agreement.version),
+    )
+    note = None
+    if agreement.client_note_ct is not None:
+        opened = vault.open_json(
+            data_key,
+            agreement.client_note_ct,
+            _note_aad(agreement.client_id, agreement.kind, agreement.version),
+        )
+        note = opened if isinstance(opened, str) else None
+    return OpenedAgreement(agreement, content if isinstance(content, dict) else None, note)
+
+
+def _new_version(
+    db: Session,
+    client: Client,
+    data_key: bytes,
+    kind: str,
+    content: Mapping[str, object],
+    coach: StaffUser,
+) -> Agreement:
+    previous = latest(db, client.id, kind)
+    version = 1 if previous is None else previous.version + 1
+    now = utcnow()
+    agreement = Agreement(
+        client_id=client.id,
+        kind=str(kind),
+        version=version,
+        content_ct=vault.seal_json(data_key, dict(content), _content_aad(client.id, kind, version)),
+        written_by_id=coach.id,
+        created_at=now,
+        coach_accepted_at=now,
+    )
+    db.add(agreement)
+    client.updated_at = now
+    db.flush()
+    return agreement
+
+
+def accept_relationship(
+    db: Session,
+    client: Client,
+    data_key: bytes,
+    coach: StaffUser,
+    promises: Mapping[str, Mapping[str, object]],
+) -> Agreement:
+    """The coach accepts the client's PROMISES answers as they stand now: a new version."""
+    return _new_version(
+        db, client, data_key, AgreementKind.RELATIONSHIP, {"promises": dict(promises)}, coach
+    )
+
+
+def write_plan(
+    db: Session, client: Client, data_key: bytes, coach: StaffUser, goals: list[str]
+) -> Agreement:
+    """A coaching plan (its goals, in order), written with the client: a new version."""
+    cleaned = [goal.strip()[:TEXT_LIMIT] for goal in goals if goal.strip()]
+    return _new_version(db, client, data_key, AgreementKind.PLAN, {"goals": cleaned}, coach)
+
+
+def respond(
+    db: Session, agreement: Agreement, data_key: bytes, response: str, note: str = ""
+) -> None:
+    """The client confirms this version, or asks for a change (with an optional note)."""
+    agreement.client_response = str(Response(response))
+    agreement.client_response_at = utcnow()
+    note = note.strip()[:TEXT_LIMIT]
+    agreement.client_note_ct = (
+        vault.seal_json(
+            data_key, note, _note_aad(agreement.client_id, agreement.kind, agreement.version)
+        )
+        if note
+        else None
+    )
+    db.flush()
+
+
+def add_check_in(
+    db: Session, client: Client, data_key: bytes, fields: Mapping[str, str]
+) -> CheckIn:
+    """What the client brings to today's session. Every part is optional."""
+    brought = {
+        key: fields[key].strip()[:TEXT_LIMIT]
+        for key in CHECK_IN_FIELDS
+        if fields.get(key, "").strip()
+    }
+    created_at = utcnow().replace(microsecond=0)
+    check_in = CheckIn(
+        client_id=client.id,
+        created_at=created_at,
+        content_ct=vault.seal_json(
+            data_key, brought, _check_in_aad(client.id, created_at, "brought")
+        ),
+    )
+    db.add(check_in)
+    client.updated_at = created_at
+    db.flush()
+    return check_in
+
+
+def record_agreed(
+    db: Session, check_in: CheckIn, data_key: bytes, coach: StaffUser, agreed: str
+) -> None:
+    """What the coach and client agreed for this session."""
+    check_in.agreed_ct = vault.seal_json(
+        data_key,
+        agreed.strip()[:TEXT_LIMIT],
+        _check_in_aad(check_in.client_id, check_in.created_at, "agreed"),
+    )
+    check_in.agreed_by_id = coach.id
+    check_in.agreed_at = utcnow()
+    db.flush()
+
+
+def check_ins(db: Session, client_id: str) -> list[CheckIn]:
+    """Newest first."""
+    return list(
+        db.scalars(
+            select(CheckIn).where(CheckIn.client_id == client_id).order_by(CheckIn.id.desc())
+        )
+    )
+
+
+def open_check_in(check_in: CheckIn, data_key: bytes) -> OpenedCheckIn:
+    brought = vault.open_json(
+        data_key,
+        check_in.content_ct,
+        _check_in_aad(check_in.client_id, check_in.created_at, "brought"),
+    )
+    agreed = None
+    if check_in.agreed_ct is not None:
+        opened = vault.open_json(
+            data_key,
+            check_in.agreed_ct,
+            _check_in_aad(check_in.client_id, check_in.created_at, "agreed"),
+        )
+        agreed = opened if isinstance(opened, str) else None
+    return OpenedCheckIn(check_in, brought if isinstance(brought, dict) else None, agreed)

@@ -1,0 +1,118 @@
+"""The client's side of the coaching agreement: confirming the relationship agreement and the
+coaching plan (or asking for a change), and saying what they bring to a session."""
+
+from __future__ import annotations
+
+from flask import Response, abort, g, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import TextAreaField
+
+from intake import agreements
+from intake.client import bp
+from intake.client.forms import FitsIn, readable
+from intake.client.review import review_sections
+from intake.client.sections import Part
+from intake.client.visit import client_required
+from intake.db import db_session
+from intake.models import AgreementKind
+from intake.vault import OpenedSection
+
+
+class ResponseForm(FlaskForm):
+    note = TextAreaField(
+        _l("What would you like to change? (if you want to say)"),
+        validators=[FitsIn(agreements.TEXT_LIMIT), readable],
+    )
+
+
+class CheckInForm(FlaskForm):
+    goal = TextAreaField(
+        _l("What would you like from today's session?"),
+        description=_l("So you and your coach can use the time well."),
+        validators=[FitsIn(agreements.TEXT_LIMIT), readable],
+    )
+    off_limits = TextAreaField(
+        _l("Is there anything you do not want to talk about today?"),
+        description=_l("Your coach will not bring it up today."),
+        validators=[FitsIn(agreements.TEXT_LIMIT), readable],
+    )
+    arriving = TextAreaField(
+        _l("How are you arriving today?"),
+        description=_l(
+            "For example tired, worried or hopeful. It helps your coach go at your pace."
+        ),
+        validators=[FitsIn(agreements.TEXT_LIMIT), readable],
+    )
+
+
+def _latest_opened(kind: str) -> agreements.OpenedAgreement | None:
+    record = agreements.latest(db_session(), g.visit.client.id, kind)
+    return agreements.open_agreement(record, g.visit.data_key) if record else None
+
+
+@bp.route("/agreement", methods=["GET", "POST"])
+@client_required
+def agreement() -> Response | str:
+    form = ResponseForm()
+    if form.validate_on_submit():
+        kind = request.form.get("kind", "")
+        response = request.form.get("response", "")
+        record = agreements.latest(db_session(), g.visit.client.id, kind)
+        if record is None or response not in set(agreements.Response):
+            abort(400)
+        if str(record.version) != request.form.get("version"):
+            return redirect(url_for("client.agreement"))  # a newer version arrived meanwhile
+        agreements.respond(db_session(), record, g.visit.data_key, response, form.note.data or "")
+        db_session().commit()
+        return redirect(url_for("client.agreement"))
+    relationship = _latest_opened(AgreementKind.RELATIONSHIP)
+    promises = None
+    if relationship and relationship.content:
+        stored = relationship.content.get("promises")
+        if isinstance(stored, dict):
+            record = relationship.record
+            promises = review_sections(
+                {
+                    key: OpenedSection(
+                        key,
+                        record.version,
+                        record.created_at,
+                        value if isinstance(value, dict) else None,
+                    )
+                    for key, value in stored.items()
+                }
+            )
+    return render_template(
+        "client/agreement.html",
+        form=form,
+        relationship=relationship,
+        promises=[s for s in promises or [] if s.part == Part.AGREEMENT],
+        plan=_latest_opened(AgreementKind.PLAN),
+    )
+
+
+@bp.route("/before-a-session", methods=["GET", "POST"])
+@client_required
+def check_in() -> Response | str:
+    form = CheckInForm()
+    db = db_session()
+    if form.validate_on_submit():
+        agreements.add_check_in(
+            db,
+            g.visit.client,
+            g.visit.data_key,
+            {key: form[key].data or "" for key in agreements.CHECK_IN_FIELDS},
+        )
+        db.commit()
+        return redirect(url_for("client.check_in", sent="1"))
+    past = [
+        agreements.open_check_in(c, g.visit.data_key)
+        for c in agreements.check_ins(db, g.visit.client.id)
+    ]
+    return render_template(
+        "client/check_in.html",
+        form=form,
+        past=past,
+        sent=request.args.get("sent") == "1",
+    ), (400 if form.errors else 200)

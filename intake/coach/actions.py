@@ -1,0 +1,181 @@
+"""What a coach records on a client's record: consent given by voice (with a reason), the
+relationship agreement, the coaching plan, what was agreed for a session, and the status."""
+
+from __future__ import annotations
+
+from flask import Response, abort, redirect, url_for
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import RadioField, SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length
+
+from intake import agreements, consent, crypto, vault
+from intake.client.sections import SECTIONS, Part
+from intake.client.texts import text_for
+from intake.coach import bp
+from intake.coach.access import client_or_404, org_key, signed_in_staff, staff_only
+from intake.db import db_session
+from intake.labels import DECISION, PURPOSE
+from intake.models import CheckIn, Client, ClientStatus, ConsentText, utcnow
+
+VOICE_PURPOSES = (
+    consent.Purpose.SHARE_WITH_COACH,
+    consent.Purpose.CONTACT,
+    consent.Purpose.STATUS_TO_REFERRER,
+    consent.Purpose.ANONYMOUS_STATISTICS,
+)
+
+
+class VoiceConsentForm(FlaskForm):
+    purpose = SelectField(
+        _l("What they agreed to, or not"),
+        choices=[SelectChoice(p.value, PURPOSE[p]) for p in VOICE_PURPOSES],
+    )
+    decision = RadioField(
+        _l("Their answer"),
+        choices=[
+            SelectChoice(consent.Decision.GRANTED.value, DECISION["granted"]),
+            SelectChoice(consent.Decision.DECLINED.value, DECISION["declined"]),
+            SelectChoice(consent.Decision.WITHDRAWN.value, DECISION["withdrawn"]),
+        ],
+    )
+    reason = TextAreaField(
+        _l("Why you are recording it for them (they will see this)"),
+        validators=[InputRequired(), Length(max=1000)],
+    )
+
+
+class PlanForm(FlaskForm):
+    goals = TextAreaField(
+        _l("The goals you wrote together, one on each line"),
+        validators=[Length(max=agreements.TEXT_LIMIT * 5)],
+    )
+
+
+class AgreedForm(FlaskForm):
+    agreed = TextAreaField(
+        _l("What you agreed for this session"),
+        validators=[InputRequired(), Length(max=agreements.TEXT_LIMIT)],
+    )
+
+
+class StatusForm(FlaskForm):
+    status = RadioField(
+        choices=[
+            SelectChoice(ClientStatus.ACTIVE.value, _l("In coaching")),
+            SelectChoice(ClientStatus.CLOSED.value, _l("Closed")),
+        ]
+    )
+
+
+def _data_key(client: Client) -> bytes:
+    try:
+        return vault.unlock_with_org_key(client, org_key())
+    except crypto.CannotOpen:
+        abort(409)
+
+
+def _back(client: Client, anchor: str = "") -> Response:
+    return redirect(url_for("coach.client_record", client_id=client.id) + anchor)
+
+
+@bp.route("/clients/<client_id>/consent", methods=["POST"])
+@staff_only
+def record_voice_consent(client_id: str) -> Response:
+    """Consent given by voice: recorded with a reason, shown to the client at their next visit
+    to confirm or withdraw."""
+    client = client_or_404(client_id)
+    form = VoiceConsentForm()
+    if not form.validate_on_submit():
+        abort(400)
+    db = db_session()
+    purpose = form.purpose.data or ""
+    reason_ct = vault.seal_json(
+        _data_key(client), (form.reason.data or "").strip(), consent.reason_aad(client.id, purpose)
+    )
+    consent.decide(
+        db,
+        client,
+        purpose,
+        form.decision.data or "",
+        text_for_locale(purpose, client.locale),
+        actor=consent.Actor.COACH,
+        actor_staff_id=signed_in_staff().id,
+        reason_ct=reason_ct,
+    )
+    db.commit()
+    return _back(client, "#consent")
+
+
+def text_for_locale(purpose: str, locale: str) -> ConsentText:
+    """The words in the client's own language: what the coach read out to them."""
+    text_for(purpose)  # make sure the texts are loaded
+    return consent.current_text(db_session(), purpose, locale)
+
+
+@bp.route("/clients/<client_id>/relationship", methods=["POST"])
+@staff_only
+def accept_relationship(client_id: str) -> Response:
+    """Accept the client's PROMISES answers, as they stand now, as the relationship agreement."""
+    client = client_or_404(client_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    db = db_session()
+    data_key = _data_key(client)
+    opened = vault.read_sections(db, client, data_key)
+    promises = {
+        s.key: opened[s.key].fields or {}
+        for s in SECTIONS
+        if s.part == Part.AGREEMENT and s.key in opened
+    }
+    agreements.accept_relationship(db, client, data_key, signed_in_staff(), promises)
+    db.commit()
+    return _back(client, "#agreement")
+
+
+@bp.route("/clients/<client_id>/plan", methods=["POST"])
+@staff_only
+def write_plan(client_id: str) -> Response:
+    client = client_or_404(client_id)
+    form = PlanForm()
+    if not form.validate_on_submit():
+        abort(400)
+    db = db_session()
+    goals = (form.goals.data or "").splitlines()
+    agreements.write_plan(db, client, _data_key(client), signed_in_staff(), goals)
+    db.commit()
+    return _back(client, "#plan")
+
+
+@bp.route("/clients/<client_id>/check-ins/<int:check_in_id>/agreed", methods=["POST"])
+@staff_only
+def record_agreed(client_id: str, check_in_id: int) -> Response:
+    client = client_or_404(client_id)
+    db = db_session()
+    check_in = db.get(CheckIn, check_in_id)
+    if check_in is None or check_in.client_id != client.id:
+        abort(404)
+    form = AgreedForm()
+    if not form.validate_on_submit():
+        abort(400)
+    agreements.record_agreed(
+        db, check_in, _data_key(client), signed_in_staff(), form.agreed.data or ""
+    )
+    db.commit()
+    return _back(client, "#sessions")
+
+
+@bp.route("/clients/<client_id>/status", methods=["POST"])
+@staff_only
+def change_status(client_id: str) -> Response:
+    client = client_or_404(client_id)
+    form = StatusForm()
+    if not form.validate_on_submit():
+        abort(400)
+    now = utcnow()
+    client.status = form.status.data or client.status
+    client.closed_at = now if client.status == ClientStatus.CLOSED else None
+    client.updated_at = now
+    db_session().commit()
+    return _back(client)

@@ -1,0 +1,218 @@
+"""Six languages, two of them right to left: complete catalogs, pages that really change
+language, and the whole journey in Arabic and in Farsi with the code typed in their digits."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+from conftest import need
+from flask import Flask
+from journey_helpers import Phone, fill, read_as_coach, section_at
+
+from intake.consent import Purpose, read_text_files
+from intake.i18n import LANGUAGE_NAMES, RIGHT_TO_LEFT
+
+ROOT = Path(__file__).resolve().parent.parent
+TRANSLATIONS = ROOT / "translations"
+TEMPLATE = TRANSLATIONS / "messages.pot"
+LOCALES = ("ar", "fa", "uk", "fr", "es")
+PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
+PERSIAN_DIGITS = "۰۱۲۳۴۵۶۷۸۹"
+ARABIC_DIGITS = "٠١٢٣٤٥٦٧٨٩"
+
+
+def catalog(locale: str):
+    with (TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        return read_po(handle)
+
+
+def template():
+    with TEMPLATE.open("rb") as handle:
+        return read_po(handle)
+
+
+def test_every_shipped_locale_has_a_name_in_itself(app: Flask) -> None:
+    assert app.config["SHIPPED_LOCALES"] == ["en", *LOCALES]
+    for code in app.config["SHIPPED_LOCALES"]:
+        assert code in LANGUAGE_NAMES
+    assert {"ar", "fa"} <= RIGHT_TO_LEFT
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_message_is_translated_with_its_placeholders(locale: str) -> None:
+    wanted = {m.id for m in template() if m.id}
+    translated = {m.id: m for m in catalog(locale) if m.id}
+    assert wanted <= set(translated), f"{locale} lacks {sorted(wanted - set(translated))[:5]}"
+    problems = []
+    for msgid in wanted:
+        message = translated[msgid]
+        if message.fuzzy:
+            problems.append(f"fuzzy: {msgid!r}")
+        if not message.string:
+            problems.append(f"empty: {msgid!r}")
+        elif sorted(PLACEHOLDER.findall(msgid)) != sorted(PLACEHOLDER.findall(message.string)):
+            problems.append(f"placeholders differ: {msgid!r}")
+        elif "<" in message.string and "<" not in msgid:
+            problems.append(f"HTML in the translation: {msgid!r}")
+    assert not problems, problems[:10]
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_msgfmt_accepts_each_catalog(locale: str) -> None:
+    if shutil.which("msgfmt") is None:
+        need("msgfmt (Debian's gettext) checks the catalogs")
+    path = TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po"
+    result = subprocess.run(
+        ["msgfmt", "--check", "-o", "/dev/null", str(path)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_no_html_inside_translatable_strings() -> None:
+    assert [m.id for m in template() if m.id and re.search(r"<[a-z/]", str(m.id))] == []
+
+
+def test_the_template_is_not_stale() -> None:
+    """Extracting the strings again finds exactly the ones in messages.pot."""
+    method_map = [("intake/**.py", "python"), ("templates/**.html", "jinja2")]
+    found = {
+        message
+        for _file, _line, message, _comments, _context in extract_from_dir(
+            str(ROOT),
+            method_map,
+            keywords={
+                "_": None,
+                "gettext": None,
+                "_l": None,
+                "lazy_gettext": None,
+                "ngettext": (1, 2),
+            },
+        )
+    }
+    found = {m if isinstance(m, str) else m[0] for m in found}
+    stored = {m.id if isinstance(m.id, str) else m.id[0] for m in template() if m.id}
+    new, gone = sorted(found - stored)[:5], sorted(stored - found)[:5]
+    assert found == stored, f"run `make translations`: new {new}, gone {gone}"
+
+
+def test_every_consent_text_exists_in_every_locale(app: Flask) -> None:
+    texts = {(t.purpose, t.locale) for t in read_text_files()}
+    for locale in app.config["SHIPPED_LOCALES"]:
+        for purpose in Purpose:
+            assert (purpose.value, locale) in texts, f"{locale} lacks {purpose.value}"
+
+
+def test_the_stylesheets_use_logical_properties_only() -> None:
+    physical = re.compile(
+        r"(margin|padding|border)-(left|right)|text-align:\s*(left|right)|"
+        r"float:\s*(left|right)|[;{]\s*(left|right)\s*:"
+    )
+    for path in (ROOT / "static").glob("*.css"):
+        assert not physical.search(path.read_text()), path.name
+
+
+# --- pages in every language --------------------------------------------------------------
+
+
+def _visible_text(markup: str) -> str:
+    markup = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", markup, flags=re.S)
+    text = re.sub(r"<[^>]+>", " ", markup)
+    return re.sub(r"\s+", " ", text)
+
+
+def _english_sentences(locale: str) -> list[str]:
+    """English message ids of three words or more whose translation says something else."""
+    translated = {m.id: m.string for m in catalog(locale) if m.id}
+    return [
+        msgid
+        for msgid, string in translated.items()
+        if isinstance(msgid, str)
+        and len(msgid.split()) >= 3
+        and not PLACEHOLDER.search(msgid)
+        and string
+        and string != msgid
+    ]
+
+
+CLIENT_PAGES_BEFORE_CONSENT = (
+    "/",
+    "/welcome",
+    "/your-code",
+    "/agree",
+    "/come-back",
+    "/ended",
+    "/nothing-kept",
+)
+
+
+@pytest.mark.parametrize("locale", ["en", *LOCALES])
+def test_every_client_page_speaks_the_chosen_language(app: Flask, team, locale: str) -> None:
+    phone = Phone(app)
+    phone.get(f"/?lang={locale}")
+    pages = {}
+    for path in CLIENT_PAGES_BEFORE_CONSENT:
+        pages[path] = phone.get(path).get_data(as_text=True)
+    phone.post("/your-code", {"saved": "y"})
+    phone.get("/agree")
+    phone.post("/agree", {"store_answers": "yes", "share_with_coach": "yes"})
+    for number in range(1, 15):
+        pages[f"/page/{number}"] = phone.get(f"/page/{number}").get_data(as_text=True)
+        phone.post(f"/page/{number}", {"action": "continue"})
+    for path in (
+        "/before-the-agreement",
+        "/check",
+        "/saved",
+        "/my-choices",
+        "/who-looked",
+        "/my-data",
+        "/agreement",
+        "/before-a-session",
+        "/delete-everything",
+    ):
+        pages[path] = phone.get(path).get_data(as_text=True)
+    phone.post("/send", {})
+    pages["/sent"] = phone.get("/sent").get_data(as_text=True)
+    direction = "rtl" if locale in RIGHT_TO_LEFT else "ltr"
+    english = _english_sentences(locale) if locale != "en" else []
+    for path, markup in pages.items():
+        assert f'<html lang="{locale}" dir="{direction}">' in markup, path
+        if locale == "en":
+            continue
+        text = _visible_text(markup)
+        left = [sentence for sentence in english if sentence in text]
+        assert not left, f"{path} in {locale} still shows English: {left[:3]}"
+        # The return code and other digits read left to right inside right-to-left text.
+        for code in re.findall(r'class="return-code"[^>]*>', markup):
+            assert 'dir="ltr"' in code
+
+
+@pytest.mark.parametrize(("locale", "digits"), [("ar", ARABIC_DIGITS), ("fa", PERSIAN_DIGITS)])
+def test_the_whole_journey_in_a_right_to_left_language(
+    app: Flask, team, locale: str, digits: str
+) -> None:
+    first = Phone(app)
+    first.get(f"/?lang={locale}")
+    code = first.begin()
+    sent = {}
+    for number in range(1, 6):
+        sent[section_at(number).key] = fill(section_at(number))
+        first.save_page(number, sent[section_at(number).key])
+    # Another phone, the code typed in the script's own digits, with spaces.
+    second = Phone(app)
+    second.get(f"/?lang={locale}")
+    typed = "".join(digits[int(c)] if c.isdigit() else c for c in code)
+    assert second.come_back(typed).headers["Location"] == "/page/6"
+    for number in range(6, 15):
+        sent[section_at(number).key] = fill(section_at(number))
+        second.save_page(number, sent[section_at(number).key])
+    check = second.get("/check").get_data(as_text=True)
+    assert f'<html lang="{locale}" dir="rtl">' in check
+    second.post("/send", {})
+    assert f'lang="{locale}"' in second.get("/sent").get_data(as_text=True)
+    assert read_as_coach(app, team.org_private_key) == sent

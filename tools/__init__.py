@@ -1,0 +1,1 @@
+"""Developer tools for Groundwork (not part of the running app)."""
