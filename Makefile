@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 DEV := GROUNDWORK_ENV=development GROUNDWORK_PUBLIC_URL=http://$(HOST):$(PORT)
 
-.PHONY: install run code test test-sqlite test-postgresql lint format clean translations compile-translations plain
+.PHONY: install run code test test-sqlite test-postgresql lint format clean translations compile-translations plain load bench weight screenshots
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,17 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PY) -m pip install -q --disable-pip-version-check -c requirements.lock -e '.[dev]'
 	touch $@
 
-install: $(VENV)/.installed compile-translations
+install: $(VENV)/.installed compile-translations $(if $(wildcard package-lock.json),node_modules/.installed)
+
+# axe-core for the browser tests' accessibility checks, from npm, exactly as locked.
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	elif [ "$$CI" = "true" ]; then \
+		echo "CI needs npm for axe-core; .ci/run installs it." >&2; exit 1; \
+	else \
+		echo "npm is not installed: the browser tests will skip (they need axe-core)."; \
+	fi
 
 # The compiled catalogs (.mo) are made from the .po files at every install step.
 compile-translations: $(VENV)/.installed
@@ -52,6 +62,14 @@ code: install
 
 test: test-sqlite test-postgresql
 
+# Each client page's HTML, CSS and script as the browser receives them, against 14 KB.
+weight: install
+	WEIGHT_TABLE=1 $(PY) -m pytest -q tests/browser/test_weight.py
+
+# Every client page in English and Arabic at 360 x 740, in screenshots/.
+screenshots: install
+	$(PY) -m pytest -q tests/browser/screenshots.py
+
 test-sqlite: install
 	$(PY) -m pytest
 
@@ -74,4 +92,17 @@ format: install
 	$(VENV)/bin/ruff format .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis node_modules screenshots
+
+# N simulated people walk the whole client journey against gunicorn for a while; then every
+# acknowledged send must be stored and open. `make load CLIENTS=16 SECONDS=60`.
+# DATABASE_URL=postgresql+psycopg://... runs it on an empty PostgreSQL database instead.
+CLIENTS ?= 8
+SECONDS ?= 30
+load: install
+	$(PY) -m tools.load --clients $(CLIENTS) --seconds $(SECONDS)
+
+# Client pages, saves, the workspace at 100 and 10,000 clients, one full record and key
+# rotation, against a bare Flask page on the same gunicorn settings. See docs/performance.md.
+bench: install
+	$(PY) -m tools.bench

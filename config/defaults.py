@@ -54,8 +54,11 @@ SIGN_IN_LIMIT_GLOBAL = "300 per minute"
 FAILED_SIGN_INS_BEFORE_PAUSE = 10
 SIGN_IN_PAUSE_MINUTES = 15
 
-# Invitations.
+# Invitations, and partners' referrals.
 INVITE_DAYS = 7
+REFERRAL_DAYS = 30
+REFERRAL_CODE_LIMIT_PER_ADDRESS = "8 per 15 minutes; 40 per day"
+API_LIMIT_PER_TOKEN = "120 per minute"  # noqa: S105 - a rate, not a secret
 
 # Flask-WTF. The token lives as long as the session; the Referer check is off because every
 # page sends Referrer-Policy: no-referrer (SameSite cookies and the token still guard POSTs).
@@ -67,6 +70,18 @@ TRUSTED_PROXIES = 0
 
 # Static files are served with a version in the URL, so they can be cached.
 SEND_FILE_MAX_AGE_DEFAULT = 86400
+
+# Compression (Flask-Compress): every client page, with its CSS and script, fits in 14 KB as
+# sent (DESIGN.md §9; `make weight` measures it). Pages, CSS, script and JSON are compressed
+# with Brotli where the browser offers it (over HTTPS), otherwise with gzip.
+COMPRESS_MIMETYPES = [
+    "text/html",
+    "text/css",
+    "text/javascript",
+    "application/javascript",
+    "application/json",
+]
+COMPRESS_ALGORITHM = ["br", "gzip"]
 
 # Return codes: tries that find nothing, per address, and all tries across the service.
 RETURN_CODE_LIMIT_PER_ADDRESS = "8 per 15 minutes; 40 per day"

@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-from flask import Flask, Request
+from flask import Flask, Request, Response, request
 from werkzeug.formparser import FormDataParser
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as settings
 from intake import context, db, errors, i18n, security, templating
-from intake.extensions import babel, csrf, limiter, login_manager
+from intake.extensions import babel, compress, csrf, limiter, login_manager
 from intake.sessions import SplitKeySessionInterface
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -27,7 +27,21 @@ class ReadableFormParser(FormDataParser):
 
     Werkzeug otherwise drops the whole form when the body is not UTF-8 (a page would then save
     nothing, or save an empty page) and keeps percent escapes such as "%FF" as typed text.
+
+    No field of any form keeps a NUL character: nobody types one, and PostgreSQL refuses one in
+    text (a NUL in a username would otherwise end as "service not available").
     """
+
+    def parse(
+        self,
+        stream: Any,
+        mimetype: str,
+        content_length: int | None,
+        options: dict[str, str] | None = None,
+    ) -> Any:
+        stream, form, files = super().parse(stream, mimetype, content_length, options)
+        fields = [(k.replace("\x00", ""), v.replace("\x00", "")) for k, v in form.items(multi=True)]
+        return stream, self.cls(fields), files
 
     def _parse_urlencoded(
         self, stream: Any, mimetype: str, content_length: int | None, options: dict[str, str]
@@ -101,9 +115,21 @@ def configure_extensions(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
     limiter.init_app(app)
     login_manager.init_app(app)
+    compress.init_app(app)  # gzip (or better) for pages, CSS and script: DESIGN.md §9
+    app.after_request(_whole_static_file)  # registered after, so it runs before compressing
+
+
+def _whole_static_file(response: Response) -> Response:
+    """Read a static file (a few KB) into its response, so Flask-Compress compresses it whole
+    with gzip. Streamed, it would get no gzip, and the file would be left open."""
+    if request.endpoint == "static" and response.status_code == 200 and not response.is_sequence:
+        response.direct_passthrough = False
+        response.make_sequence()
+    return response
 
 
 def configure_blueprints(app: Flask) -> None:
+    from intake.api import bp as api
     from intake.auth import bp as auth
     from intake.cli import register
     from intake.client import bp as client
@@ -114,4 +140,5 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(auth)
     app.register_blueprint(coach)
     app.register_blueprint(partner)
+    app.register_blueprint(api)
     register(app)

@@ -70,7 +70,7 @@ def record(db: Session, staff_id: int, client_id: str, action: str) -> AccessEve
             staff_id=staff_id,
             client_id=client_id,
             action=str(action),
-            at=utcnow().replace(microsecond=0),
+            at=utcnow(),
             prev_hash=_last_hash(db),
         )
         event.hash = event_hash(event)

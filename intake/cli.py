@@ -1,13 +1,18 @@
-"""`flask` commands: the database, the organisation, staff invitations, and the demo.
+"""`flask` commands: the database, the organisation and its key, staff, ledgers, the demo.
 
-flask db upgrade                     create or update the tables (Alembic)
-flask org init                       organisation keypair, first admin, recovery phrase
-flask staff invite                   a single-use invite link for a coach, admin or partner
-flask staff deactivate USERNAME      sign someone out everywhere and remove their key
-flask staff reset-2fa USERNAME       they set up their 6-digit codes again at next sign-in
-flask sessions purge                 delete the rows of sessions that have ended
-flask demo                           a demo organisation for `make run` (never production)
-flask demo code USERNAME             the demo account's current 6-digit code
+- flask db upgrade — create or update the tables (Alembic)
+- flask org init — organisation keypair, first admin, recovery phrase printed once
+- flask org recover — every admin password lost: the recovery phrase makes an admin
+- flask keys rotate — a new organisation keypair; every client's data key re-sealed
+- flask staff invite — a single-use invite link for a coach, admin or partner
+- flask staff deactivate USERNAME — sign someone out everywhere and remove their key
+- flask staff reset-2fa USERNAME — they set up their 6-digit codes again at next sign-in
+- flask sessions purge — delete the rows of sessions that have ended
+- flask audit verify — check the access log's chain
+- flask consent load | verify — publish new consent texts; check every consent chain
+- flask retention run — erase old drafts and long-closed clients
+- flask demo — a demo organisation for `make run` (never production)
+- flask demo code USERNAME — the demo account's current 6-digit code
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from intake import audit, consent, retention, sessions, staff
+from intake import audit, consent, crypto, keys, retention, sessions, staff
 from intake.context import staff_crypto
 from intake.db import database, db_session, forget_deleted_pages
 from intake.models import PartnerOrg, Role, StaffUser, utcnow
@@ -35,6 +40,7 @@ staff_cli = AppGroup("staff", help="Coaches, admins and partner staff.")
 sessions_cli = AppGroup("sessions", help="Split-key sessions.")
 audit_cli = AppGroup("audit", help="The access log.")
 consent_cli = AppGroup("consent", help="The consent ledger.")
+keys_cli = AppGroup("keys", help="The organisation key over time.")
 retention_cli = AppGroup("retention", help="Erasing what is no longer needed.")
 
 DEMO_ORGANISATION = "Demo coaching service"
@@ -56,6 +62,7 @@ def register(app: Flask) -> None:
         audit_cli,
         consent_cli,
         retention_cli,
+        keys_cli,
     ):
         app.cli.add_command(group)
     app.cli.add_command(demo)
@@ -110,6 +117,67 @@ def org_init(name: str, admin_username: str, admin_name: str, admin_password: st
     click.echo("")
     click.echo("Write it on paper and keep it somewhere safe. If every admin password is lost,")
     click.echo("it is the only way back to the answers people have sent.")
+
+
+@org_cli.command("recover")
+@click.option("--admin-username", prompt="Username of the admin to make or restore")
+@click.option("--admin-name", default="", help="Display name, for a new admin.")
+def org_recover(admin_username: str, admin_name: str) -> None:
+    """Every admin password is lost: the recovery phrase gives an admin the organisation key."""
+    phrase = click.prompt("Recovery phrase", hide_input=True)
+    password = click.prompt(
+        f"New password for {admin_username}", hide_input=True, confirmation_prompt=True
+    )
+    db = db_session()
+    try:
+        member = keys.recover(
+            db, phrase, admin_username, admin_name or admin_username, password, staff_crypto()
+        )
+    except staff.StaffError as problem:
+        db.rollback()
+        raise click.ClickException(str(problem)) from None
+    db.commit()
+    click.echo(
+        f"{member.username} is an admin with the organisation key. "
+        "They set up their 6-digit codes at their next sign-in."
+    )
+
+
+@keys_cli.command("rotate")
+@click.option("--admin", "admin_username", help="An admin whose password opens the key.")
+def keys_rotate(admin_username: str | None) -> None:
+    """A new organisation keypair: every client's data key re-sealed, the old key retired."""
+    db = db_session()
+    if admin_username:
+        password = click.prompt(f"Password of {admin_username}", hide_input=True)
+        old_key = _org_key_from_admin(admin_username, password)
+    else:
+        org = staff.organisation(db)
+        if org is None:
+            raise click.ClickException("There is no organisation yet.")
+        phrase = click.prompt("Recovery phrase (or run with --admin USERNAME)", hide_input=True)
+        try:
+            old_key = staff.recover_org_key(org, phrase)
+        except crypto.CannotOpen:
+            raise click.ClickException("That recovery phrase does not open the key.") from None
+    try:
+        result = keys.rotate(db, old_key, staff_crypto())
+    except staff.StaffError as problem:
+        db.rollback()
+        raise click.ClickException(str(problem)) from None
+    db.commit()
+    click.echo(f"New organisation key {result.new_key_id.hex()} (was {result.old_key_id.hex()}).")
+    click.echo(f"Re-sealed the data keys of {result.clients_resealed} clients.")
+    click.echo(f"Gave {result.staff_given_the_key} coaches and admins their copy of the new key.")
+    if result.staff_left_out:
+        click.echo("These accounts need an admin to give them the key again: ")
+        click.echo("    " + ", ".join(result.staff_left_out))
+    if result.invites_cancelled:
+        click.echo(f"Cancelled {result.invites_cancelled} invitations: send new ones.")
+    click.echo("Every staff session has ended: everyone signs in again.")
+    click.echo("")
+    click.echo("NEW RECOVERY PHRASE (shown once, stored nowhere; the old one no longer works):")
+    click.echo(f"    {result.recovery_phrase}")
 
 
 # --- staff --------------------------------------------------------------------------------

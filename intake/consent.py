@@ -178,7 +178,7 @@ def record(
         actor=str(actor),
         actor_staff_id=actor_staff_id,
         reason_ct=reason_ct,
-        at=utcnow().replace(microsecond=0),
+        at=utcnow(),
         prev_hash=previous.hash if previous else GENESIS_HASH,
     )
     event.hash = _event_hash(event, text.sha256 if text else None)
@@ -197,11 +197,13 @@ def decide(
     actor_staff_id: int | None = None,
     reason_ct: bytes | None = None,
 ) -> ConsentEvent:
-    """Record a decision and apply it to the client: sharing with a coach starts and stops
-    with its consent."""
+    """Record a decision and apply it to the client: sharing with a coach, and telling the
+    referring organisation how it goes, start and stop with their consents."""
     event = record(db, client.id, purpose, decision, text, actor, actor_staff_id, reason_ct)
     if purpose == Purpose.SHARE_WITH_COACH:
         client.shared_at = event.at if decision == Decision.GRANTED else None
+    if purpose == Purpose.STATUS_TO_REFERRER:
+        client.status_shared_at = event.at if decision == Decision.GRANTED else None
     db.flush()
     return event
 

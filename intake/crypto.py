@@ -19,8 +19,10 @@ Nothing here knows about Flask, requests or the database.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 import struct
+import threading
 import unicodedata
 from dataclasses import dataclass
 
@@ -228,16 +230,25 @@ def unseal(private_key: bytes, envelope: bytes, aad: bytes) -> bytes:
     return _aead_open(key, nonce, ciphertext, envelope[: _HEADER.size] + aad)
 
 
+# One Argon2id at a time in a process. OpenSSL runs the lanes of a derivation on its own
+# thread pool, and two derivations at once from two threads of one process (a gunicorn worker
+# with --threads) fail with MemoryError or never return. One at a time still uses every core
+# (the lanes run in parallel) and holds one derivation's memory per process, not one per thread.
+_ARGON2_ONE_AT_A_TIME = threading.Lock()
+
+
 def derive_key(secret: str | bytes, salt: bytes, params: KdfParams) -> bytes:
     """Argon2id: a 256-bit key from a human-held secret."""
     material = secret.encode("utf-8") if isinstance(secret, str) else secret
-    return Argon2id(
+    kdf = Argon2id(
         salt=salt,
         length=KEY_SIZE,
         iterations=params.iterations,
         lanes=params.lanes,
         memory_cost=params.memory_kib,
-    ).derive(material)
+    )
+    with _ARGON2_ONE_AT_A_TIME:
+        return kdf.derive(material)
 
 
 def wrap_with_secret(
@@ -344,6 +355,32 @@ def generate_recovery_phrase() -> str:
 
 def normalise_recovery_phrase(text: str) -> str:
     return _strip_separators(normalise_digits(text)).upper()
+
+
+REFERRAL_CODE_LENGTH = 8
+
+
+def generate_referral_code() -> str:
+    """A code a person can type from a card: 8 letters and digits (about 39 bits), 'K7QM-3PXT'.
+
+    Guessing is made hopeless by throttling, a single use and an expiry, not by length.
+    """
+    chars = "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(REFERRAL_CODE_LENGTH))
+    return f"{chars[:4]}-{chars[4:]}"
+
+
+def normalise_referral_code(text: str) -> str | None:
+    """The 8 characters of a typed referral code, or None if it cannot be one."""
+    candidate = _strip_separators(normalise_digits(text)).upper()
+    if len(candidate) == REFERRAL_CODE_LENGTH and all(c in _RECOVERY_ALPHABET for c in candidate):
+        return candidate
+    return None
+
+
+def keyed_digest(key: bytes, value: str) -> str:
+    """HMAC-SHA256 of a short secret (a referral code) under the server's pepper, hex: a copy of
+    the database alone cannot be searched for codes."""
+    return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def new_secret_token() -> str:

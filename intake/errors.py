@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template, request
+from flask import Flask, Response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -73,8 +73,14 @@ def _csrf_error(_error: CSRFError) -> tuple[str, int]:
     )
 
 
-def _http_error(error: HTTPException) -> tuple[str, int]:
+def _http_error(error: HTTPException) -> tuple[str | Response, int]:
     status = error.code or 500
+    if request.path.startswith("/api/") and status < 500:
+        # An unknown address or method under the partner API never reaches its blueprint's
+        # handler (routing fails first); it still answers in JSON, as docs/openapi.json says.
+        from intake.api.views import _json_error
+
+        return _json_error(error)
     if status == 404:
         return render_error(
             404,
@@ -102,8 +108,10 @@ def _http_error(error: HTTPException) -> tuple[str, int]:
     )
 
 
-def _unavailable(error: Exception) -> tuple[str, int]:
+def _unavailable(error: Exception) -> object:
     log.error("database unavailable: %s", type(error).__name__)
+    if request.path.startswith("/api/"):
+        return {"error": "unavailable"}, 503
     return render_error(
         503,
         _("This service is not available right now"),
@@ -111,10 +119,12 @@ def _unavailable(error: Exception) -> tuple[str, int]:
     )
 
 
-def _server_error(error: Exception) -> tuple[str, int]:
+def _server_error(error: Exception) -> object:
     original = getattr(error, "original_exception", None)
     if isinstance(original, (SQLAlchemyError, DatabaseUnavailable)):
         return _unavailable(original)
+    if request.path.startswith("/api/"):
+        return {"error": "server_error"}, 500
     return render_error(
         500,
         _("Something went wrong on our side"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import Babel
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
@@ -10,6 +11,7 @@ from flask_wtf.csrf import CSRFProtect
 from intake.security import address_key
 
 babel = Babel()
+compress = Compress()
 csrf = CSRFProtect()
 login_manager = LoginManager()
 limiter = Limiter(key_func=address_key)

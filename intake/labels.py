@@ -33,6 +33,16 @@ ACTION = {
     "assigned": _l("chose the coach"),
 }
 AGREEMENT = {"relationship": _l("How we work together"), "plan": _l("Your coaching plan")}
+REFERRAL_STATUS = {
+    "invited": _l("Not used yet"),
+    "started": _l("Started"),
+    "sent": _l("Answers sent"),
+    "first_session_agreed": _l("First session agreed"),
+    "closed": _l("Closed"),
+    "withdrawn": _l("Withdrawn by you"),
+    "expired": _l("Not used in time"),
+    "not_shared": _l("Status not shared"),
+}
 ACTOR = {"client": _l("by them"), "coach": _l("recorded by a coach")}
 
 
@@ -50,3 +60,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["actor_label"] = _label(ACTOR)
     app.jinja_env.filters["agreement_label"] = _label(AGREEMENT)
     app.jinja_env.filters["action_label"] = _label(ACTION)
+    app.jinja_env.filters["referral_status_label"] = _label(REFERRAL_STATUS)

@@ -97,8 +97,8 @@ class PartnerOrg(Base):
 class StaffUser(Base):
     """A coach, an admin or a partner's staff member.
 
-    `personal_key_wrapped` is a random key wrapped under the person's password; it opens
-    `wrapped_org_key` (coaches and admins only) and `totp_secret_ct`.
+    `personal_key_wrapped` is an X25519 private key wrapped under the person's password;
+    `wrapped_org_key` (coaches and admins only) and `totp_secret_ct` are sealed to `public_key`.
     """
 
     __tablename__ = "staff_user"
@@ -110,6 +110,7 @@ class StaffUser(Base):
     partner_org_id: Mapped[int | None] = mapped_column(ForeignKey("partner_org.id"))
     password_hash: Mapped[str] = mapped_column(String(200))
     personal_key_wrapped: Mapped[bytes]
+    public_key: Mapped[bytes | None]  # of the personal key: what their copies are sealed to
     wrapped_org_key: Mapped[bytes | None]
     totp_secret_ct: Mapped[bytes | None]
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
@@ -164,21 +165,49 @@ class StaffInvite(Base):
 
 
 class Referral(Base):
-    """A partner's referral: a single-use link and a sealed note for the coach."""
+    """A partner's referral: a single-use link and typed code, and a sealed note for the coach.
+
+    The link's token and the code are stored only as digests. `reference` is a public name for
+    the referral that the partner can file in their own system; it says nothing about anyone.
+    """
 
     __tablename__ = "referral"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str | None] = mapped_column(String(16))
     partner_org_id: Mapped[int] = mapped_column(ForeignKey("partner_org.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    code_hash: Mapped[str | None] = mapped_column(String(64))
     locale: Mapped[str] = mapped_column(String(16), default="en")
     status: Mapped[str] = mapped_column(String(24), default="invited")
     note_ct: Mapped[bytes | None]  # sealed to the organisation key
+    nickname_ct: Mapped[bytes | None]  # sealed to the organisation key
+
+    __table_args__ = (
+        Index("uq_referral_reference", "reference", unique=True),
+        Index("uq_referral_code_hash", "code_hash", unique=True),
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     withdrawn_at: Mapped[datetime | None]
+
+
+class ApiToken(Base):
+    """A partner organisation's token for its own case-management system. Only the digest is
+    stored; the token is shown once. Revoked tokens stay, so their use can be refused."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_org_id: Mapped[int] = mapped_column(ForeignKey("partner_org.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(80))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
 
 
 class Client(Base):
@@ -198,10 +227,14 @@ class Client(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     submitted_at: Mapped[datetime | None]
     shared_at: Mapped[datetime | None]  # while "share with a coach" is granted; else None
+    status_shared_at: Mapped[datetime | None]  # while "status to referrer" is granted
     closed_at: Mapped[datetime | None]
     erased_at: Mapped[datetime | None]
 
-    __table_args__ = (Index("ix_client_coach_updated", "assigned_coach_id", "updated_at"),)
+    __table_args__ = (
+        Index("ix_client_coach_updated", "assigned_coach_id", "updated_at"),
+        Index("uq_client_referral_id", "referral_id", unique=True),  # a referral is used once
+    )
 
 
 class Answer(Base):

@@ -6,7 +6,7 @@ import hashlib
 import logging
 import re
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, abort, current_app, request
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; "
@@ -30,11 +30,19 @@ CLEAR_SITE_DATA = '"cache", "cookies", "storage"'
 
 
 def init_app(app: Flask) -> None:
+    app.before_request(refuse_nul_in_path)
     app.after_request(add_security_headers)
     for name in ("werkzeug", "gunicorn.access"):
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactSecretPaths) for f in logger.filters):
             logger.addFilter(RedactSecretPaths())
+
+
+def refuse_nul_in_path() -> None:
+    """An address with a NUL character in it names nothing (and PostgreSQL refuses one in a
+    query, which would otherwise end as "service not available"): it is not found."""
+    if "\x00" in request.path:
+        abort(404)
 
 
 def add_security_headers(response: Response) -> Response:
@@ -72,9 +80,9 @@ def global_key() -> str:
 
 
 class RedactSecretPaths(logging.Filter):
-    """Keep secrets that travel in a path (invite links) out of request logs."""
+    """Keep secrets that travel in a path (invite and referral links) out of request logs."""
 
-    SECRET_PATH = re.compile(r"(/staff/join/)[^\s\"?]+")
+    SECRET_PATH = re.compile(r"(/staff/join/|/r/)[^\s\"?]+")
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

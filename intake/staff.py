@@ -1,8 +1,11 @@
 """Staff accounts and the organisation key: set-up, sign-in checks, two-factor codes, invites.
 
-Each staff member has a random personal key, wrapped under their password. The personal key
-opens their copy of the organisation private key (coaches and admins only) and their TOTP
-secret. So a stolen database and server configuration open neither: both need a password.
+Each staff member has a personal X25519 keypair. The private key (their "personal key") is
+wrapped under their password; the public key is stored as it is. Their copy of the
+organisation private key (coaches and admins only) and their TOTP secret are sealed to the
+public key. So a stolen database and server configuration open neither (both need a
+password), while rotating the organisation key, or recovering it, can give everyone their new
+copy without knowing anyone's password.
 
 Knows nothing of Flask. Functions flush; callers commit.
 """
@@ -96,13 +99,7 @@ def init_organisation(
         name=name,
         public_key=pair.public_key,
         key_id=pair.key_id,
-        recovery_wrapped_key=crypto.wrap_with_secret(
-            crypto.normalise_recovery_phrase(phrase),
-            pair.private_key,
-            _recovery_aad(),
-            keys.kdf,
-            pair.key_id,
-        ),
+        recovery_wrapped_key=wrap_for_recovery(phrase, pair, keys),
     )
     db.add(org)
     admin = create_staff(
@@ -115,6 +112,17 @@ def init_organisation(
         org_private_key=pair.private_key,
     )
     return org, admin, phrase
+
+
+def wrap_for_recovery(phrase: str, pair: crypto.OrgKeyPair, keys: StaffCrypto) -> bytes:
+    """The organisation private key under the recovery phrase (which is stored nowhere)."""
+    return crypto.wrap_with_secret(
+        crypto.normalise_recovery_phrase(phrase),
+        pair.private_key,
+        _recovery_aad(),
+        keys.kdf,
+        pair.key_id,
+    )
 
 
 def recover_org_key(org: Organisation, phrase: str) -> bytes:
@@ -170,14 +178,29 @@ def create_staff(
     )
     db.add(staff)
     db.flush()  # the id goes into the associated data
-    personal_key = crypto.new_data_key()
+    personal_key = crypto.new_data_key()  # 32 random bytes: an X25519 private key
+    staff.public_key = crypto.public_key_of(personal_key)
     _wrap_personal_key(staff, personal_key, password, keys)
     if org_private_key is not None:
-        staff.wrapped_org_key = crypto.encrypt(
-            personal_key, org_private_key, _org_key_aad(staff.id)
-        )
+        grant_org_key(staff, org_private_key)
     db.flush()
     return staff
+
+
+def grant_org_key(staff: StaffUser, org_private_key: bytes) -> None:
+    """Give someone their own copy of the organisation key, sealed to their public key."""
+    if staff.public_key is None:
+        raise StaffError("This account has no personal key yet: they need to sign in once.")
+    staff.wrapped_org_key = crypto.seal(staff.public_key, org_private_key, _org_key_aad(staff.id))
+
+
+def _open_own(staff: StaffUser, personal_key: bytes, envelope: bytes, aad: bytes) -> bytes:
+    """Open an envelope meant for this person: sealed to their public key, or (accounts made
+    before personal keys were keypairs) encrypted under the personal key itself."""
+    kind, _kid = crypto.read_header(envelope)
+    if kind == crypto.KIND_SEALED:
+        return crypto.unseal(personal_key, envelope, aad)
+    return crypto.decrypt(personal_key, envelope, aad)
 
 
 def _wrap_personal_key(
@@ -238,6 +261,8 @@ def check_password(
         return None
     if passwords.needs_rehash(keys.hasher, staff.password_hash):
         staff.password_hash = passwords.hash_password(keys.hasher, password)
+    if staff.public_key is None:
+        staff.public_key = crypto.public_key_of(personal_key)
     db.flush()
     return staff, personal_key
 
@@ -246,7 +271,7 @@ def open_org_key(staff: StaffUser, personal_key: bytes) -> bytes | None:
     """The organisation private key from a coach's or admin's own copy."""
     if staff.wrapped_org_key is None:
         return None
-    return crypto.decrypt(personal_key, staff.wrapped_org_key, _org_key_aad(staff.id))
+    return _open_own(staff, personal_key, staff.wrapped_org_key, _org_key_aad(staff.id))
 
 
 def change_password(
@@ -258,6 +283,26 @@ def change_password(
         raise StaffError(problem)
     staff.password_hash = passwords.hash_password(keys.hasher, new_password)
     _wrap_personal_key(staff, personal_key, new_password, keys)
+    db.flush()
+
+
+def reset_account(db: Session, staff: StaffUser, new_password: str, keys: StaffCrypto) -> None:
+    """A fresh start for an account whose password is lost: a new personal keypair under the new
+    password. Their old copies are gone; they set up their 6-digit codes again."""
+    problem = passwords.problem_with(new_password, staff.username)
+    if problem:
+        raise StaffError(problem)
+    personal_key = crypto.new_data_key()
+    staff.public_key = crypto.public_key_of(personal_key)
+    staff.password_hash = passwords.hash_password(keys.hasher, new_password)
+    _wrap_personal_key(staff, personal_key, new_password, keys)
+    staff.wrapped_org_key = None
+    staff.totp_secret_ct = None
+    staff.totp_last_step = None
+    staff.failed_sign_ins = 0
+    staff.paused_until = None
+    staff.active = True
+    end_sessions(db, staff.id)
     db.flush()
 
 
@@ -290,19 +335,20 @@ def totp_uri(secret: str, username: str) -> str:
 
 
 def store_totp_secret(staff: StaffUser, personal_key: bytes, secret: str) -> None:
-    staff.totp_secret_ct = crypto.encrypt(personal_key, secret.encode(), _totp_aad(staff.id))
+    public_key = crypto.public_key_of(personal_key)
+    staff.totp_secret_ct = crypto.seal(public_key, secret.encode(), _totp_aad(staff.id))
 
 
 def read_totp_secret(staff: StaffUser, personal_key: bytes) -> str | None:
     if staff.totp_secret_ct is None:
         return None
-    return crypto.decrypt(personal_key, staff.totp_secret_ct, _totp_aad(staff.id)).decode()
+    return _open_own(staff, personal_key, staff.totp_secret_ct, _totp_aad(staff.id)).decode()
 
 
 def matching_totp_step(secret: str, code: str, now: datetime) -> int | None:
     """The time step (now, or one either side) whose code this is, else None."""
     code = crypto.normalise_digits(code).replace(" ", "").strip()
-    if len(code) != 6 or not code.isdigit():
+    if len(code) != 6 or not (code.isascii() and code.isdigit()):
         return None
     totp = pyotp.TOTP(secret)
     current = totp.timecode(now)

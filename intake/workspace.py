@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -109,6 +110,14 @@ def _names(db: Session, clients: list[Client], org_key: bytes) -> dict[str, str 
     return names
 
 
+def _in_order(column: Any, descending: bool) -> Any:
+    """Empty values last, said only where a column can be empty: on a NOT NULL column it
+    changes nothing shown, and PostgreSQL can then read the first page in index order
+    (ix_client_coach_updated) instead of sorting every client on each page view."""
+    ordered = column.desc() if descending else column.asc()
+    return ordered.nulls_last() if column.expression.nullable else ordered
+
+
 def client_page(
     db: Session,
     query: Select[tuple[Client]],
@@ -123,11 +132,7 @@ def client_page(
     total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
     pages = max(1, -(-total // PER_PAGE))
     page = min(max(1, page), pages)
-    column = SORT_COLUMNS[sort]
-    ordered = query.order_by(
-        column.desc().nulls_last() if descending else column.asc().nulls_last(),
-        Client.id,
-    )
+    ordered = query.order_by(_in_order(SORT_COLUMNS[sort], descending), Client.id)
     rows = db.execute(
         ordered.add_columns(PartnerOrg.name)
         .outerjoin(Referral, Referral.id == Client.referral_id)

@@ -194,6 +194,13 @@ class Team:
 
 @pytest.fixture
 def team(app: Flask) -> Team:
+    return make_team(app)
+
+
+def make_team(app: Flask) -> Team:
+    """An organisation, an admin, two coaches and a partner, each with 6-digit codes set up.
+
+    A plain function as well as the `team` fixture, so the browser tests' server can use it."""
     with app.app_context():
         db = db_session()
         keys = staff_crypto()

@@ -49,7 +49,7 @@ NOT_FOUND = (
     "It has 16 numbers, like 4827 1930 5561 2204."
 )
 MANY_TRIES = (
-    "There have been many tries from here. "
+    "There have been many tries. "
     "To keep everyone's answers safe, please wait 15 minutes and try again."
 )
 REASONS_PAGE = 4  # one long text question: "reasons"

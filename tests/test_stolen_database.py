@@ -270,7 +270,7 @@ def targets(app, loot: Loot) -> Targets:
 @dataclass
 class Findings:
     named_keys: set[bytes] = field(default_factory=set)  # windows some envelope names
-    org_keys: set[bytes] = field(default_factory=set)  # windows that are the org private key
+    org_keys: set[bytes] = field(default_factory=set)  # private keys: the org's or a staff one
     opened_answers: set[int] = field(default_factory=set)  # which answer envelopes opened
     opened_by_code: set[str] = field(default_factory=set)
     windows: int = 0
@@ -304,7 +304,10 @@ def search(loot: Loot, goal: Targets, keys: vault.KeySettings, *, deeper: bool =
 
     for key in findings.named_keys:
         findings.opened_answers |= opens_answers(key, goal.answers)
+    organisation_ids = {crypto.read_header(envelope)[1] for envelope, _ in goal.dek_by_org}
     for org_key in findings.org_keys:
+        if crypto.public_key_id(crypto.public_key_of(org_key)) not in organisation_ids:
+            continue  # a staff member's private key: it opens their copies, searched below
         for envelope, aad in goal.dek_by_org:
             data_key = crypto.unseal(org_key, envelope, aad)  # a hit that does not open fails
             findings.opened_answers |= opens_answers(data_key, goal.answers)
@@ -331,12 +334,13 @@ def search(loot: Loot, goal: Targets, keys: vault.KeySettings, *, deeper: bool =
                     findings.opened_answers |= opens_answers(data_key, goal.answers)
 
     opened = []
-    for key in findings.named_keys:
+    for key in findings.named_keys | findings.org_keys:
         for envelope, aad in goal.key_holders:
-            try:
-                opened.append(crypto.decrypt(key, envelope, aad))
-            except crypto.CannotOpen:
-                continue
+            for open_with in (crypto.decrypt, crypto.unseal):
+                try:
+                    opened.append(open_with(key, envelope, aad))
+                except crypto.CannotOpen:
+                    continue
     if opened and deeper:
         more = search(planted(*opened), goal, keys, deeper=False)
         findings.org_keys |= more.org_keys
@@ -377,7 +381,8 @@ def test_no_key_or_code_in_the_stolen_files_opens_an_answer(app, scene, loot):
     assert len(goal.answers) == len(scene.clients) * len(SECTIONS) * 2
     # The coach's live session row and each coach's copy of the org key are targets too.
     assert len(goal.key_holders) >= 2
-    assert {crypto.read_header(envelope)[1] for envelope, _ in goal.key_holders} <= goal.key_ids
+    holder_ids = {crypto.read_header(envelope)[1] for envelope, _ in goal.key_holders}
+    assert holder_ids <= goal.key_ids | goal.org_key_ids
     findings = search(loot, goal, keys)
     assert findings.windows > 1000
     assert findings.named_keys == set()
@@ -412,11 +417,11 @@ def test_the_search_finds_a_key_or_code_placed_in_the_stolen_files(
     # opens here opens anywhere in the theft.
     org_key = base64.b64encode(team.org_private_key).decode()
     found = search(planted(json.dumps({"secrets": {"org_key": org_key}}).encode()), goal, keys)
-    assert found.org_keys == {team.org_private_key}
+    assert team.org_private_key in found.org_keys  # (with the coach's own private key)
     assert len(found.opened_answers) == len(scene.clients) * answers_each
 
     found = search(planted(f"ORG_KEY = '{team.org_private_key.hex()}'".encode()), goal, keys)
-    assert found.org_keys == {team.org_private_key}
+    assert team.org_private_key in found.org_keys  # (with the coach's own private key)
 
     urlsafe = base64.urlsafe_b64encode(first.data_key).rstrip(b"=")
     found = search(planted(b"dek=" + urlsafe + b"&x=1"), goal, keys)
@@ -431,7 +436,7 @@ def test_the_search_finds_a_key_or_code_placed_in_the_stolen_files(
     session_key = base64.urlsafe_b64decode(cookie.value.split(".")[1])
     found = search(planted(b"\x00" + session_key), goal, keys)
     assert session_key in found.named_keys
-    assert found.org_keys == {team.org_private_key}
+    assert team.org_private_key in found.org_keys  # (with the coach's own private key)
     assert len(found.opened_answers) == len(scene.clients) * answers_each
 
     ukrainian, arabic = scene.latest[0], scene.latest[1]
@@ -484,5 +489,5 @@ def test_the_theft_would_notice_an_unencrypted_session_payload(
     with app.app_context():
         keys = key_settings()
     found = search(loot, targets(app, loot), keys)
-    assert found.org_keys == {team.org_private_key}
+    assert team.org_private_key in found.org_keys  # (with the coach's own private key)
     assert len(found.opened_answers) == len(broken.clients) * 2 * len(SECTIONS)

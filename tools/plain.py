@@ -23,6 +23,7 @@ TEMPLATE = ROOT / "translations" / "messages.pot"
 CONSENT_TEXTS = ROOT / "consent_texts" / "en"
 CLIENT_SOURCES = (
     "templates/client/",
+    "templates/partner/card.html",
     "templates/errors/",
     "templates/macros.html",
     "templates/base.html",

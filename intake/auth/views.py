@@ -153,6 +153,15 @@ def _pending() -> tuple[StaffUser, bytes] | None:
     return member, personal_key
 
 
+def _forget_pending() -> None:
+    """Drop a half-finished sign-in, and nothing else the session holds."""
+    session = current_session()
+    for name in (PENDING_STAFF, PENDING_SINCE):
+        session.pop(name, None)
+    for secret in (PERSONAL_KEY, ENROL_SECRET):
+        session.drop_secret(secret)
+
+
 def _qr_svg(uri: str) -> Markup:
     svg = segno.make(uri, error="m").svg_inline(scale=4, dark="#0b0c0c", light="#ffffff")
     return Markup(svg)  # noqa: S704 - segno's own SVG, built from our own provisioning URI
@@ -172,9 +181,11 @@ def _qr_svg(uri: str) -> Markup:
     deduct_when=_failed,
 )
 def two_factor() -> Response | str | tuple[str, int]:
+    if current_user.is_authenticated:
+        return redirect(landing_page(current_user))
     pending = _pending()
     if pending is None:
-        current_session().destroy()
+        _forget_pending()
         return render_template("auth/sign_in.html", form=SignInForm(), error=generic_refusal())
     member, personal_key = pending
     session = current_session()

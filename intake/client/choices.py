@@ -107,7 +107,7 @@ def receipt_json() -> Response:
     number = request.args.get("n", "0")
     items = kept["items"] if kept else []
     assert isinstance(items, list)
-    if not number.isdigit() or int(number) >= len(items):
+    if number not in [str(index) for index in range(len(items))]:
         abort(404)
     response = Response(
         json.dumps(items[int(number)], ensure_ascii=False, indent=2), mimetype="application/json"

@@ -29,7 +29,7 @@ from intake.vault import AnswerValue
 YES, NO = "yes", "no"
 
 
-def _clean(value: Any) -> Any:
+def without_nul(value: Any) -> Any:
     """Drop NUL characters, which no database keeps and nobody types on purpose."""
     return value.replace("\x00", "") if isinstance(value, str) else value
 
@@ -88,7 +88,7 @@ def _field_for(question: Question) -> Field:
             question.label,
             description=question.why,
             validators=[FitsIn(question.limit), readable],
-            filters=[_clean],
+            filters=[without_nul],
         )
     if question.kind == Kind.ONE_CHOICE:
         return RadioField(
@@ -153,10 +153,16 @@ class ConsentForm(FlaskForm):
         validate_choice=False,
         validators=[OneOf([YES, NO])],
     )
+    # Asked only of someone who arrived by a partner's referral.
+    status_to_referrer = RadioField(
+        choices=_options([(YES, _l("Yes, they can know how it is going")), (NO, _l("No"))]),
+        validate_choice=False,
+        validators=[OneOf([YES, NO])],
+    )
 
 
 class ReturnCodeForm(FlaskForm):
-    code = StringField(_l("Your return code"), validators=[FitsIn(100)], filters=[_clean])
+    code = StringField(_l("Your return code"), validators=[FitsIn(100)], filters=[without_nul])
 
 
 class SendForm(FlaskForm):

@@ -27,6 +27,7 @@ from intake.client.forms import (
     answers_from,
     form_class,
 )
+from intake.client.referral import mark_pending_used, pending_referral, too_many_codes
 from intake.client.review import review_sections
 from intake.client.sections import FIRST_AGREEMENT_INDEX, SECTIONS, section_at
 from intake.client.texts import text_for
@@ -70,6 +71,8 @@ def start() -> str:
 
 @bp.route("/welcome")
 def welcome() -> str:
+    # Starting (again) means a new code: whoever used this browser before cannot know it.
+    current_session().drop_secret(NEW_CODE)
     return render_template("client/welcome.html", pages=LAST_PAGE)
 
 
@@ -79,12 +82,15 @@ def your_code() -> Response | str:
         return redirect(url_for("client.check"))
     session = current_session()
     raw = session.get_secret(NEW_CODE)
+    fresh = raw is None
     if raw is None:
         raw = crypto.normalise_return_code(crypto.generate_return_code()).encode()  # type: ignore[union-attr]
         session.put_secret(NEW_CODE, raw)
+        # A new session id with the new code: a cookie planted earlier opens neither.
+        session.regenerate()
     form = SavedCodeForm()
     reminder = False
-    if form.validate_on_submit():
+    if form.validate_on_submit() and not fresh:
         if form.saved.data or request.form.get("action") == "without":
             return redirect(url_for("client.agree"))
         reminder = True
@@ -97,11 +103,11 @@ def your_code() -> Response | str:
     )
 
 
-def _consent_texts() -> dict[str, ConsentText]:
-    return {
-        purpose: text_for(purpose)
-        for purpose in (consent.Purpose.STORE_ANSWERS, consent.Purpose.SHARE_WITH_COACH)
-    }
+def _consent_texts(referred: bool) -> dict[str, ConsentText]:
+    purposes = [consent.Purpose.STORE_ANSWERS, consent.Purpose.SHARE_WITH_COACH]
+    if referred:
+        purposes.append(consent.Purpose.STATUS_TO_REFERRER)
+    return {purpose: text_for(purpose) for purpose in purposes}
 
 
 @bp.route("/agree", methods=["GET", "POST"])
@@ -112,7 +118,8 @@ def agree() -> Response | str:
     raw_code = current_session().get_secret(NEW_CODE)
     if raw_code is None:
         return redirect(url_for("client.your_code"))
-    texts = _consent_texts()
+    pending = pending_referral()
+    texts = _consent_texts(referred=pending is not None)
     form = ConsentForm()
     if form.validate_on_submit():
         if form.store_answers.data != YES:
@@ -147,10 +154,36 @@ def agree() -> Response | str:
                     share_text,
                 )
             )
+        if pending is not None:
+            mark_pending_used(pending[0], client)
+            if form.status_to_referrer.data in (YES, NO):
+                referrer_text = texts[consent.Purpose.STATUS_TO_REFERRER]
+                told = (
+                    consent.Decision.GRANTED
+                    if form.status_to_referrer.data == YES
+                    else consent.Decision.DECLINED
+                )
+                decisions.append(
+                    (
+                        consent.decide(
+                            db,
+                            client,
+                            consent.Purpose.STATUS_TO_REFERRER,
+                            told,
+                            referrer_text,
+                        ),
+                        referrer_text,
+                    )
+                )
         db.commit()
         begin_visit(client, data_key, code_digits)
         return receipts.give(decisions, then=url_for("client.page", number=1))
-    return render_template("client/agree.html", form=form, texts=texts)
+    return render_template(
+        "client/agree.html",
+        form=form,
+        texts=texts,
+        referrer=pending[1] if pending else None,
+    )
 
 
 @bp.route("/nothing-kept")
@@ -376,7 +409,7 @@ def _carried() -> tuple[int, MultiDict[str, str]] | None:
     try:
         number = int(request.form.get("carried_page", ""))
         fields = json.loads(request.form.get("carried_answers", ""))
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested too deep to read
         return None
     if section_at(number) is None or not isinstance(fields, dict):
         return None
@@ -461,6 +494,8 @@ def _carried_json(carried: tuple[int, MultiDict[str, str]] | None) -> str | None
 
 @bp.errorhandler(TooManyRequests)
 def _too_many(_error: TooManyRequests) -> tuple[str, int]:
+    if request.endpoint == "client.referral_code":
+        return too_many_codes()
     return (
         render_template("client/come_back.html", form=ReturnCodeForm(), too_many=True, error=True),
         429,

@@ -20,6 +20,7 @@ from intake.context import staff_crypto
 from intake.db import db_session
 from intake.labels import PURPOSE
 from intake.models import Role, StaffUser
+from intake.paging import page_or_first
 
 LOG_PER_PAGE = 50
 
@@ -104,8 +105,7 @@ def reset_two_step(staff_id: int) -> Response:
 @admin_only
 def access_log() -> str:
     db = db_session()
-    value = request.args.get("page", "1")
-    page = max(1, int(value)) if value.isdigit() else 1
+    page = page_or_first(request.args.get("page"))
     entries, total = audit.entries_page(db, page, LOG_PER_PAGE)
     broken_at = audit.verify(db)
     return render_template(

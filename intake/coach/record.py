@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake import agreements, consent, workspace
+from intake import agreements, consent, referrals, workspace
 from intake.client.review import ReviewedSection, answer_text, review_sections
 from intake.client.sections import SECTIONS_BY_KEY, Part
 from intake.models import (
@@ -58,6 +58,8 @@ class RecordView:
     client: Client
     name: str | None
     referred_by: str | None
+    referral_nickname: str | None
+    referral_note: str | None
     coach_name: str | None
     could_not_open: bool
     safety_card: list[CardLine]
@@ -109,6 +111,11 @@ def record_view(
         )
     ]
     name_value = fields.get(workspace.NAME_SECTION, {}).get(workspace.NAME_FIELD)
+    nickname = note = None
+    if client.referral_id is not None:
+        referral = db.get(Referral, client.referral_id)
+        if referral is not None:
+            nickname, note = referrals.open_sealed(referral, org_key)
     relationship = plan = None
     check_ins: list[agreements.OpenedCheckIn] = []
     outdated = False
@@ -132,6 +139,8 @@ def record_view(
         client=client,
         name=name_value if isinstance(name_value, str) and name_value else None,
         referred_by=_referrer(db, client),
+        referral_nickname=nickname,
+        referral_note=note,
         coach_name=coach.display_name if coach else None,
         could_not_open=opened.could_not_open,
         safety_card=card,

@@ -20,6 +20,7 @@ from intake.coach.actions import AgreedForm, PlanForm, StatusForm, VoiceConsentF
 from intake.coach.record import record_view
 from intake.db import db_session
 from intake.models import StaffUser, utcnow
+from intake.paging import page_or_first
 
 
 class AssignForm(FlaskForm):
@@ -27,8 +28,7 @@ class AssignForm(FlaskForm):
 
 
 def _page_arg(name: str = "page") -> int:
-    value = request.args.get(name, "1")
-    return max(1, int(value)) if value.isdigit() else 1
+    return page_or_first(request.args.get(name))
 
 
 def _sort_args() -> tuple[workspace.Sort, bool]:

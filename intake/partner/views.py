@@ -1,17 +1,196 @@
-"""Where partner staff land after signing in."""
+"""Partner staff: their organisation's referrals, making a referral (link, code and a card to
+print in the client's language), withdrawing an unused one, and API tokens."""
 
 from __future__ import annotations
 
-from flask import abort, render_template
-from flask_login import current_user, login_required
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
 
-from intake.models import Role
+import segno
+from flask import abort, current_app, redirect, render_template, request, url_for
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from markupsafe import Markup
+from werkzeug.wrappers import Response
+from wtforms import SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+
+from intake import i18n, referrals, staff
+from intake.client.forms import FitsIn, readable, without_nul
+from intake.context import key_settings
+from intake.db import db_session
+from intake.extensions import login_manager
+from intake.models import Role, StaffUser
+from intake.paging import page_or_first
 from intake.partner import bp
 
 
+class ReferralForm(FlaskForm):
+    locale = SelectField(_l("The language the person reads best"))
+    nickname = StringField(
+        _l("A first name or nickname (if you want)"),
+        description=_l("Sealed for the coaching team as soon as you press the button."),
+        validators=[FitsIn(referrals.NICKNAME_LIMIT), readable],
+        filters=[without_nul],
+    )
+    note = TextAreaField(
+        _l("A note for the coach (if you want)"),
+        description=_l(
+            "Sealed for the coaching team as soon as you press the button. "
+            "You will not be able to read it again."
+        ),
+        validators=[FitsIn(referrals.NOTE_LIMIT), readable],
+        filters=[without_nul],
+    )
+
+
+class TokenForm(FlaskForm):
+    label = StringField(_l("What the token is for"), validators=[FitsIn(80)])
+
+
+class ConfirmForm(FlaskForm):
+    """A button that only needs its CSRF token."""
+
+
+def partner_staff() -> StaffUser:
+    return current_user._get_current_object()  # type: ignore[no-any-return]
+
+
+def partner_only(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Signed-in partner staff only; anyone else is told the page does not exist."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        member = partner_staff()
+        if member.role != Role.PARTNER or member.partner_org_id is None:
+            abort(404)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def _page_arg() -> int:
+    return page_or_first(request.args.get("page"))
+
+
 @bp.route("/")
-@login_required
+@partner_only
 def home() -> str:
-    if current_user.role != Role.PARTNER:
+    member = partner_staff()
+    page = _page_arg()
+    rows, total = referrals.rows_for(db_session(), member.partner_org_id, page)  # type: ignore[arg-type]
+    return render_template(
+        "partner/home.html",
+        member=member,
+        rows=rows,
+        page=page,
+        pages=max(1, -(-total // referrals.PER_PAGE)),
+        confirm=ConfirmForm(),
+    )
+
+
+def _referral_form() -> ReferralForm:
+    form = ReferralForm()
+    form.locale.choices = [SelectChoice(code, name) for code, name in i18n.language_choices()]
+    return form
+
+
+def _qr(url: str) -> Markup:
+    svg = segno.make(url, error="m").svg_inline(scale=4, dark="#0b0c0c", light="#ffffff")
+    return Markup(svg)  # noqa: S704 - segno's own SVG of our own link
+
+
+@bp.route("/referrals/new", methods=["GET", "POST"])
+@partner_only
+def new_referral() -> str | tuple[str, int]:
+    form = _referral_form()
+    if not form.validate_on_submit():
+        return render_template("partner/new.html", form=form), (400 if form.errors else 200)
+    db = db_session()
+    member = partner_staff()
+    org = staff.organisation(db)
+    if org is None or member.partner_org is None:
+        abort(503)
+    locale = form.locale.data if form.locale.data in i18n.shipped_locales() else "en"
+    made = referrals.create(
+        db,
+        partner_org=member.partner_org,
+        created_by=member,
+        locale=locale,
+        nickname=form.nickname.data or "",
+        note=form.note.data or "",
+        org_public_key=org.public_key,
+        pepper=key_settings().pepper,
+        days=int(current_app.config["REFERRAL_DAYS"]),
+    )
+    db.commit()
+    link = url_for("client.referral_link", token=made.link_token, _external=True)
+    with force_locale(locale):
+        card = render_template(
+            "partner/card.html",
+            link=link,
+            code=made.code,
+            qr=_qr(link),
+            org_name=member.partner_org.name,
+            expires=made.referral.expires_at,
+            card_locale=locale,
+            card_dir=i18n.text_direction(locale),
+        )
+    # Shown once, in this response only: the link and code are stored as digests.
+    return render_template(
+        "partner/created.html",
+        referral=made.referral,
+        link=link,
+        code=made.code,
+        card=Markup(card),  # noqa: S704 - our own template, rendered just above
+    )
+
+
+@bp.route("/referrals/<reference>/withdraw", methods=["POST"])
+@partner_only
+def withdraw(reference: str) -> Response:
+    db = db_session()
+    referral = referrals.one_for(db, partner_staff().partner_org_id, reference)  # type: ignore[arg-type]
+    if referral is None:
         abort(404)
-    return render_template("partner/home.html", member=current_user)
+    if not ConfirmForm().validate_on_submit() or not referrals.withdraw(referral):
+        abort(400)
+    db.commit()
+    return redirect(url_for("partner.home"))
+
+
+@bp.route("/api-tokens", methods=["GET", "POST"])
+@partner_only
+def api_tokens() -> str:
+    db = db_session()
+    member = partner_staff()
+    form = TokenForm()
+    token = None
+    if form.validate_on_submit() and member.partner_org is not None:
+        token = referrals.create_token(db, member.partner_org, form.label.data or "", member)
+        db.commit()
+        form = TokenForm(formdata=None)
+    return render_template(
+        "partner/api_tokens.html",
+        form=form,
+        token=token,
+        tokens=referrals.tokens_of(db, member.partner_org_id),  # type: ignore[arg-type]
+        confirm=ConfirmForm(),
+    )
+
+
+@bp.route("/api-tokens/<int:token_id>/revoke", methods=["POST"])
+@partner_only
+def revoke_token(token_id: int) -> Response:
+    db = db_session()
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if not referrals.revoke_token(db, partner_staff().partner_org_id, token_id):  # type: ignore[arg-type]
+        abort(404)
+    db.commit()
+    return redirect(url_for("partner.api_tokens"))

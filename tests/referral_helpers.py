@@ -1,0 +1,216 @@
+"""Helpers for the referral tests (test_referrals.py, test_partner_api.py).
+
+Partner staff work through the real partner pages on their own browsers; a second partner
+organisation is made the way `make_team` makes the first. A referred person is a `Phone` that
+opens the link (or types the code) and walks on through the client pages. The list of
+referrals is read the way a caseworker reads it: the reference and the status in each row.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from conftest import Team, csrf
+from flask import Flask
+from flask.testing import FlaskClient
+from journey_helpers import Phone
+from sqlalchemy import select, update
+from staff_helpers import sign_in_as
+from werkzeug.test import TestResponse
+
+from intake import staff
+from intake.context import staff_crypto
+from intake.db import db_session
+from intake.models import Client, Referral, Role, utcnow
+
+OTHER_ORG = "Other refugee project"
+OTHER_PARTNER = "partner_b"
+OTHER_PASSWORD = "kettle singing on the stove"
+
+# What the list of referrals says, for each status (intake/labels.py, as a caseworker reads it).
+SHOWN = {
+    "invited": "Not used yet",
+    "started": "Started",
+    "sent": "Answers sent",
+    "first_session_agreed": "First session agreed",
+    "closed": "Closed",
+    "withdrawn": "Withdrawn by you",
+    "expired": "Not used in time",
+    "not_shared": "Status not shared",
+}
+CLOSED_PAGE = "This link or code cannot be used any more"
+START_WITHOUT = "Start without it"
+TOO_MANY_CODES = "There have been many tries. Please wait 15 minutes and try again."
+CODE_NOT_FOUND = "We could not find that code. Check the letters and numbers, and try again."
+REFERENCE = re.compile(r"R-[A-Z0-9]{6}")
+CODE = re.compile(r"<bdi>([A-Z2-9]{4}-[A-Z2-9]{4})</bdi>")
+LINK = re.compile(r"<bdi>(https?://[^<]*/r/([A-Za-z0-9_-]+))</bdi>")
+
+
+@dataclass(frozen=True)
+class Made:
+    """A referral as the partner got it, once: its reference, link, token and code."""
+
+    reference: str
+    link: str
+    token: str
+    code: str
+    page: str
+
+
+# --- partner staff ------------------------------------------------------------------------
+
+
+def partner_browser(app: Flask, team: Team) -> FlaskClient:
+    """The first partner organisation's caseworker ("Test charity"), signed in."""
+    return sign_in_as(app, "partner", team=team)
+
+
+def other_partner_browser(app: Flask) -> FlaskClient:
+    """A caseworker of a second partner organisation, made like `make_team` makes one."""
+    with app.app_context():
+        db = db_session()
+        keys = staff_crypto()
+        org = staff.partner_org_named(db, OTHER_ORG)
+        member = staff.create_staff(
+            db,
+            username=OTHER_PARTNER,
+            display_name="Bo Other",
+            role=Role.PARTNER,
+            password=OTHER_PASSWORD,
+            keys=keys,
+            partner_org=org,
+        )
+        found = staff.check_password(db, OTHER_PARTNER, OTHER_PASSWORD, keys, staff.SignInPolicy())
+        assert found is not None
+        secret = staff.new_totp_secret()
+        staff.store_totp_secret(member, found[1], secret)
+        db.commit()
+    return sign_in_as(app, OTHER_PARTNER, password=OTHER_PASSWORD, totp_secret=secret)
+
+
+def refer(browser: FlaskClient, *, locale: str = "en", nickname: str = "", note: str = "") -> Made:
+    """Make a referral on the partner page; read the reference, link and code it shows once."""
+    response = browser.post(
+        "/partner/referrals/new",
+        data={
+            "locale": locale,
+            "nickname": nickname,
+            "note": note,
+            "csrf_token": csrf(browser, "/partner/referrals/new"),
+        },
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200, page
+    reference = REFERENCE.search(page)
+    link = LINK.search(page)
+    code = CODE.search(page)
+    assert reference, page
+    assert link, page
+    assert code, page
+    return Made(
+        reference.group(0), html.unescape(link.group(1)), link.group(2), code.group(1), page
+    )
+
+
+def cells(row: str) -> list[str]:
+    return [
+        " ".join(html.unescape(re.sub(r"<[^>]+>", " ", cell)).split())
+        for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.DOTALL)
+    ]
+
+
+def statuses(browser: FlaskClient) -> dict[str, str]:
+    """Reference → the status the partner's list shows for it."""
+    response = browser.get("/partner/")
+    assert response.status_code == 200
+    shown = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", response.get_data(as_text=True), re.DOTALL):
+        found = cells(row)
+        if len(found) == 5:
+            shown[found[0]] = found[3]
+    return shown
+
+
+def withdraw_on_page(browser: FlaskClient, reference: str) -> TestResponse:
+    return browser.post(
+        f"/partner/referrals/{reference}/withdraw",
+        data={"csrf_token": csrf(browser, "/partner/")},
+    )
+
+
+# --- the database -------------------------------------------------------------------------
+
+
+def expire(app: Flask, reference: str) -> None:
+    """Let a referral's time run out."""
+    with app.app_context():
+        db = db_session()
+        db.execute(
+            update(Referral)
+            .where(Referral.reference == reference)
+            .values(expires_at=utcnow() - timedelta(minutes=1))
+        )
+        db.commit()
+
+
+def referral_row(app: Flask, reference: str) -> Referral:
+    with app.app_context():
+        db = db_session()
+        found = db.scalar(select(Referral).where(Referral.reference == reference))
+        assert found is not None
+        db.expunge(found)
+        return found
+
+
+def client_of(app: Flask, reference: str) -> Client | None:
+    """The client who used this referral, if anyone did."""
+    with app.app_context():
+        db = db_session()
+        found = db.scalar(
+            select(Client)
+            .join(Referral, Client.referral_id == Referral.id)
+            .where(Referral.reference == reference)
+        )
+        if found is not None:
+            db.expunge(found)
+        return found
+
+
+# --- the referred person ------------------------------------------------------------------
+
+
+def arrive(phone: Phone, token: str) -> TestResponse:
+    """Open the referral link: it goes to /referred at once, the token out of the address."""
+    response = phone.get(f"/r/{token}", status=302)
+    assert response.headers["Location"] == "/referred"
+    return phone.get("/referred")
+
+
+def begin_referred(phone: Phone, status_to_referrer: str | None = "yes") -> str:
+    """After arriving: welcome → code → agree to keep answers (and to tell the referrer how it
+    goes, if asked). Returns the return code."""
+    phone.get("/welcome")
+    page = phone.page(phone.get("/your-code"))
+    shown = [v for v in page.bdi() if re.fullmatch(r"[0-9]{4}( [0-9]{4}){3}", v)]
+    assert len(shown) == 1
+    phone.keep_private(shown[0])
+    assert phone.post("/your-code", {"saved": "y"}).headers["Location"] == "/agree"
+    agree = phone.page(phone.get("/agree"))
+    assert "status_to_referrer" in {i.get("name") for i in agree.inputs}, "not asked"
+    choices = {"store_answers": "yes", "share_with_coach": "yes"}
+    if status_to_referrer is not None:
+        choices["status_to_referrer"] = status_to_referrer
+    response = phone.post("/agree", choices)
+    assert response.headers["Location"] == "/receipt"
+    return shown[0]
+
+
+def my_choice(phone: Phone, purpose: str, decision: str) -> None:
+    """Change one choice on "Your choices" with its one button."""
+    phone.get("/my-choices")
+    response = phone.post("/my-choices", {"purpose": purpose, "decision": decision})
+    assert response.headers["Location"] == "/receipt"
