@@ -87,7 +87,7 @@ def _assert_nothing_lost(app: Flask, team, saved: dict, before: list) -> None:
 
 @pytest.mark.parametrize(
     ("number", "field", "limit"),
-    [(REASONS_PAGE, "reasons", "2,000"), (1, "name", "200")],
+    [(REASONS_PAGE, "reasons", "10,000"), (1, "name", "200")],
     ids=["long-answer", "short-answer"],
 )
 def test_a_100_kb_answer_comes_back_with_a_kind_message_and_nothing_saved_is_lost(

@@ -35,7 +35,7 @@ from intake.coach.record import SAFETY_CARD
 from intake.vault import AnswerValue
 
 # A word with no spaces, as long as a long answer may be (LONG_TEXT_LIMIT letters).
-LONG_WORD = ("Donaudampfschifffahrtsgesellschaftskapitänsmütze" * 50)[:LONG_TEXT_LIMIT]
+LONG_WORD = ("Donaudampfschifffahrtsgesellschaftskapitänsmütze" * 250)[:LONG_TEXT_LIMIT]  # 10 KB
 
 CORPUS = {
     "script": "<script>alert(1)</script>",

@@ -43,7 +43,7 @@ class FitsIn:
     def __call__(self, form: Form, field: Field) -> None:
         if field.data and len(field.data) > self.limit:
             raise ValidationError(
-                # Translators: %(limit)s is a number such as 2,000. "Letters" means characters.
+                # Translators: %(limit)s is a number such as 10,000. "Letters" means characters.
                 _(
                     "Please make this shorter. You can write up to %(limit)s letters here.",
                     limit=format_number(self.limit),

@@ -18,7 +18,7 @@ from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
 SHORT_TEXT_LIMIT = 200
-LONG_TEXT_LIMIT = 2000
+LONG_TEXT_LIMIT = 10_000  # room for a long story; 100 KB gets a kind "shorter" message
 RATHER_NOT_SAY = "rather_not_say"
 
 
