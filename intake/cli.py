@@ -27,8 +27,8 @@ from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from intake import audit, consent, crypto, keys, retention, sessions, staff
-from intake.context import staff_crypto
+from intake import audit, consent, crypto, keys, referrals, retention, sessions, staff
+from intake.context import key_settings, staff_crypto
 from intake.db import database, db_session, forget_deleted_pages
 from intake.models import PartnerOrg, Role, StaffUser, utcnow
 
@@ -407,6 +407,34 @@ def demo(ctx: click.Context) -> None:
         click.echo("Each demo account has its 6-digit codes set up already. For the current code:")
         click.echo("    make code ACCOUNT=coach")
         click.echo(f"The client forms start at {_public_url()}/")
+        link, code = _demo_referral()
+        click.echo("A fresh demo referral from the demo charity (each works once):")
+        click.echo(f"    link: {link}")
+        click.echo(f"    code: {code}  (type it at {_public_url()}/referral-code)")
+
+
+def _demo_referral() -> tuple[str, str]:
+    """A new referral from the demo partner, as a caseworker would make one."""
+    db = db_session()
+    org = staff.organisation(db)
+    partner = staff.find_staff(db, "partner")
+    if org is None or partner is None or partner.partner_org is None:
+        raise click.ClickException(
+            "The demo partner is missing: run `flask demo` on a new database."
+        )
+    made = referrals.create(
+        db,
+        partner_org=partner.partner_org,
+        created_by=partner,
+        locale="en",
+        nickname="",
+        note="A demo referral: the note a caseworker leaves for the coach.",
+        org_public_key=org.public_key,
+        pepper=key_settings().pepper,
+        days=int(current_app.config["REFERRAL_DAYS"]),
+    )
+    db.commit()
+    return f"{_public_url()}/r/{made.link_token}", made.code
 
 
 @demo.command("code")

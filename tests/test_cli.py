@@ -510,3 +510,21 @@ def test_db_upgrade_makes_a_new_database_usable(tmp_path: Path) -> None:
         assert count(fresh, StaffUser) == len(DEMO_ACCOUNTS)
     finally:
         database(fresh).engine.dispose()
+
+
+def test_demo_prints_a_referral_link_and_code_that_work_once(
+    app: Flask, client: FlaskClient
+) -> None:
+    """`make run` shows a caseworker's referral: the link opens the referred start page."""
+    printed = invoke(app, "demo")
+    assert printed.exit_code == 0, printed.output
+    link = re.search(r"link: http://[^/]+(/r/[A-Za-z0-9_-]+)", printed.output)
+    code = re.search(r"code: ([A-Z2-9]{4}-[A-Z2-9]{4})", printed.output)
+    assert link, printed.output
+    assert code, printed.output
+    arrived = client.get(link.group(1))
+    assert arrived.status_code == 302
+    assert arrived.headers["Location"] == "/referred"
+    assert "Demo refugee charity" in client.get("/referred").get_data(as_text=True)
+    again = invoke(app, "demo")
+    assert link.group(1) not in again.output, "each run makes a fresh referral"
