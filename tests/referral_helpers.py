@@ -45,7 +45,9 @@ CLOSED_PAGE = "This link or code cannot be used any more"
 START_WITHOUT = "Start without it"
 TOO_MANY_CODES = "There have been many tries. Please wait 15 minutes and try again."
 CODE_NOT_FOUND = "We could not find that code. Check the letters and numbers, and try again."
-REFERENCE = re.compile(r"R-[A-Z0-9]{6}")
+# A reference stands alone: never part of a longer token (a CSRF token or a link can hold
+# "R-" followed by six capitals by chance).
+REFERENCE = re.compile(r"(?<![A-Za-z0-9_.-])R-[ABCDEFGHJKMNPQRSTVWXYZ2-9]{6}(?![A-Za-z0-9_-])")
 CODE = re.compile(r"<bdi>([A-Z2-9]{4}-[A-Z2-9]{4})</bdi>")
 LINK = re.compile(r"<bdi>(https?://[^<]*/r/([A-Za-z0-9_-]+))</bdi>")
 

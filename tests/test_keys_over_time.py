@@ -25,6 +25,7 @@ from conftest import PASSWORDS, Team, csrf
 from flask import Flask
 from flask.testing import FlaskClient
 from journey_helpers import Phone, fill, marker, typed_words
+from referral_helpers import REFERENCE
 from sqlalchemy import func, inspect, select, text
 from staff_helpers import assign, sent_client, sign_in_as
 from workspace_helpers import assign_in_database
@@ -303,7 +304,7 @@ def scene(app: Flask, team: Team) -> Scene:
         "/partner/referrals/new",
         data={"locale": "en", "note": note, "csrf_token": csrf(partner, "/partner/referrals/new")},
     )
-    unused_reference = re.search(r"R-[A-Z0-9]{6}", unused.get_data(as_text=True))
+    unused_reference = REFERENCE.search(unused.get_data(as_text=True))
     assert unused_reference
     before = client_ids(app)
     person = Phone(app)
