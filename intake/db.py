@@ -37,9 +37,13 @@ class Database:
 
 def make_engine(url: str) -> Engine:
     """An engine that never puts statement parameters (ciphertext, hashes) into error messages."""
-    options: dict[str, Any] = {"hide_parameters": True, "pool_pre_ping": True}
+    options: dict[str, Any] = {"hide_parameters": True}
     if url.startswith("sqlite"):
         options["connect_args"] = {"timeout": 30}
+    else:
+        # A pooled connection to a server that restarted is dead: test each one before use,
+        # so the app comes back by itself (tests/test_faults.py). A SQLite file has no server.
+        options["pool_pre_ping"] = True
     engine = create_engine(url, **options)
     if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
         _create_private_file(Path(engine.url.database))

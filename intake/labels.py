@@ -33,12 +33,16 @@ ACTION = {
     "assigned": _l("chose the coach"),
 }
 AGREEMENT = {"relationship": _l("How we work together"), "plan": _l("Your coaching plan")}
+# Translators: the status of one referral, as the caseworker at the partner organisation who
+# made it reads it in their list. "You" is that partner organisation.
 REFERRAL_STATUS = {
     "invited": _l("Not used yet"),
     "started": _l("Started"),
     "sent": _l("Answers sent"),
+    # Translators: the person and a coach have agreed when their first meeting will be.
     "first_session_agreed": _l("First session agreed"),
     "closed": _l("Closed"),
+    # Translators: the partner organisation took this referral back; its link no longer works.
     "withdrawn": _l("Withdrawn by you"),
     "expired": _l("Not used in time"),
     "not_shared": _l("Status not shared"),

@@ -40,4 +40,7 @@ def static_url(filename: str) -> str:
     """A static file's URL with a content hash, so it can be cached for a day and still change."""
     folder = Path(current_app.static_folder or "static")
     path = folder / filename
-    return url_for("static", filename=filename, v=_fingerprint(str(path), path.stat().st_mtime))
+    # While developing, a changed file gets a new URL at once; a running release's files do not
+    # change, so it does not look at the disk again.
+    changed_at = path.stat().st_mtime if current_app.debug else 0.0
+    return url_for("static", filename=filename, v=_fingerprint(str(path), changed_at))

@@ -220,6 +220,14 @@ def read_sections(db: Session, client: Client, data_key: bytes) -> dict[str, Ope
     return {answer.section_key: open_answer(answer, data_key) for answer in answers}
 
 
+def read_section(
+    db: Session, client: Client, data_key: bytes, section_key: str
+) -> OpenedSection | None:
+    """The latest version of one section, opened; None if it was never saved."""
+    answer = _latest(db, client.id, section_key)
+    return None if answer is None else open_answer(answer, data_key)
+
+
 def saved_section_keys(db: Session, client: Client) -> set[str]:
     """Which sections have been saved at least once (no decryption needed)."""
     return set(db.scalars(select(Answer.section_key).where(Answer.client_id == client.id)))

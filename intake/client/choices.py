@@ -12,7 +12,6 @@ import json
 import re
 
 from flask import Response, abort, g, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
 
 from intake import agreements, audit, consent, i18n, vault
 from intake.client import bp, receipts
@@ -20,6 +19,7 @@ from intake.client.review import review_sections
 from intake.client.texts import explanation_of, question_of, text_for
 from intake.client.visit import CONSENT_CHECKED, client_required, current_visit
 from intake.db import db_session, forget_deleted_pages
+from intake.form_base import GroundworkForm
 from intake.models import ConsentText
 from intake.sessions import current_session
 
@@ -32,7 +32,7 @@ SHOWN_PURPOSES = (
 )
 
 
-class ChoiceForm(FlaskForm):
+class ChoiceForm(GroundworkForm):
     """One press: the purpose and the new decision travel as the button's values."""
 
 

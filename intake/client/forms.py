@@ -9,7 +9,6 @@ from typing import Any
 from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     Field,
@@ -24,6 +23,7 @@ from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from intake.client.sections import Kind, Question, Section
+from intake.form_base import GroundworkForm
 from intake.vault import AnswerValue
 
 YES, NO = "yes", "no"
@@ -111,7 +111,7 @@ CONSENT_CHOICE = "consent_choice"
 
 
 @cache
-def form_class(section: Section) -> type[FlaskForm]:
+def form_class(section: Section) -> type[GroundworkForm]:
     """One form class per section, made once. A page that asks a consent gets a yes/no for
     it, whose words come from the consent text (see the page template)."""
     fields: dict[str, Field] = {q.key: _field_for(q) for q in section.questions}
@@ -121,10 +121,10 @@ def form_class(section: Section) -> type[FlaskForm]:
             validate_choice=False,
             validators=[OneOf([YES, NO])],
         )
-    return type(f"{section.key.title()}Form", (FlaskForm,), fields)
+    return type(f"{section.key.title()}Form", (GroundworkForm,), fields)
 
 
-def answers_from(form: FlaskForm, section: Section) -> dict[str, AnswerValue]:
+def answers_from(form: GroundworkForm, section: Section) -> dict[str, AnswerValue]:
     """What to store: every question that was answered, nothing for the skipped ones."""
     answers: dict[str, AnswerValue] = {}
     for question in section.questions:
@@ -136,11 +136,11 @@ def answers_from(form: FlaskForm, section: Section) -> dict[str, AnswerValue]:
     return answers
 
 
-class SavedCodeForm(FlaskForm):
+class SavedCodeForm(GroundworkForm):
     saved = BooleanField(_l("I have saved my code"))
 
 
-class ConsentForm(FlaskForm):
+class ConsentForm(GroundworkForm):
     store_answers = RadioField(
         _l("Can we keep your answers?"),
         choices=_options([(YES, _l("Yes, keep my answers")), (NO, _l("No, do not keep anything"))]),
@@ -161,11 +161,11 @@ class ConsentForm(FlaskForm):
     )
 
 
-class ReturnCodeForm(FlaskForm):
+class ReturnCodeForm(GroundworkForm):
     code = StringField(_l("Your return code"), validators=[FitsIn(100)], filters=[without_nul])
 
 
-class SendForm(FlaskForm):
+class SendForm(GroundworkForm):
     """Sending; `share` carries a yes given on the check page itself."""
 
     share = BooleanField(_l("A coach can read my answers"))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from flask import Response, current_app, g, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import StringField
 
 from intake import crypto, i18n, referrals
@@ -18,6 +17,7 @@ from intake.client.forms import FitsIn
 from intake.context import key_settings
 from intake.db import db_session
 from intake.extensions import limiter
+from intake.form_base import GroundworkForm
 from intake.models import Client, PartnerOrg, Referral, utcnow
 from intake.security import address_key, global_key
 from intake.sessions import current_session
@@ -25,7 +25,7 @@ from intake.sessions import current_session
 REFERRAL = "referral_id"
 
 
-class ReferralCodeForm(FlaskForm):
+class ReferralCodeForm(GroundworkForm):
     code = StringField(_l("Your referral code"), validators=[FitsIn(40)])
 
 

@@ -34,7 +34,9 @@ class Part(StrEnum):
     AGREEMENT = "agreement"  # safety and boundaries (PROMISES)
 
 
-@dataclass(frozen=True)
+# eq=False: a question or section is itself, compared and hashed by identity. Comparing the
+# fields would translate every label (they are lazy) each time a section is a cache key.
+@dataclass(frozen=True, eq=False)
 class Question:
     key: str
     label: LazyString
@@ -47,7 +49,7 @@ class Question:
         return SHORT_TEXT_LIMIT if self.kind == Kind.SHORT_TEXT else LONG_TEXT_LIMIT
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Section:
     key: str
     part: Part

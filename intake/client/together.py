@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from flask import Response, abort, g, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 
 from intake import agreements
@@ -15,18 +14,19 @@ from intake.client.review import review_sections
 from intake.client.sections import Part
 from intake.client.visit import client_required
 from intake.db import db_session
+from intake.form_base import GroundworkForm
 from intake.models import AgreementKind
 from intake.vault import OpenedSection
 
 
-class ResponseForm(FlaskForm):
+class ResponseForm(GroundworkForm):
     note = TextAreaField(
         _l("What would you like to change? (if you want to say)"),
         validators=[FitsIn(agreements.TEXT_LIMIT), readable],
     )
 
 
-class CheckInForm(FlaskForm):
+class CheckInForm(GroundworkForm):
     goal = TextAreaField(
         _l("What would you like from today's session?"),
         description=_l("So you and your coach can use the time well."),

@@ -241,7 +241,7 @@ def page(number: int) -> object:
     visit = g.visit
     db = db_session()
     if request.method == "GET":
-        stored = vault.read_sections(db, visit.client, visit.data_key).get(section.key)
+        stored = vault.read_section(db, visit.client, visit.data_key, section.key)
         data = dict(stored.fields) if stored and stored.fields else {}
         if section.consent_purpose:
             event = consent.current_state(db, visit.client.id).get(section.consent_purpose)

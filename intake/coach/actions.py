@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from flask import Response, abort, redirect, url_for
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
@@ -16,6 +15,7 @@ from intake.client.texts import text_for
 from intake.coach import bp
 from intake.coach.access import client_or_404, org_key, signed_in_staff, staff_only
 from intake.db import db_session
+from intake.form_base import GroundworkForm
 from intake.labels import DECISION, PURPOSE
 from intake.models import CheckIn, Client, ClientStatus, ConsentText, utcnow
 
@@ -27,7 +27,7 @@ VOICE_PURPOSES = (
 )
 
 
-class VoiceConsentForm(FlaskForm):
+class VoiceConsentForm(GroundworkForm):
     purpose = SelectField(
         _l("What they agreed to, or not"),
         choices=[SelectChoice(p.value, PURPOSE[p]) for p in VOICE_PURPOSES],
@@ -46,21 +46,21 @@ class VoiceConsentForm(FlaskForm):
     )
 
 
-class PlanForm(FlaskForm):
+class PlanForm(GroundworkForm):
     goals = TextAreaField(
         _l("The goals you wrote together, one on each line"),
         validators=[Length(max=agreements.TEXT_LIMIT * 5)],
     )
 
 
-class AgreedForm(FlaskForm):
+class AgreedForm(GroundworkForm):
     agreed = TextAreaField(
         _l("What you agreed for this session"),
         validators=[InputRequired(), Length(max=agreements.TEXT_LIMIT)],
     )
 
 
-class StatusForm(FlaskForm):
+class StatusForm(GroundworkForm):
     status = RadioField(
         choices=[
             SelectChoice(ClientStatus.ACTIVE.value, _l("In coaching")),
@@ -119,7 +119,7 @@ def text_for_locale(purpose: str, locale: str) -> ConsentText:
 def accept_relationship(client_id: str) -> Response:
     """Accept the client's PROMISES answers, as they stand now, as the relationship agreement."""
     client = client_or_404(client_id)
-    if not FlaskForm().validate_on_submit():
+    if not GroundworkForm().validate_on_submit():
         abort(400)
     db = db_session()
     data_key = _data_key(client)

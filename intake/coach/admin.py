@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -18,6 +17,7 @@ from intake.coach.access import admin_only, org_key, signed_in_staff
 from intake.coach.forms import ConfirmForm, InviteForm
 from intake.context import staff_crypto
 from intake.db import db_session
+from intake.form_base import GroundworkForm
 from intake.labels import PURPOSE
 from intake.models import Role, StaffUser
 from intake.paging import page_or_first
@@ -118,7 +118,7 @@ def access_log() -> str:
     )
 
 
-class PublishForm(FlaskForm):
+class PublishForm(GroundworkForm):
     purpose = SelectField(
         _l("Which consent"),
         choices=[SelectChoice(p.value, PURPOSE[p]) for p in consent.Purpose],

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
+from intake.form_base import GroundworkForm
 
-class InviteForm(FlaskForm):
+
+class InviteForm(GroundworkForm):
     role = RadioField(
         _l("They will be"),
         choices=[
@@ -31,11 +32,11 @@ class InviteForm(FlaskForm):
     )
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(GroundworkForm):
     """A button that only needs its CSRF token."""
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(GroundworkForm):
     current = PasswordField(_l("Your current password"), validators=[Length(max=1000)])
     new = PasswordField(_l("Your new password"), validators=[Length(max=1000)])
     new_again = PasswordField(_l("Type the new password again"), validators=[Length(max=1000)])

@@ -8,7 +8,6 @@ from datetime import datetime
 
 from flask import Response, abort, redirect, render_template, request, url_for
 from flask_login import login_required
-from flask_wtf import FlaskForm
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
@@ -19,11 +18,12 @@ from intake.coach.access import admin_only, client_or_404, org_key, signed_in_st
 from intake.coach.actions import AgreedForm, PlanForm, StatusForm, VoiceConsentForm
 from intake.coach.record import record_view
 from intake.db import db_session
+from intake.form_base import GroundworkForm
 from intake.models import StaffUser, utcnow
 from intake.paging import page_or_first
 
 
-class AssignForm(FlaskForm):
+class AssignForm(GroundworkForm):
     coach = SelectField(validate_choice=False)
 
 
@@ -102,7 +102,7 @@ def client_record(client_id: str) -> str:
             "plan": PlanForm(),
             "agreed": AgreedForm(),
             "status": StatusForm(data={"status": client.status}),
-            "confirm": FlaskForm(),
+            "confirm": GroundworkForm(),
         },
     )
 

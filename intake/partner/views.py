@@ -12,7 +12,6 @@ from flask import abort, current_app, redirect, render_template, request, url_fo
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 from wtforms import SelectField, StringField, TextAreaField
@@ -23,12 +22,13 @@ from intake.client.forms import FitsIn, readable, without_nul
 from intake.context import key_settings
 from intake.db import db_session
 from intake.extensions import login_manager
+from intake.form_base import GroundworkForm
 from intake.models import Role, StaffUser
 from intake.paging import page_or_first
 from intake.partner import bp
 
 
-class ReferralForm(FlaskForm):
+class ReferralForm(GroundworkForm):
     locale = SelectField(_l("The language the person reads best"))
     nickname = StringField(
         _l("A first name or nickname (if you want)"),
@@ -47,11 +47,11 @@ class ReferralForm(FlaskForm):
     )
 
 
-class TokenForm(FlaskForm):
+class TokenForm(GroundworkForm):
     label = StringField(_l("What the token is for"), validators=[FitsIn(80)])
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(GroundworkForm):
     """A button that only needs its CSRF token."""
 
 

@@ -203,6 +203,26 @@ def test_saving_with_history_keeps_every_version_in_order(vaulted):
     ]
 
 
+def test_one_section_opens_alone_at_its_latest_version(vaulted):
+    client, data_key, _digits = new_client(vaulted)
+    vault.save_section(vaulted.db, client, data_key, "goals", {"goal": "Find work"})
+    vault.save_section(vaulted.db, client, data_key, "safety", SAFETY)
+    vaulted.db.commit()
+    vault.save_section(vaulted.db, client, data_key, "goals", {"goal": "Study"}, keep_history=True)
+    vaulted.db.commit()
+
+    with vaulted.fresh() as db:
+        person = db.get(Client, client.id)
+        goals = vault.read_section(db, person, data_key, "goals")
+        never_saved = vault.read_section(db, person, data_key, "about_you")
+        wrong_key = vault.read_section(db, person, bytes(32), "safety")
+    assert goals is not None
+    assert (goals.version, goals.fields) == (2, {"goal": "Study"})
+    assert never_saved is None
+    assert wrong_key is not None
+    assert wrong_key.fields is None, "damage is not a blank page"
+
+
 # --- damage is reported, never mistaken for a blank answer ---------------------------------
 
 
