@@ -31,7 +31,7 @@ def _hold(note: str) -> None:
     """Say where we are, then wait for the SIGKILL (bounded)."""
     folder = Path(os.environ[HOLD_DIR])
     claimed = folder / f"holding-{os.getpid()}"
-    partial = claimed.with_suffix(".partial")
+    partial = folder / f"writing-{os.getpid()}"  # not matched by "holding-*" while half-written
     partial.write_text(note)
     partial.rename(claimed)  # appears whole, never half-written
     time.sleep(HOLD_SECONDS)

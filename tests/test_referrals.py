@@ -55,6 +55,7 @@ from referral_helpers import (
 )
 from staff_helpers import assign, sign_in_as
 from werkzeug.test import TestResponse
+from workspace_helpers import without_csrf_tokens
 
 from intake import crypto
 from intake.client.sections import SECTIONS
@@ -81,8 +82,9 @@ def text_of(response: TestResponse) -> str:
 
 
 def without_versions(response: TestResponse) -> str:
-    """A page with its stylesheet and script versions blanked (they follow the files)."""
-    return re.sub(r"\?v=[0-9a-f]+", "", response.get_data(as_text=True))
+    """A page with its stylesheet and script versions blanked (they follow the files), and its
+    CSRF tokens (they carry the second they were made in)."""
+    return without_csrf_tokens(re.sub(r"\?v=[0-9a-f]+", "", response.get_data(as_text=True)))
 
 
 def fill_and_send(phone: Phone) -> list[str]:
