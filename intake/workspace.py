@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from intake import audit, consent, crypto, vault
@@ -176,7 +176,12 @@ def assigned_to(staff: StaffUser) -> Select[tuple[Client]]:
 
 
 def waiting_for_a_coach() -> Select[tuple[Client]]:
-    return _shared().where(Client.assigned_coach_id.is_(None))
+    """Sent and shared, with no coach, or with a coach who has left (deactivated): nobody is
+    stranded when a coach goes."""
+    gone = select(StaffUser.id).where(StaffUser.active.is_(False))
+    return _shared().where(
+        or_(Client.assigned_coach_id.is_(None), Client.assigned_coach_id.in_(gone))
+    )
 
 
 def coaches(db: Session) -> list[StaffUser]:

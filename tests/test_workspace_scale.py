@@ -253,7 +253,7 @@ def test_the_waiting_list_costs_the_same_with_100_and_10000_clients(
     assert rows[: len(REAL_NAMES)] == real_ids, "sent first, so waiting longest, so first"
     for name in REAL_NAMES:
         assert f"<bdi>{name}</bdi>" in page
-    assert "Sent, with no coach yet: 100" in page
+    assert "Sent, with no coach yet, or whose coach has left: 100" in page
     assert "Page 1 of 4" in page
     assert page.count('<form method="post" action="/clients/') == PER_PAGE
     assert small.unseals == PER_PAGE
@@ -265,7 +265,7 @@ def test_the_waiting_list_costs_the_same_with_100_and_10000_clients(
     assert rows[: len(REAL_NAMES)] == real_ids
     for name in REAL_NAMES:
         assert f"<bdi>{name}</bdi>" in page
-    assert "Sent, with no coach yet: 10000" in page
+    assert "Sent, with no coach yet, or whose coach has left: 10000" in page
     assert "Page 1 of 400" in page
 
     assert large == small, f"100 waiting: {small}; 10,000 waiting: {large}"

@@ -16,7 +16,9 @@ compression asked for). The cases:
 - one client's full record (every page answered), as their coach;
 - `flask keys rotate` over 10,000 clients (wall clock, as an operator runs it).
 
-Each case prints requests per second and its ratio to the baseline; the workspace at 10,000
+Each case prints requests per second and its ratio to the baseline, and the CPU time its
+workers spent per request (user + system, read from /proc: steadier than requests per second
+when other work shares the machine); the workspace at 10,000
 is compared with itself at 100 (time per request); peak memory (VmHWM) of every worker. The
 targets are the issue's. Seeded clients have real envelopes made through `intake.vault`
 (their return-code copy with a cheap Argon2id, which no case opens). docs/performance.md
@@ -100,10 +102,15 @@ class Measured:
     latencies: list[float]
     errors: int
     statuses: dict[int, int] = field(default_factory=dict)
+    cpu_seconds: float = 0.0  # of the server's workers, while these requests were served
 
     @property
     def per_second(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        return 1000 * self.cpu_seconds / self.requests if self.requests else 0.0
 
     def percentile(self, fraction: float) -> float:
         ordered = sorted(self.latencies)
@@ -412,6 +419,30 @@ def check_rotation(instance: serve.Instance) -> int:
 # --- the run ------------------------------------------------------------------------------
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time so far of these processes (a process that is gone counts 0)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def drive_server(
+    server: serve.Gunicorn, requests: list[bytes], total: int, expected: int
+) -> Measured:
+    """`drive`, and the CPU time the server's workers spent meanwhile."""
+    pids = server.worker_pids()
+    before = cpu_seconds(pids)
+    measured = drive(server.port, requests, total, expected)
+    measured.cpu_seconds = cpu_seconds(pids) - before
+    return measured
+
+
 def merged(parts: list[Measured]) -> Measured:
     statuses: dict[int, int] = {}
     for part in parts:
@@ -423,6 +454,7 @@ def merged(parts: list[Measured]) -> Measured:
         [x for p in parts for x in p.latencies],
         sum(p.errors for p in parts),
         statuses,
+        sum(p.cpu_seconds for p in parts),
     )
 
 
@@ -440,20 +472,29 @@ class Pair:
 
 
 class Bench:
-    def __init__(self, bare_port: int, rounds: int, baseline_requests: int) -> None:
-        self.bare = [_request_bytes("GET", "/", bare_port, "", b"")] * CONNECTIONS
-        self.bare_port = bare_port
+    def __init__(
+        self, bare: serve.Gunicorn, app: serve.Gunicorn, rounds: int, baseline_requests: int
+    ) -> None:
+        self.bare_server = bare
+        self.app_server = app
+        self.bare = [_request_bytes("GET", "/", bare.port, "", b"")] * CONNECTIONS
         self.rounds = rounds
         self.baseline_requests = baseline_requests
         self.baselines: list[Measured] = []
 
-    def pair(self, port: int, requests: list[bytes], total: int, expected: int) -> Pair:
+    def pair(self, requests: list[bytes], total: int, expected: int) -> Pair:
         cases, bases = [], []
         for _ in range(self.rounds):
             bases.append(
-                drive(self.bare_port, self.bare, self.baseline_requests // self.rounds, 200)
+                drive_server(
+                    self.bare_server, self.bare, self.baseline_requests // self.rounds, 200
+                )
             )
-            cases.append(drive(port, requests, max(CONNECTIONS, total // self.rounds), expected))
+            cases.append(
+                drive_server(
+                    self.app_server, requests, max(CONNECTIONS, total // self.rounds), expected
+                )
+            )
         self.baselines += bases
         return Pair(merged(cases), merged(bases))
 
@@ -527,10 +568,9 @@ def main(argv: list[str] | None = None) -> int:
                 log_path=instance.folder / "baseline.log",
                 **options,
             ) as bare:
-                bench = Bench(bare.port, args.rounds, counts["baseline"])
+                bench = Bench(bare, server, args.rounds, counts["baseline"])
 
                 got = bench.pair(
-                    port,
                     [_request_bytes("GET", f"/page/{PAGE}", port, c, b"") for c, _t in people],
                     counts["get"],
                     200,
@@ -554,19 +594,19 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(
                     _row(
                         "save a page (POST, 302)",
-                        bench.pair(port, posts, counts["post"], 302),
+                        bench.pair(posts, counts["post"], 302),
                         0.35,
                     )
                 )
 
                 workspace = [_request_bytes("GET", "/workspace", port, staff_cookie, b"")]
-                small = bench.pair(port, workspace * CONNECTIONS, counts["workspace"], 200)
+                small = bench.pair(workspace * CONNECTIONS, counts["workspace"], 200)
                 rows.append(_row("coach workspace, 100 clients", small, None))
                 record = [_request_bytes("GET", f"/clients/{record_id}", port, staff_cookie, b"")]
                 rows.append(
                     _row(
                         "one client's full record (14 pages)",
-                        bench.pair(port, record * CONNECTIONS, counts["record"], 200),
+                        bench.pair(record * CONNECTIONS, counts["record"], 200),
                         None,
                     )
                 )
@@ -574,7 +614,7 @@ def main(argv: list[str] | None = None) -> int:
                 seeding = time.perf_counter()
                 seed_clients(instance, args.clients - 100, coach_id)
                 seeded = time.perf_counter() - seeding
-                large = bench.pair(port, workspace * CONNECTIONS, counts["workspace"], 200)
+                large = bench.pair(workspace * CONNECTIONS, counts["workspace"], 200)
                 growth = small.ratio / large.ratio  # time per request, each against its baseline
                 raw = small.case.per_second / large.case.per_second
                 rows.append(
@@ -633,15 +673,16 @@ def _print(
     print()
     print(
         f"{'case':38} {'requests':>8} {'req/s':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}"
-        f" {'errors':>6} {'ratio':>6}  {'target':24} ok?"
+        f" {'errors':>6} {'cpu ms':>6} {'ratio':>6}  {'target':24} ok?"
     )
     for row in rows:
         m = row.measured
         numbers = (
             f"{m.requests:8d} {m.per_second:8.1f} {m.percentile(0.5):7.1f}"
             f" {m.percentile(0.95):7.1f} {m.percentile(0.99):7.1f} {m.errors:6d}"
+            f" {m.cpu_ms_per_request:6.2f}"
             if m
-            else " " * 52
+            else " " * 59
         )
         ratio = f"{row.ratio:6.3f}" if row.ratio is not None else " " * 6
         ok = "" if row.ok is None else ("yes" if row.ok else "NO")

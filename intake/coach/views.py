@@ -97,6 +97,7 @@ def client_record(client_id: str) -> str:
         "coach/client.html",
         view=record_view(db, client, org_key(), previous),
         printing=False,
+        coaches=workspace.coaches(db) if member.is_admin else [],
         forms={
             "voice": VoiceConsentForm(),
             "plan": PlanForm(),
@@ -170,4 +171,6 @@ def client_assign(client_id: str) -> Response:
     audit.record(db, signed_in_staff().id, client.id, audit.Action.ASSIGNED)
     client.assigned_coach_id = chosen.id
     db.commit()
+    if request.form.get("back") == "record":
+        return redirect(url_for("coach.client_record", client_id=client.id))
     return redirect(url_for("coach.workspace"))
