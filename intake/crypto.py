@@ -214,7 +214,13 @@ def seal(public_key: bytes, plaintext: bytes, aad: bytes) -> bytes:
 def unseal(private_key: bytes, envelope: bytes, aad: bytes) -> bytes:
     """Open an envelope made by `seal` with the organisation's private key."""
     kid = _expect(envelope, KIND_SEALED)
-    public_key = public_key_of(private_key)
+    try:
+        private = X25519PrivateKey.from_private_bytes(private_key)
+    except ValueError as exc:
+        raise WrongKey("not an X25519 private key") from exc
+    public_key = private.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
     if not secrets.compare_digest(kid, public_key_id(public_key)):
         raise WrongKey("this envelope was sealed to another organisation key")
     body = envelope[_HEADER.size :]
@@ -223,7 +229,7 @@ def unseal(private_key: bytes, envelope: bytes, aad: bytes) -> bytes:
     ephemeral_public, nonce, ciphertext = body[:32], body[32 : 32 + NONCE_SIZE], body[44:]
     try:
         ephemeral = X25519PublicKey.from_public_bytes(ephemeral_public)
-        shared = X25519PrivateKey.from_private_bytes(private_key).exchange(ephemeral)
+        shared = private.exchange(ephemeral)
     except ValueError as exc:
         raise DamagedEnvelope("bad ephemeral key") from exc
     key = _seal_key(shared, ephemeral_public, public_key)
