@@ -282,12 +282,47 @@ def sessions_purge() -> None:
 
 
 @audit_cli.command("verify")
-def audit_verify() -> None:
-    """Check that no entry of the access log was changed, removed or inserted."""
-    broken_at = audit.verify(db_session())
+@click.option(
+    "--anchor",
+    "anchors",
+    multiple=True,
+    help="An anchor printed by an earlier run (1234:<hash>); may be given more than once.",
+)
+def audit_verify(anchors: tuple[str, ...]) -> None:
+    """Check that no entry of the access log was changed, removed or inserted, and that the
+    entries named by earlier anchors are still as they were."""
+    parsed = [audit.Anchor.parse(typed) for typed in anchors]
+    if any(anchor is None for anchor in parsed):
+        raise click.ClickException(
+            "An anchor looks like 1234:<64 letters and digits>, as an earlier "
+            "`flask audit verify` printed it."
+        )
+    db = db_session()
+    broken_at = audit.verify(db)
     if broken_at is not None:
         raise click.ClickException(f"The access log is broken at entry {broken_at}.")
+    for anchor in parsed:
+        assert anchor is not None
+        state = audit.anchor_state(db, anchor)
+        if state == "missing":
+            raise click.ClickException(
+                f"The access log was cut short: entry {anchor.entry_id} is missing."
+            )
+        if state == "changed":
+            raise click.ClickException(
+                f"The access log was rewritten: it does not match the anchor for entry "
+                f"{anchor.entry_id}."
+            )
+        click.echo(f"The anchor holds: entry {anchor.entry_id} is as it was.")
     click.echo("The access log is complete: every entry follows the one before it.")
+    newest = audit.head(db)
+    if newest is not None:
+        click.echo(f"Anchor: {newest}")
+        click.echo(
+            "Keep this line outside the database (a backup report, a log shipper). Later, "
+            "`flask audit verify --anchor <it>` shows that nothing up to it was rewritten "
+            "or cut off."
+        )
 
 
 @consent_cli.command("load")

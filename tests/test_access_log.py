@@ -530,3 +530,112 @@ def test_two_entries_written_at_once_never_fork_the_chain(
     assert lines[0].startswith(f"{ADMIN_NAME} · ")
     assert lines[1].startswith(f"{COACH_NAME} · ")
     assert len(lines) == 7
+
+
+# --- anchors: a rewritten or shortened log, found from a line kept elsewhere --------------
+
+ANCHOR_LINE = re.compile(r"^Anchor: (\d+:[0-9a-f]{64})$", re.MULTILINE)
+
+
+def audit_verify_with(app: Flask, *anchors: str) -> Result:
+    arguments = ["audit", "verify"]
+    for anchor in anchors:
+        arguments += ["--anchor", anchor]
+    with app.app_context():
+        return app.test_cli_runner().invoke(args=arguments)
+
+
+def anchor_now(app: Flask) -> str:
+    result = audit_verify(app)
+    assert result.exit_code == 0, result.output
+    found = ANCHOR_LINE.findall(result.output)
+    assert len(found) == 1, result.output
+    return found[0]
+
+
+def rebuild_from(app: Flask, first_id: int, action: str) -> None:
+    """What someone with write access could do: change an entry, then recompute every hash
+    after it so that the chain is whole again (in SQL: the app itself refuses to)."""
+    engine = database(app).engine
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE access_event SET action = :action WHERE id = :id"),
+            {"action": action, "id": first_id},
+        )
+    with app.app_context():
+        db = db_session()
+        before = db.scalar(
+            select(AccessEvent.hash)
+            .where(AccessEvent.id < first_id)
+            .order_by(AccessEvent.id.desc())
+            .limit(1)
+        )
+        rows = list(
+            db.scalars(
+                select(AccessEvent).where(AccessEvent.id >= first_id).order_by(AccessEvent.id)
+            )
+        )
+        for row in rows:
+            db.expunge(row)
+        db.rollback()
+    previous = before or audit.GENESIS_HASH
+    with engine.begin() as connection:
+        for row in rows:
+            row.prev_hash = previous
+            row.hash = audit.event_hash(row)
+            connection.execute(
+                text("UPDATE access_event SET prev_hash = :prev, hash = :hash WHERE id = :id"),
+                {"prev": row.prev_hash, "hash": row.hash, "id": row.id},
+            )
+            previous = row.hash
+
+
+def test_verify_prints_an_anchor_that_later_entries_keep(
+    app: Flask, team: Team, logged: Logged
+) -> None:
+    anchor = anchor_now(app)
+    last = events(app)[-1]
+    assert anchor == f"{last.id}:{last.hash}"
+
+    assert logged.coach.get(f"/clients/{logged.person.id}").status_code == 200
+    assert events(app)[-1].id > last.id, "the log went on"
+    later = audit_verify_with(app, anchor)
+    assert later.exit_code == 0, later.output
+    assert f"entry {last.id} is as it was" in later.output
+
+
+def test_a_rebuilt_log_passes_alone_but_not_against_its_anchor(
+    app: Flask, team: Team, logged: Logged, drop_triggers: Callable[[], None]
+) -> None:
+    anchor = anchor_now(app)
+    drop_triggers()
+    rebuild_from(app, logged.ids[2], "viewed")  # hide that the record was printed
+
+    assert audit_verify(app).exit_code == 0, "a rebuilt chain is whole: this is the limit"
+    result = audit_verify_with(app, anchor)
+    assert result.exit_code != 0
+    assert f"does not match the anchor for entry {logged.ids[-1]}" in result.output
+
+
+def test_a_log_cut_short_fails_against_its_anchor(
+    app: Flask, team: Team, logged: Logged, drop_triggers: Callable[[], None]
+) -> None:
+    anchor = anchor_now(app)
+    drop_triggers()
+    with database(app).engine.begin() as connection:
+        connection.execute(text("DELETE FROM access_event WHERE id >= :id"), {"id": logged.ids[3]})
+
+    assert audit_verify(app).exit_code == 0, "a chain without its end is whole: the limit"
+    result = audit_verify_with(app, anchor)
+    assert result.exit_code != 0
+    assert f"entry {logged.ids[-1]} is missing" in result.output
+
+
+@pytest.mark.parametrize("typed", ["", "12", "x:abc", "3:" + "0" * 63, "-1:" + "0" * 64])
+def test_a_mistyped_anchor_is_named_and_nothing_is_claimed(
+    app: Flask, team: Team, logged: Logged, typed: str
+) -> None:
+    result = audit_verify_with(app, typed)
+    assert result.exit_code != 0
+    assert "An anchor looks like 1234:" in result.output
+    assert "complete" not in result.output
