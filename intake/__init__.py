@@ -120,11 +120,22 @@ def configure_extensions(app: Flask) -> None:
 
 
 def _whole_static_file(response: Response) -> Response:
-    """Read a static file (a few KB) into its response, so Flask-Compress compresses it whole
-    with gzip. Streamed, it would get no gzip, and the file would be left open."""
-    if request.endpoint == "static" and response.status_code == 200 and not response.is_sequence:
-        response.direct_passthrough = False
-        response.make_sequence()
+    """Read a static file (a few KB) into its response and close it at once, so Flask-Compress
+    compresses it whole with gzip, and no file is left open when the browser drops the
+    connection or is told its copy is still good (304) and the body is never read."""
+    if request.endpoint != "static" or response.is_sequence:
+        return response
+    source = response.response
+    response.direct_passthrough = False
+    unchanged = response.status_code == 304
+    body = b"" if unchanged else b"".join(response.iter_encoded())  # a 206 reads its range
+    close = getattr(source, "close", None)
+    if close is not None:
+        close()
+    if unchanged:
+        response.response = []
+    else:
+        response.set_data(body)
     return response
 
 
