@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from intake.anchors import Anchor, AnchorState
 from intake.models import AccessEvent, StaffUser, utcnow
 
 GENESIS_HASH = "0" * 64
@@ -151,32 +151,7 @@ def last_looked(db: Session, staff_id: int, client_ids: list[str]) -> dict[str, 
     return dict(rows.all())  # type: ignore[arg-type]
 
 
-# --- anchors ------------------------------------------------------------------------------
-#
-# A hash chain shows a change, a removal or an insertion in the middle, but someone with write
-# access to the database could rebuild it from the changed entry on, or cut off its end. An
-# anchor is the id and hash of one entry, kept outside the database (a backup report, a log
-# shipper, paper): while that entry still has that hash and the chain is whole, nothing up to
-# it was rewritten or removed.
-
-
-@dataclass(frozen=True)
-class Anchor:
-    entry_id: int
-    hash: str
-
-    def __str__(self) -> str:
-        return f"{self.entry_id}:{self.hash}"
-
-    @classmethod
-    def parse(cls, typed: str) -> Anchor | None:
-        """`1234:<64 hex digits>` as `flask audit verify` prints it; None if it is not one."""
-        entry, _, digest = typed.strip().partition(":")
-        if not (entry.isascii() and entry.isdigit() and int(entry) > 0):
-            return None
-        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
-            return None
-        return cls(int(entry), digest)
+# --- anchors (intake/anchors.py) -----------------------------------------------------------
 
 
 def head(db: Session) -> Anchor | None:
@@ -187,9 +162,8 @@ def head(db: Session) -> Anchor | None:
     return None if last is None else Anchor(last.id, last.hash)
 
 
-def anchor_state(db: Session, anchor: Anchor) -> str:
-    """ "as it was", "changed" or "missing": the entry the anchor names, now."""
-    now = db.scalar(select(AccessEvent.hash).where(AccessEvent.id == anchor.entry_id))
-    if now is None:
-        return "missing"
-    return "as it was" if secrets.compare_digest(now, anchor.hash) else "changed"
+def anchor_state(db: Session, anchor: Anchor) -> AnchorState:
+    """The entry the anchor names, now: one chain, so its own hash covers all before it."""
+    return anchor.compare(
+        db.scalar(select(AccessEvent.hash).where(AccessEvent.id == anchor.entry_id))
+    )

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from intake import audit, consent, crypto, keys, referrals, retention, sessions, staff
+from intake import anchors, audit, consent, crypto, keys, referrals, retention, sessions, staff
 from intake.context import key_settings, staff_crypto
 from intake.db import database, db_session, forget_deleted_pages
 from intake.models import PartnerOrg, Role, StaffUser, utcnow
@@ -281,48 +282,64 @@ def sessions_purge() -> None:
     click.echo(f"Deleted {count} ended sessions.")
 
 
-@audit_cli.command("verify")
-@click.option(
+def _parse_anchors(typed: tuple[str, ...]) -> list[anchors.Anchor]:
+    """Every anchor given, or a refusal naming the form, before anything is claimed."""
+    parsed = [anchors.Anchor.parse(anchor) for anchor in typed]
+    found = [anchor for anchor in parsed if anchor is not None]
+    if len(found) != len(parsed):
+        raise click.ClickException(
+            "An anchor looks like 1234:<64 letters and digits>, as an earlier verify printed it."
+        )
+    return found
+
+
+def _check_anchors(
+    what: str,
+    given: list[anchors.Anchor],
+    state_of: Callable[[anchors.Anchor], anchors.AnchorState],
+) -> None:
+    for anchor in given:
+        state = state_of(anchor)
+        if state == anchors.AnchorState.MISSING:
+            raise click.ClickException(f"{what} was cut short: entry {anchor.entry_id} is missing.")
+        if state == anchors.AnchorState.CHANGED:
+            raise click.ClickException(
+                f"{what} was rewritten: it does not match the anchor for entry {anchor.entry_id}."
+            )
+        click.echo(f"The anchor holds: entry {anchor.entry_id} is as it was.")
+
+
+def _print_anchor(newest: anchors.Anchor | None, command: str) -> None:
+    if newest is None:
+        return
+    click.echo(f"Anchor: {newest}")
+    click.echo(
+        "Keep this line outside the database (a backup report, a log shipper). Later, "
+        f"`flask {command} --anchor <it>` shows that nothing up to it was rewritten or cut off."
+    )
+
+
+ANCHOR_OPTION = click.option(
     "--anchor",
-    "anchors",
+    "typed_anchors",
     multiple=True,
     help="An anchor printed by an earlier run (1234:<hash>); may be given more than once.",
 )
-def audit_verify(anchors: tuple[str, ...]) -> None:
+
+
+@audit_cli.command("verify")
+@ANCHOR_OPTION
+def audit_verify(typed_anchors: tuple[str, ...]) -> None:
     """Check that no entry of the access log was changed, removed or inserted, and that the
     entries named by earlier anchors are still as they were."""
-    parsed = [audit.Anchor.parse(typed) for typed in anchors]
-    if any(anchor is None for anchor in parsed):
-        raise click.ClickException(
-            "An anchor looks like 1234:<64 letters and digits>, as an earlier "
-            "`flask audit verify` printed it."
-        )
+    given = _parse_anchors(typed_anchors)
     db = db_session()
     broken_at = audit.verify(db)
     if broken_at is not None:
         raise click.ClickException(f"The access log is broken at entry {broken_at}.")
-    for anchor in parsed:
-        assert anchor is not None
-        state = audit.anchor_state(db, anchor)
-        if state == "missing":
-            raise click.ClickException(
-                f"The access log was cut short: entry {anchor.entry_id} is missing."
-            )
-        if state == "changed":
-            raise click.ClickException(
-                f"The access log was rewritten: it does not match the anchor for entry "
-                f"{anchor.entry_id}."
-            )
-        click.echo(f"The anchor holds: entry {anchor.entry_id} is as it was.")
+    _check_anchors("The access log", given, lambda anchor: audit.anchor_state(db, anchor))
     click.echo("The access log is complete: every entry follows the one before it.")
-    newest = audit.head(db)
-    if newest is not None:
-        click.echo(f"Anchor: {newest}")
-        click.echo(
-            "Keep this line outside the database (a backup report, a log shipper). Later, "
-            "`flask audit verify --anchor <it>` shows that nothing up to it was rewritten "
-            "or cut off."
-        )
+    _print_anchor(audit.head(db), "audit verify")
 
 
 @consent_cli.command("load")
@@ -340,14 +357,20 @@ def consent_load() -> None:
 
 
 @consent_cli.command("verify")
-def consent_verify() -> None:
-    """Check every client's chain of consent decisions."""
-    broken = consent.broken_chains(db_session())
+@ANCHOR_OPTION
+def consent_verify(typed_anchors: tuple[str, ...]) -> None:
+    """Check every client's chain of consent decisions, and that the decisions up to earlier
+    anchors are still as they were."""
+    given = _parse_anchors(typed_anchors)
+    db = db_session()
+    broken = consent.broken_chains(db)
     if broken:
         raise click.ClickException(
             "These clients' consent records were changed: " + ", ".join(broken)
         )
+    _check_anchors("The consent ledger", given, lambda anchor: consent.anchor_state(db, anchor))
     click.echo("Every consent record is complete: each decision follows the one before it.")
+    _print_anchor(consent.head(db), "consent verify")
 
 
 @retention_cli.command("run")

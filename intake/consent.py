@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
 
+from intake import anchors
 from intake.models import Client, ConsentEvent, ConsentText, utcnow
 
 TEXTS_FOLDER = Path(__file__).resolve().parent.parent / "consent_texts"
@@ -306,6 +308,36 @@ def recorded_by_coach(db: Session, client_id: str) -> list[ConsentEvent]:
     """Decisions a coach recorded for the client (given by voice) that the client has not yet
     confirmed or withdrawn themselves."""
     return [e for e in current_state(db, client_id).values() if e.actor == Actor.COACH]
+
+
+def _digest_through(db: Session, last_id: int) -> str | None:
+    """One hash over the hashes of every decision up to `last_id`, in the order they were
+    made; None if that decision is not there."""
+    if db.scalar(select(ConsentEvent.id).where(ConsentEvent.id == last_id)) is None:
+        return None
+    return anchors.digest_of(
+        db.scalars(
+            select(ConsentEvent.hash).where(ConsentEvent.id <= last_id).order_by(ConsentEvent.id)
+        )
+    )
+
+
+def head(db: Session) -> anchors.Anchor | None:
+    """The anchor of the ledger as it is now: its newest decision, and a hash over every
+    decision of every client up to it (many chains, so the newest hash alone would not do)."""
+    if db.get_bind().dialect.name == "postgresql":
+        # Wait for decisions being written to be committed, and hold new ones back while this
+        # reads: an id below the newest must not be committed after the anchor is taken.
+        db.execute(sql("LOCK TABLE consent_event IN SHARE MODE"))
+    newest = db.scalar(select(func.max(ConsentEvent.id)))
+    if newest is None:
+        return None
+    digest = _digest_through(db, newest)
+    return None if digest is None else anchors.Anchor(newest, digest)
+
+
+def anchor_state(db: Session, anchor: anchors.Anchor) -> anchors.AnchorState:
+    return anchor.compare(_digest_through(db, anchor.entry_id))
 
 
 def broken_chains(db: Session) -> list[str]:

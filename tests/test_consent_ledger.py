@@ -325,6 +325,94 @@ def test_flask_consent_verify_names_the_client_whose_ledger_was_changed(
         assert consent.broken_chains(db_session()) == [victim.id]
 
 
+# --- anchors: a rebuilt or shortened ledger, found from a line kept elsewhere ---------------
+
+ANCHOR_LINE = re.compile(r"^Anchor: (\d+:[0-9a-f]{64})$", re.MULTILINE)
+
+
+def anchor_now(app: Flask) -> str:
+    code, output = verify(app)
+    assert code == 0, output
+    found = ANCHOR_LINE.findall(output)
+    assert len(found) == 1, output
+    return found[0]
+
+
+def verify_against(app: Flask, anchor: str) -> tuple[int, str]:
+    result = invoke(app, "consent", "verify", "--anchor", anchor)
+    return result.exit_code, result.output
+
+
+def rebuild_chain(app: Flask, person: Person, decision: str) -> None:
+    """Change the person's first decision and recompute their whole chain, as someone with
+    write access and this code could: the chain is whole again."""
+    events = consent_events(app, person.id)
+    with app.app_context():
+        shas = {t.id: t.sha256 for t in db_session().scalars(select(ConsentText))}
+    previous = consent.GENESIS_HASH
+    for number, event in enumerate(events):
+        if number == 0:
+            event.decision = decision
+        event.prev_hash = previous
+        event.hash = consent._event_hash(
+            event, shas.get(event.consent_text_id) if event.consent_text_id else None
+        )
+        raw_sql(
+            app,
+            "UPDATE consent_event SET decision = :decision, prev_hash = :prev, hash = :hash "
+            "WHERE id = :id",
+            decision=event.decision,
+            prev=event.prev_hash,
+            hash=event.hash,
+            id=event.id,
+        )
+        previous = event.hash
+
+
+def test_consent_verify_prints_an_anchor_that_later_decisions_keep(app: Flask, team: Team) -> None:
+    new_person(app, pages=1, send=False)
+    anchor = anchor_now(app)
+
+    new_person(app, pages=1, send=False)
+    code, output = verify_against(app, anchor)
+    assert code == 0, output
+    assert f"entry {anchor.split(':')[0]} is as it was" in output
+    assert anchor_now(app) != anchor, "the newest anchor moves on with the ledger"
+
+
+def test_a_rebuilt_consent_chain_passes_alone_but_not_against_an_anchor(
+    app: Flask, team: Team, attacker: Callable[[], None]
+) -> None:
+    victim = new_person(app, pages=1, send=False)
+    new_person(app, pages=1, send=False)
+    anchor = anchor_now(app)
+    attacker()
+    rebuild_chain(app, victim, "declined")  # "they never agreed to keep their answers"
+
+    assert verify(app)[0] == 0, "a rebuilt chain is whole: this is the limit anchors cover"
+    code, output = verify_against(app, anchor)
+    assert code != 0
+    assert "was rewritten" in output
+    assert INTACT not in output
+
+
+@pytest.mark.parametrize("whose", ["newest", "another"])
+def test_a_consent_chain_cut_short_fails_against_an_anchor(
+    app: Flask, team: Team, attacker: Callable[[], None], whose: str
+) -> None:
+    first = new_person(app, pages=1, send=False)
+    second = new_person(app, pages=1, send=False)
+    anchor = anchor_now(app)
+    attacker()
+    cut = consent_events(app, (second if whose == "newest" else first).id)[-1]
+    raw_sql(app, "DELETE FROM consent_event WHERE id = :id", id=cut.id)
+
+    assert verify(app)[0] == 0, "a chain without its end is whole"
+    code, output = verify_against(app, anchor)
+    assert code != 0
+    assert ("is missing" if whose == "newest" else "was rewritten") in output
+
+
 # --- withdrawal: "No: delete everything" ---------------------------------------------------
 
 
