@@ -184,6 +184,13 @@ def waiting_for_a_coach() -> Select[tuple[Client]]:
     )
 
 
+def with_a_coach() -> Select[tuple[Client]]:
+    """Sent and shared, with a coach who is still here: what an admin looks through to find
+    someone to move to another coach."""
+    here = select(StaffUser.id).where(StaffUser.active.is_(True))
+    return _shared().where(Client.assigned_coach_id.in_(here))
+
+
 def coaches(db: Session) -> list[StaffUser]:
     """Everyone a client can be assigned to: active coaches and admins."""
     return list(

@@ -1,7 +1,8 @@
 """Nobody is stranded when their coach leaves or they ask for someone else.
 
 A person whose coach was deactivated goes back to the admin's "Waiting for a coach" list; an
-admin can move anyone to another coach from their record. The coach who had them loses the
+admin finds everyone else under "Everyone with a coach" and can move anyone to another coach
+from their record. The coach who had them loses the
 record at once, the new coach gains it, and the person sees "chose the coach" in who looked.
 """
 
@@ -26,7 +27,8 @@ def admin(app: Flask, team: Team) -> FlaskClient:
 def waiting_section(admin: FlaskClient) -> str:
     page = admin.get("/workspace").get_data(as_text=True)
     start = page.index("Waiting for a coach")
-    return page[start:]
+    end = page.find("Everyone with a coach", start)
+    return page[start : end if end != -1 else None]
 
 
 def deactivate(admin: FlaskClient, staff_id: int) -> None:
@@ -117,3 +119,21 @@ def test_a_coach_is_not_offered_the_choice_and_cannot_make_it(
     )
     assert refused.status_code in (403, 404)
     assert coach.get(f"/clients/{person.id}").status_code == 200, "nothing moved"
+
+
+def test_an_admin_finds_everyone_who_has_a_coach_and_who_that_is(
+    app: Flask, team: Team, admin: FlaskClient
+) -> None:
+    rename(app, "coach", "Tomasz First-Coach")
+    person = sent_client(app, "Amira Withacoach")
+    assign(admin, person.id, team.ids["coach"])
+
+    page = admin.get("/workspace").get_data(as_text=True)
+    everyone = page[page.index("Everyone with a coach") :]
+    row = everyone[everyone.index("<bdi>Amira Withacoach</bdi>") :]
+    row = row[: row.index("</tr>")]
+    assert f'href="/clients/{person.id}"' in everyone, "their record is one click away"
+    assert "<td>Tomasz First-Coach</td>" in row, "the row says who their coach is"
+
+    coach = sign_in_as(app, "coach", team=team)
+    assert "Everyone with a coach" not in coach.get("/workspace").get_data(as_text=True)

@@ -56,7 +56,7 @@ def workspace_home() -> Response | str:
         sort=sort,
         descending=descending,
     )
-    waiting = None
+    waiting = everyone = None
     coaches: list[StaffUser] = []
     if member.is_admin:
         waiting = workspace.client_page(
@@ -68,12 +68,21 @@ def workspace_home() -> Response | str:
             sort=workspace.Sort.SENT,
             descending=False,
         )
+        everyone = workspace.client_page(
+            db,
+            workspace.with_a_coach(),
+            org_key(),
+            member.id,
+            page=_page_arg("everyone_page"),
+        )
         coaches = workspace.coaches(db)
     return render_template(
         "coach/workspace.html",
         member=member,
         mine=mine,
         waiting=waiting,
+        everyone=everyone,
+        coach_names={coach.id: coach.display_name for coach in coaches},
         coaches=coaches,
         sort=sort,
         descending=descending,
