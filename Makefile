@@ -17,10 +17,11 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 
 install: $(VENV)/.installed compile-translations $(if $(wildcard package-lock.json),node_modules/.installed)
 
-# axe-core for the browser tests' accessibility checks, from npm, exactly as locked.
+# axe-core and the Nu Html Checker (vnu-jar) for the browser tests, from npm, exactly as locked;
+# no install scripts run (vnu-jar's would fetch a Java of its own: CI installs Debian's).
 node_modules/.installed: package.json package-lock.json
 	@if command -v npm >/dev/null 2>&1; then \
-		npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+		npm ci --no-audit --no-fund --ignore-scripts --loglevel=error && touch $@; \
 	elif [ "$$CI" = "true" ]; then \
 		echo "CI needs npm for axe-core; .ci/run installs it." >&2; exit 1; \
 	else \

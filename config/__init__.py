@@ -18,6 +18,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Config
 
@@ -101,6 +102,7 @@ def check(config: Config) -> None:
             bytes.fromhex(str(pepper))
         except ValueError:
             problems.append("LOOKUP_PEPPER is not hex.")
+    problems.extend(_public_url_problems(config))
     if problems:
         raise ConfigurationError(
             "Groundwork will not start:\n  "
@@ -109,3 +111,23 @@ def check(config: Config) -> None:
             "and set it as GROUNDWORK_<NAME> in the environment, or in "
             "<instance folder>/groundwork.cfg."
         )
+
+
+def _public_url_problems(config: Config) -> list[str]:
+    """PUBLIC_URL, if set, is the address people open: printed on referral cards and in invite
+    links, so a mistake in it would send people nowhere."""
+    value = config.get("PUBLIC_URL")
+    if not value:
+        return []
+    example = "Use the address people open, like https://forms.example.org"
+    try:
+        parts = urlsplit(str(value))
+    except ValueError:
+        return [f"PUBLIC_URL is not a web address. {example}"]
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return [f"PUBLIC_URL is not a web address. {example}"]
+    if parts.query or parts.fragment or parts.username or parts.password:
+        return [f"PUBLIC_URL has more than an address in it. {example}"]
+    if config.get("ENV") == "production" and parts.scheme != "https":
+        return [f"PUBLIC_URL starts with http:// in production. {example}"]
+    return []

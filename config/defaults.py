@@ -14,10 +14,16 @@ LOOKUP_PEPPER = None  # hex; mixed into the return-code lookup hash. Never chang
 DATABASE_URL = None
 
 # What a person sees.
-CLIENT_SITE_NAME = "Forms"  # neutral on purpose: page titles can be seen over a shoulder
+# Neutral on purpose: page titles can be seen over a shoulder. Empty means the word "Forms" in
+# the person's own language; a name set here is shown as it is, in every language.
+CLIENT_SITE_NAME = None
 STAFF_SITE_NAME = "Groundwork"
 ORGANISATION_NAME = "Groundwork"
 QUICK_EXIT_URL = "https://www.bbc.co.uk/weather"
+# The address people open, like "https://forms.example.org": printed on referral cards (as
+# "forms.example.org/referral-code") and in invite links. Set it in production: without it the
+# address a page was opened at is used, and behind a proxy that can be an inside address.
+PUBLIC_URL = None
 # The locales whose catalogs are complete (see translations/STATUS.md for what is reviewed).
 SHIPPED_LOCALES = ["en", "ar", "fa", "uk", "fr", "es"]
 DEFAULT_LOCALE = "en"
@@ -57,7 +63,8 @@ SIGN_IN_PAUSE_MINUTES = 15
 # Invitations, and partners' referrals.
 INVITE_DAYS = 7
 REFERRAL_DAYS = 30
-REFERRAL_CODE_LIMIT_PER_ADDRESS = "8 per 15 minutes; 40 per day"
+# Typed referral codes that find nothing, per address (see the return codes below).
+REFERRAL_CODE_LIMIT_PER_ADDRESS = "60 per hour"
 API_LIMIT_PER_TOKEN = "120 per minute"  # noqa: S105 - a rate, not a secret
 
 # Flask-WTF. The token lives as long as the session; the Referer check is off because every
@@ -83,9 +90,12 @@ COMPRESS_MIMETYPES = [
 ]
 COMPRESS_ALGORITHM = ["br", "gzip"]
 
-# Return codes: tries that find nothing, per address, and all tries across the service.
-RETURN_CODE_LIMIT_PER_ADDRESS = "8 per 15 minutes; 40 per day"
-RETURN_CODE_LIMIT_GLOBAL = "600 per hour"
+# Return codes (and typed referral codes): only a well-formed code that finds nothing counts,
+# per address and across the whole service; an empty or mistyped box counts nowhere. One
+# address is a whole shelter or drop-in on shared Wi-Fi: twenty people who each mistype
+# twice still get in, while a guesser gets about 60 tries an hour. SECURITY.md has the sums.
+RETURN_CODE_LIMIT_PER_ADDRESS = "60 per hour"
+RETURN_CODE_LIMIT_GLOBAL = "1200 per hour"
 
 # Retention (flask retention run): drafts never sent, and clients after they were closed.
 RETENTION_DRAFT_DAYS = 30

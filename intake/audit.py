@@ -42,6 +42,21 @@ class Entry:
     staff_name: str
     action: str
     client_id: str
+    staff_id: int | None = None
+
+
+@dataclass(frozen=True)
+class LookGroup:
+    """Looks in a row by one staff member, with one action, on one day: one line for the client.
+
+    `first_at` and `last_at` are the first and the last look of the run; one look has both equal.
+    """
+
+    staff_name: str
+    action: str
+    count: int
+    first_at: datetime
+    last_at: datetime
 
 
 def event_hash(event: AccessEvent) -> str:
@@ -108,7 +123,41 @@ def verify(db: Session, batch: int = 1000) -> int | None:
 
 
 def _entries(rows: Iterable[tuple[AccessEvent, str | None]]) -> list[Entry]:
-    return [Entry(event.at, name or "", event.action, event.client_id) for event, name in rows]
+    return [
+        Entry(event.at, name or "", event.action, event.client_id, event.staff_id)
+        for event, name in rows
+    ]
+
+
+def _same_run(group: LookGroup, group_key: object, entry: Entry, entry_key: object) -> bool:
+    return (
+        group_key == entry_key
+        and group.action == entry.action
+        and group.first_at.date() == entry.at.date()
+    )
+
+
+def group_looks(entries: Iterable[Entry]) -> list[LookGroup]:
+    """Join looks that follow each other into one line each, newest first.
+
+    A run is unbroken entries by the same staff member (their id, or their name where the entry
+    has no id) with the same action on the same calendar day of `at` (the stored UTC time, the
+    time zone the pages show). Another person's look, another action or another day starts a new
+    run. Entries may come in any order; equal times keep the order they came in.
+    """
+    groups: list[LookGroup] = []
+    keys: list[object] = []
+    for entry in sorted(entries, key=lambda item: item.at, reverse=True):
+        key = entry.staff_id if entry.staff_id is not None else entry.staff_name
+        if groups and _same_run(groups[-1], keys[-1], entry, key):
+            last = groups[-1]
+            groups[-1] = LookGroup(
+                last.staff_name, last.action, last.count + 1, entry.at, last.last_at
+            )
+        else:
+            groups.append(LookGroup(entry.staff_name, entry.action, 1, entry.at, entry.at))
+            keys.append(key)
+    return groups
 
 
 def entries_for_client(db: Session, client_id: str) -> list[Entry]:

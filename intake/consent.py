@@ -210,6 +210,22 @@ def decide(
     return event
 
 
+def decision_for(yes: bool, current: ConsentEvent | None) -> Decision:
+    """A yes or a no as the ledger records it: a no after a yes withdraws it."""
+    if yes:
+        return Decision.GRANTED
+    if current is not None and current.decision == Decision.GRANTED:
+        return Decision.WITHDRAWN
+    return Decision.DECLINED
+
+
+def receipt_number(event: ConsentEvent) -> str:
+    """A short number a person can read out or write down, like 3F9A-C21E: the start of the
+    decision's hash in the ledger, so it points at exactly one entry of their chain."""
+    head = event.hash[:8].upper()
+    return f"{head[:4]}-{head[4:]}"
+
+
 def current_state(db: Session, client_id: str) -> dict[str, ConsentEvent]:
     """The latest decision for each purpose the client has been asked about."""
     state: dict[str, ConsentEvent] = {}
@@ -260,6 +276,7 @@ def receipt(event: ConsentEvent, text: ConsentText | None) -> dict[str, object]:
             "sha256": text.sha256,
             "words": text.body,
         },
+        "receipt_number": receipt_number(event),
         "entry_hash": event.hash,
     }
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import current_app, request, session
 
 from intake.crypto import normalise_digits
+from intake.sessions import LOCALE
 
 LANGUAGE_NAMES = {
     "en": "English",
@@ -18,7 +19,7 @@ LANGUAGE_NAMES = {
     "es": "Español",
 }
 RIGHT_TO_LEFT = frozenset({"ar", "fa", "ps", "ur", "he", "ckb"})
-SESSION_KEY = "locale"
+SESSION_KEY = LOCALE
 
 __all__ = ["normalise_digits"]
 

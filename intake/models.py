@@ -223,6 +223,9 @@ class Client(Base):
     referral_id: Mapped[int | None] = mapped_column(ForeignKey("referral.id"))
     dek_by_code: Mapped[bytes | None]  # the data key under the return-code key
     dek_by_org: Mapped[bytes | None]  # the data key sealed to the organisation
+    # What the referrer wrote (name used, note), sealed under the data key once a coach has
+    # opened it with the organisation key, so the person can read it too ("my data").
+    referral_copy_ct: Mapped[bytes | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     submitted_at: Mapped[datetime | None]

@@ -3,7 +3,9 @@ and the API tokens of partners' own systems.
 
 A partner learns only what the client agreed to share: the status of a referral that a client
 has used is shown only while the client's "status to referrer" consent stands. The partner
-never reads a note or nickname back: both are sealed to the organisation key at once.
+never reads a note or nickname back: both are sealed to the organisation key at once. The
+person referred can read them, in "everything we hold about you", once someone on the team
+has opened their record: that look makes a copy sealed under the person's own data key.
 Knows nothing of Flask; callers commit.
 """
 
@@ -17,7 +19,7 @@ from enum import StrEnum
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from intake import crypto
+from intake import crypto, vault
 from intake.models import (
     ApiToken,
     Client,
@@ -193,6 +195,51 @@ def open_sealed(referral: Referral, org_key: bytes) -> tuple[str | None, str | N
         except crypto.CannotOpen:
             opened.append(None)
     return opened[0], opened[1]
+
+
+def _copy_aad(client_id: str) -> bytes:
+    return f"referral-copy\x00{client_id}".encode()
+
+
+def copy_for_client(db: Session, client: Client, org_key: bytes) -> bool:
+    """Give the person a copy of what their referrer wrote (the name used, the note) that
+    their own data key opens. Once; True when a copy was made. Callers commit."""
+    if client.referral_id is None or client.referral_copy_ct is not None:
+        return False
+    referral = db.get(Referral, client.referral_id)
+    if referral is None:
+        return False
+    nickname, note = open_sealed(referral, org_key)
+    if not nickname and not note:
+        return False
+    try:
+        data_key = vault.unlock_with_org_key(client, org_key)
+    except crypto.CannotOpen:
+        return False
+    client.referral_copy_ct = vault.seal_json(
+        data_key, {"nickname": nickname, "note": note}, _copy_aad(client.id)
+    )
+    db.flush()
+    return True
+
+
+def open_client_copy(client: Client, data_key: bytes) -> tuple[str | None, str | None] | None:
+    """(nickname, note) as the person reads them; None when no copy has been made yet."""
+    if client.referral_copy_ct is None:
+        return None
+    opened = vault.open_json(data_key, client.referral_copy_ct, _copy_aad(client.id))
+    if not isinstance(opened, dict):
+        return None
+    nickname, note = opened.get("nickname"), opened.get("note")
+    return (
+        nickname if isinstance(nickname, str) else None,
+        note if isinstance(note, str) else None,
+    )
+
+
+def wrote_something(referral: Referral) -> bool:
+    """Did the referrer write a name or a note (without opening either)?"""
+    return referral.nickname_ct is not None or referral.note_ct is not None
 
 
 def reseal_for_org(referral: Referral, old_private_key: bytes, new_public_key: bytes) -> None:

@@ -36,6 +36,7 @@ TOUCH_AFTER = timedelta(seconds=60)  # how stale last_seen_at may get before a w
 VISITOR = "visitor"
 CLIENT = "client"
 STAFF = "staff"
+LOCALE = "locale"  # the language a person chose (intake.i18n keeps it here)
 
 
 class SplitKeySession(CallbackDict[str, Any], SessionMixin):
@@ -93,6 +94,16 @@ class SplitKeySession(CallbackDict[str, Any], SessionMixin):
         """Give this session a new id and key at the end of the request (sign-in, unlock)."""
         self.regenerate_requested = True
         self.modified = True
+
+    def restart(self) -> None:
+        """Start afresh in a new session (new id and key), keeping only the language chosen."""
+        locale = self.get(LOCALE)
+        self.clear()
+        self.secrets.clear()
+        self.kind, self.staff_id, self.client_id = VISITOR, None, None
+        if locale:
+            self[LOCALE] = locale
+        self.regenerate()
 
     def destroy(self) -> None:
         """Delete the row and the cookie at the end of the request (sign-out, quick exit)."""

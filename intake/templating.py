@@ -8,8 +8,13 @@ from pathlib import Path
 
 from flask import Flask, current_app, url_for
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 
 from intake import i18n, labels
+
+# Translators: the name of the site in every client page's title and top bar. Keep it plain and
+# neutral: someone looking over the person's shoulder should learn nothing from it.
+NEUTRAL_SITE_NAME = _l("Forms")
 
 
 def init_app(app: Flask) -> None:
@@ -26,7 +31,7 @@ def _page_context() -> dict[str, object]:
         "page_locale": locale,
         "page_dir": i18n.text_direction(locale),
         "language_choices": i18n.language_choices(),
-        "client_site_name": current_app.config["CLIENT_SITE_NAME"],
+        "client_site_name": current_app.config["CLIENT_SITE_NAME"] or NEUTRAL_SITE_NAME,
         "staff_site_name": current_app.config["STAFF_SITE_NAME"],
     }
 

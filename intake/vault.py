@@ -269,6 +269,7 @@ def erase_client(db: Session, client: Client) -> None:
     client.dek_by_code = None
     client.dek_by_org = None
     client.lookup_hash = None
+    client.referral_copy_ct = None
     client.status = ClientStatus.ERASED
     client.erased_at = utcnow()
     client.updated_at = client.erased_at

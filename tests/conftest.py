@@ -144,9 +144,15 @@ def database_url(
 
 
 @pytest.fixture
-def settings(database_url: str) -> dict[str, object]:
-    """The app's settings; a test may change them before asking for `app`."""
-    return _settings(database_url)
+def settings(database_url: str, request: pytest.FixtureRequest) -> dict[str, object]:
+    """The app's settings; a test may change them before asking for `app`, or with
+    `@with_settings(...)`."""
+    return {**_settings(database_url), **getattr(request, "param", {})}
+
+
+def with_settings(**changes: object) -> pytest.MarkDecorator:
+    """Build this test's app with these settings changed."""
+    return pytest.mark.parametrize("settings", [changes], indirect=True, ids=["settings"])
 
 
 @pytest.fixture

@@ -15,9 +15,11 @@ import html
 import re
 import uuid
 from collections.abc import Iterable
+from functools import cache
 from html.parser import HTMLParser
 from pathlib import Path
 
+from babel.support import Translations
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, inspect, select, table, text
@@ -31,6 +33,7 @@ from intake.vault import AnswerValue
 
 PAGES = len(SECTIONS)
 SITE_NAME = "Forms"
+TRANSLATIONS = Path(__file__).resolve().parents[1] / "translations"
 QUICK_EXIT_PATH = "/exit"
 CLIENT_TABLES = ("client", "answer", "consent_event")
 PERSIAN_DIGITS = "۰۱۲۳۴۵۶۷۸۹"
@@ -196,6 +199,18 @@ class Page(HTMLParser):
         return [html.unescape(m) for m in re.findall(r"<bdi>([^<]*)</bdi>", self.markup)]
 
 
+def site_name(markup: str) -> str:
+    """The neutral site name ("Forms") in the language the page is in."""
+    found = re.search(r'<html lang="([^"]+)"', markup)
+    locale = found.group(1) if found else "en"
+    return neutral_name(locale)
+
+
+@cache
+def neutral_name(locale: str) -> str:
+    return Translations.load(str(TRANSLATIONS), [locale]).gettext(SITE_NAME)
+
+
 # --- a phone ------------------------------------------------------------------------------
 
 
@@ -269,7 +284,7 @@ class Phone:
             self.token = match.group(1)
         assert f'href="{QUICK_EXIT_PATH}"' in page.markup, f"no quick exit on {path}"
         assert 'id="quick-exit"' in page.markup, path
-        assert SITE_NAME in page.title, (path, page.title)
+        assert site_name(page.markup) in page.title, (path, page.title)
         self.titles.append(page.title)
         self._no_private_in(page.title, f"title of {path}")
         for url in page.urls():
@@ -287,34 +302,35 @@ class Phone:
 
     # the journey
 
-    def start(self) -> str:
-        """Start → welcome → your code (saved). Returns the code shown, as shown."""
+    def start(self) -> None:
+        """Start → welcome → the choices. Nothing is kept, and there is no code yet."""
         self.get("/")
         self.get("/welcome")
-        page = self.page(self.get("/your-code"))
-        shown = [value for value in page.bdi() if re.fullmatch(r"[0-9]{4}( [0-9]{4}){3}", value)]
-        assert len(shown) == 1, page.bdi()
-        code = shown[0]
-        self.keep_private(code)
-        response = self.post("/your-code", {"saved": "y"})
-        assert response.headers["Location"] == "/agree"
-        return code
-
-    def agree(self, store: str = "yes", share: str | None = "yes") -> TestResponse:
         self.get("/agree")
-        choices = {"store_answers": store}
+
+    def agree(self, store: str | None = "yes", share: str | None = "yes") -> TestResponse:
+        self.get("/agree")
+        choices = {}
+        if store is not None:
+            choices["store_answers"] = store
         if share is not None:
             choices["share_with_coach"] = share
-        return self.post("/agree", choices)
+        return self.post("/agree", choices, status=302 if store else 400)
+
+    def take_code(self, then: str = "/page/1") -> str:
+        """The return code, given after a yes to keeping answers: read, written down, and on."""
+        code = return_code_shown(self.get("/your-code"))
+        self.keep_private(code)
+        response = self.post("/your-code", {"saved": "y"})
+        assert response.headers["Location"] == then
+        return code
 
     def begin(self, share: str | None = "yes") -> str:
         """A new client who agreed to keep answers; returns their return code."""
-        code = self.start()
+        self.start()
         response = self.agree("yes", share)
-        assert response.headers["Location"] == "/receipt", "each decision gives a receipt"
-        receipt = self.page(self.get("/receipt"))
-        assert "/page/1" in receipt.hrefs, "the receipt carries on to the first page"
-        return code
+        assert response.headers["Location"] == "/your-code", "the code comes after the yes"
+        return self.take_code()
 
     def save_page(
         self,
@@ -331,6 +347,18 @@ class Phone:
     def come_back(self, typed_code: str, status: int = 302) -> TestResponse:
         self.get("/come-back")
         return self.post("/come-back", {"code": typed_code}, status=status)
+
+
+def return_code_shown(response: TestResponse) -> str:
+    """The one return code a page shows, as a person reads it: '4827 1930 5561 2204'."""
+    markup = response.get_data(as_text=True)
+    shown = [
+        " ".join(re.findall(r"<span>([0-9]{4})</span>", block))
+        for block in re.findall(r'<p class="return-code"[^>]*>(.*?)</p>', markup, re.S)
+    ]
+    assert len(shown) == 1, shown
+    assert re.fullmatch(r"[0-9]{4}( [0-9]{4}){3}", shown[0]), shown
+    return shown[0]
 
 
 def _body(response: TestResponse) -> str:

@@ -193,26 +193,21 @@ def arrive(phone: Phone, token: str) -> TestResponse:
 
 
 def begin_referred(phone: Phone, status_to_referrer: str | None = "yes") -> str:
-    """After arriving: welcome → code → agree to keep answers (and to tell the referrer how it
-    goes, if asked). Returns the return code."""
+    """After arriving: welcome → agree to keep answers (and to tell the referrer how it goes,
+    if asked) → the return code. Returns the code."""
     phone.get("/welcome")
-    page = phone.page(phone.get("/your-code"))
-    shown = [v for v in page.bdi() if re.fullmatch(r"[0-9]{4}( [0-9]{4}){3}", v)]
-    assert len(shown) == 1
-    phone.keep_private(shown[0])
-    assert phone.post("/your-code", {"saved": "y"}).headers["Location"] == "/agree"
     agree = phone.page(phone.get("/agree"))
     assert "status_to_referrer" in {i.get("name") for i in agree.inputs}, "not asked"
     choices = {"store_answers": "yes", "share_with_coach": "yes"}
     if status_to_referrer is not None:
         choices["status_to_referrer"] = status_to_referrer
     response = phone.post("/agree", choices)
-    assert response.headers["Location"] == "/receipt"
-    return shown[0]
+    assert response.headers["Location"] == "/your-code"
+    return phone.take_code()
 
 
 def my_choice(phone: Phone, purpose: str, decision: str) -> None:
     """Change one choice on "Your choices" with its one button."""
     phone.get("/my-choices")
     response = phone.post("/my-choices", {"purpose": purpose, "decision": decision})
-    assert response.headers["Location"] == "/receipt"
+    assert response.headers["Location"] == "/my-choices"

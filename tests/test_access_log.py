@@ -23,7 +23,7 @@ from click.testing import Result
 from conftest import Team
 from flask import Flask
 from flask.testing import FlaskClient
-from flask_babel import format_date
+from flask_babel import format_date, format_time
 from journey_helpers import Phone
 from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.exc import DBAPIError
@@ -74,11 +74,13 @@ def looked_lines(response: object) -> list[str]:
 
 
 def expected_lines(app: Flask, rows: list[AccessEvent], names: dict[int, str]) -> list[str]:
-    """What the client should read for these rows, newest first, in English."""
+    """What the client should read for these rows, newest first, in English: one line each,
+    for rows where no two in a row share a person and an action (tests/test_who_looked.py
+    covers looks that are joined into one line)."""
     with app.test_request_context():
         return [
-            f"{names[row.staff_id]} · {format_date(row.at, 'd MMMM yyyy')} · "  # type: ignore[index]
-            f"{PLAIN_WORDS[row.action]}"
+            f"{names[row.staff_id]} {PLAIN_WORDS[row.action]} "  # type: ignore[index]
+            f"at {format_time(row.at, 'HH:mm')}, {format_date(row.at, 'd MMMM yyyy')}"
             for row in reversed(rows)
         ]
 
@@ -181,8 +183,8 @@ def test_the_client_sees_each_look_in_plain_words_and_nobody_elses(
     assert [row.action for row in mine] == ["assigned", "viewed", "printed", "exported"]
     assert [row.staff_id for row in mine] == [team.ids["admin"], *[team.ids["coach"]] * 3]
     want = expected_lines(app, mine, names)
-    assert want[-1].startswith(f"{ADMIN_NAME} · ")
-    assert want[0].endswith("· saved a copy of your answers")
+    assert want[-1].startswith(f"{ADMIN_NAME} chose your coach at ")
+    assert want[0].startswith(f"{COACH_NAME} saved a copy of your answers at ")
 
     # In the client's own session...
     page = first.phone.get("/who-looked")
@@ -190,13 +192,14 @@ def test_the_client_sees_each_look_in_plain_words_and_nobody_elses(
     shown = page.get_data(as_text=True)
     assert COACH2_NAME not in shown, "another client's entries are not shown"
     assert other.name not in shown
-    said = [line.rsplit(" · ", 1)[-1] for line in looked_lines(page)]
-    assert not set(said) & set(PLAIN_WORDS), "the action is in plain words, not a code"
+    said = {word for line in looked_lines(page) for word in line.split()}
+    codes = set(PLAIN_WORDS) - {"printed"}  # "printed" is a code and a plain word
+    assert not said & codes, "the action is in plain words, not a code"
 
     # ...and on another phone, coming back with the code.
     again = Phone(app)
     again.keep_private(first.code)
-    assert again.come_back(first.code).headers["Location"] == "/check"
+    assert again.come_back(first.code).headers["Location"] == "/your-space"
     assert looked_lines(again.get("/who-looked")) == want
 
     # The other client sees only their own two lines.
@@ -231,7 +234,7 @@ def test_a_person_nobody_looked_at_is_told_so(app: Flask, team: Team) -> None:
     page = person.phone.get("/who-looked")
     assert looked_lines(page) == []
     assert "Nobody has opened your answers yet." in page.get_data(as_text=True)
-    assert person.phone.get("/check").get_data(as_text=True).count('href="/who-looked"') == 1
+    assert person.phone.get("/your-space").get_data(as_text=True).count('href="/who-looked"') == 1
 
 
 # --- an attacker with the database --------------------------------------------------------
@@ -526,10 +529,11 @@ def test_two_entries_written_at_once_never_fork_the_chain(
     assert verify(app) is None
     assert audit_verify(app).exit_code == 0
     # And both lines reach the client.
+    # The coach's look follows the coach's last look, so the two are one line.
     lines = looked_lines(logged.person.phone.get("/who-looked"))
-    assert lines[0].startswith(f"{ADMIN_NAME} · ")
-    assert lines[1].startswith(f"{COACH_NAME} · ")
-    assert len(lines) == 7
+    assert lines[0].startswith(f"{ADMIN_NAME} chose your coach at ")
+    assert lines[1].startswith(f"{COACH_NAME} read your answers 2 times ")
+    assert len(lines) == 6
 
 
 # --- anchors: a rewritten or shortened log, found from a line kept elsewhere --------------

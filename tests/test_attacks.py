@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 import pyotp
 import pytest
 from conftest import PASSWORDS, Team, csrf
+from consent_helpers import consent_events
 from flask import Flask, request
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, example, given
@@ -275,6 +276,7 @@ class World:
     visit_code: str
     client_a: str  # sent, assigned to coach A, with a check-in
     check_in: int
+    others_receipt: int  # a consent decision of client A's, never the visiting client's
     spare_coach: int  # a coach nobody signs in as: deactivated and reset by the admin
     refs: dict[str, MadeReferral]  # partner B's referrals, each for one route
     spare_token: int  # partner B's API token that gets revoked
@@ -309,6 +311,7 @@ def build_world(app: Flask, team: Team) -> World:
         visit_code=visit_code,
         client_a=sent.id,
         check_in=check_in_of(app, sent.id),
+        others_receipt=consent_events(app, sent.id)[0].id,
         spare_coach=make_coach(app, team, "coach3"),
         refs=refs,
         spare_token=spare_token,
@@ -328,6 +331,7 @@ def route_arguments(world: World, rule: Rule) -> dict[str, object]:
         "number": 1,
         "client_id": world.client_a,
         "check_in_id": world.check_in,
+        "event_id": world.others_receipt,
         "staff_id": world.spare_coach,
         "token_id": world.spare_token,
         "token": world.refs["link"].link_token,
@@ -352,7 +356,9 @@ def path_of(world: World, rule: Rule) -> str:
 def form_for(world: World, endpoint: str) -> dict[str, object]:
     team = world.team
     return {
-        "client.agree": {"store_answers": "yes", "share_with_coach": "yes"},
+        # Nothing chosen on the first question: asked again, nothing recorded (a missed tap
+        # is never a decision). The yes and the no have tests of their own.
+        "client.agree": {"share_with_coach": "yes"},
         "client.agreement": {"kind": "plan", "response": "confirmed", "version": "1"},
         "client.check_in": {"goal": "a calm hour", "off_limits": "", "arriving": "tired"},
         "client.come_back": {"code": ""},
@@ -517,23 +523,12 @@ def signed_in_elsewhere(other: str) -> Expect:
     return expect
 
 
-def new_code_first(_world: World, actor: str, _method: str) -> str:
-    # Asked before anyone has been shown a code (the walk reaches /agree before /your-code).
-    return "→/check" if actor == VISIT else "→/your-code"
-
-
-def your_code(_world: World, actor: str, method: str) -> str:
+def choices_first(_world: World, actor: str, method: str) -> str:
+    # Someone with a record goes to their space; anyone else is asked, and a missed tap
+    # records nothing.
     if actor == VISIT:
-        return "→/check"
-    return "200" if method == "GET" else "→/agree"
-
-
-def receipt(_world: World, actor: str, _method: str) -> str:
-    return "200" if actor == VISIT else "→/my-choices"
-
-
-def receipt_json(_world: World, actor: str, _method: str) -> str:
-    return "200" if actor == VISIT else "404"
+        return "→/your-space"
+    return "200" if method == "GET" else "400"
 
 
 def quick_exit(world: World, _actor: str, _method: str) -> str:
@@ -545,15 +540,18 @@ EXPECTED: dict[str, Expect] = {
     "client.start": everyone("200"),
     "client.welcome": everyone("200"),
     "client.ended": everyone("200"),
-    "client.nothing_kept": everyone("200"),
-    "client.your_code": your_code,
-    "client.agree": new_code_first,
+    "client.visit_only": everyone("→/agree"),  # nobody in the walk said no to keeping
+    "client.your_code": in_a_visit(post="→/your-space"),  # sent by then (/send comes first)
+    "client.agree": choices_first,
     "client.come_back": lambda _w, _a, method: "200" if method == "GET" else "400",
     "client.referral_code": lambda _w, _a, method: "200" if method == "GET" else "400",
     "client.referral_link": everyone("→/referred"),
     "client.referred": everyone("200"),  # after the link (the walk reaches /r/ first)
-    "client.receipt": receipt,
-    "client.receipt_json": receipt_json,
+    "client.deleted": everyone("→/"),  # nobody deleted everything in this browser
+    "client.receipt_json": everyone("404"),
+    "client.receipts": in_a_visit(),
+    "client.receipt_download": in_a_visit(get="404"),  # client A's receipt: not theirs
+    "client.your_space": in_a_visit(),
     "client.quick_exit": quick_exit,
     "client.leave": everyone("→/"),
     "client.page": in_a_visit(post="→/page/2"),
@@ -565,9 +563,9 @@ EXPECTED: dict[str, Expect] = {
     "client.who_looked": in_a_visit(),
     "client.my_data": in_a_visit(),
     "client.my_data_json": in_a_visit(),
-    "client.my_choices": in_a_visit(post="→/receipt"),
-    "client.decide_again": in_a_visit(get="→/check", post="400"),  # nothing is waiting
-    "client.delete_everything": in_a_visit(post="→/receipt"),
+    "client.my_choices": in_a_visit(post="→/my-choices"),
+    "client.decide_again": in_a_visit(get="→/your-space", post="400"),  # nothing is waiting
+    "client.delete_everything": in_a_visit(post="→/deleted"),
     "client.agreement": in_a_visit(post="400"),  # no agreement to answer yet
     "client.check_in": in_a_visit(post="→/before-a-session"),
     # staff sign-in
@@ -1147,12 +1145,11 @@ def referred_and_sent(app: Flask, team: Team, link_token: str) -> str:
     assert phone.get(f"/r/{link_token}", status=302).headers["Location"] == "/referred"
     phone.get("/referred")
     phone.get("/welcome")
-    phone.get("/your-code")
-    phone.post("/your-code", {"saved": "y"})
     phone.get("/agree")
     phone.post(
         "/agree", {"store_answers": "yes", "share_with_coach": "yes", "status_to_referrer": "no"}
     )
+    phone.take_code()
     phone.get("/check")
     assert phone.post("/send", {}).headers["Location"] == "/sent"
     (client_id,) = _client_ids(app) - before
@@ -1296,7 +1293,7 @@ def test_64_kb_of_text_is_refused_kindly_everywhere_and_nothing_is_stored(
 
 TOO_MANY_CODES = "There have been many tries. Please wait 15 minutes and try again."
 CODE_NOT_FOUND = "We could not find that code."
-RETURN_CODE_NOT_FOUND = "We could not find that code. Check the numbers and try again."
+RETURN_CODE_NOT_FOUND = "We could not find answers for that code."
 
 
 def from_address(browser: FlaskClient, number: int) -> FlaskClient:
@@ -1546,13 +1543,10 @@ def test_a_client_s_cookie_is_host_only_and_renewed_at_each_step_of_trust(
     phone.get("/")
     assert session_cookie(app, phone.client) is None, "a visitor who keeps nothing gets none"
     phone.get("/welcome")
-    first = phone.client.get("/your-code")
+    first = phone.client.get("/agree")
     assert_host_only_session_cookie(set_cookie_header(first, name))
     before_agreeing = session_cookie(app, phone.client)
-    phone.page(first)
-    phone.see(first, "/your-code")
-    phone.post("/your-code", {"saved": "y"})
-    phone.get("/agree")
+    phone.see(first, "/agree")
     agreed = phone.post("/agree", {"store_answers": "yes", "share_with_coach": "yes"})
     assert_host_only_session_cookie(set_cookie_header(agreed, name))
     in_visit = session_cookie(app, phone.client)
@@ -1574,20 +1568,19 @@ def test_a_cookie_planted_in_a_client_s_browser_opens_nothing_afterwards(
         owner.client.get("/exit")
     # The attacker gets a session of their own and plants its cookie in the person's browser.
     attacker = Phone(app)
-    attacker.get("/your-code")
+    attacker.get("/agree")
     planted = session_cookie(app, attacker.client)
     assert planted is not None
     victim = Phone(app)
     victim.client.set_cookie(name, planted, path="/", secure=True)
     if step == "agreeing":
         victim.get("/welcome")
-        victim.get("/your-code")
-        victim.post("/your-code", {"saved": "y"})
         victim.agree("yes", "yes")
+        victim.take_code()
         victim.save_page(1, {"name": "Hana"})
     else:
         victim.keep_private(owner_code)
-        assert victim.come_back(owner_code).headers["Location"] == "/page/2"
+        assert victim.come_back(owner_code).headers["Location"] == "/your-space"
     assert session_cookie(app, victim.client) != planted
     assert victim.get("/page/1").get_data(as_text=True).count("Hana") == 1
     # The planted cookie now opens nothing of the person's visit.
@@ -1805,11 +1798,9 @@ def test_no_answer_code_password_or_secret_reaches_any_log_record(
             person.post("/referral-code", {"code": referred["code"]})
         person.get("/referred")
         person.get("/welcome")
-        shown = [v for v in person.page(person.get("/your-code")).bdi() if v[:4].isdigit()]
-        referred_codes += shown
-        person.post("/your-code", {"saved": "y"})
         person.get("/agree")
         person.post("/agree", {"store_answers": "yes", "share_with_coach": "yes"})
+        referred_codes.append(person.take_code())
         person.save_page(1, {"name": mark("referred")})
 
     # Things that fail: a 404, a CSRF failure, a field too long, a wrong sign-in, a bad API call.
@@ -1838,8 +1829,8 @@ def test_no_answer_code_password_or_secret_reaches_any_log_record(
 # --- property-based fuzzing of every client form -----------------------------------------------
 
 PAGE_PATHS = [f"/page/{n}" for n in range(1, len(SECTIONS) + 1)]
-VISIT_FORMS = ["/before-a-session", "/agreement", "/my-choices"]
-VISITOR_FORMS = ["/come-back", "/agree", "/your-code", "/referral-code"]
+VISIT_FORMS = ["/before-a-session", "/agreement", "/my-choices", "/your-code"]
+VISITOR_FORMS = ["/come-back", "/agree", "/referral-code"]
 FIELD_NAMES = sorted(
     {q.key for s in SECTIONS for q in s.questions}
     | {"consent_choice", "action", "kind", "response", "version", "note", "goal", "off_limits"}
@@ -1899,7 +1890,7 @@ class Fuzzed:
 
     def new_visitor(self) -> None:
         self.visitor = Phone(self.app)
-        self.visitor.get("/your-code")
+        self.visitor.get("/agree")
 
     def stored(self) -> dict[str, dict[str, object]]:
         with self.app.app_context():
@@ -2000,7 +1991,7 @@ def test_fuzzed_client_forms_never_fail_and_never_lose_an_answer(
     fuzzed: Fuzzed, path: str, fields: dict[str, object]
 ) -> None:
     response = post_fuzzed(fuzzed, path, fields)
-    if path == "/agree" and response.headers.get("Location") == "/receipt":
+    if path == "/agree" and response.headers.get("Location") == "/your-code":
         # They agreed: a new person with their own record, and nobody else's changed.
         assert len(_client_ids(fuzzed.app)) == fuzzed.clients + 1
         fuzzed.clients += 1

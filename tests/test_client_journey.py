@@ -13,7 +13,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -35,6 +35,7 @@ from journey_helpers import (
     marker,
     only_client,
     read_as_coach,
+    return_code_shown,
     section_at,
     typed_words,
 )
@@ -86,8 +87,7 @@ def test_whole_journey_left_half_way_finished_on_another_phone_and_read_by_a_coa
         response = first.save_page(number, sent[section.key], action=action)
         expected_next = "/saved" if number == 5 else f"/page/{number + 1}"
         assert response.headers["Location"] == expected_next
-    saved = first.page(first.get("/saved"))
-    assert code in saved.bdi(), "the saved page reminds the person of their code"
+    assert return_code_shown(first.get("/saved")) == code, "the saved page shows the code"
 
     # Leave: a new phone, no cookies. It cannot see anything without the code.
     second = Phone(app)
@@ -98,9 +98,10 @@ def test_whole_journey_left_half_way_finished_on_another_phone_and_read_by_a_coa
     typed = in_digits(code, digits, separator)
     assert not any(c.isascii() and c.isdigit() for c in typed)
     response = second.come_back(typed)
-    assert response.headers["Location"] == "/page/6", (
-        "back where they stopped: the first unsaved page"
-    )
+    assert response.headers["Location"] == "/your-space", "back to a short page of their own"
+    space = second.page(second.get("/your-space"))
+    assert "You have 9 pages left to fill in." in space.markup
+    assert "/page/6" in space.hrefs, "carry on from the first unsaved page"
     check = second.get("/check").get_data(as_text=True)
     assert "Carry on from page 6" in check
     for number in range(1, 6):
@@ -181,54 +182,140 @@ def test_whole_journey_left_half_way_finished_on_another_phone_and_read_by_a_coa
 # --- before consent -----------------------------------------------------------------------
 
 
-def test_nothing_of_the_person_is_stored_before_they_agree_and_the_code_is_nowhere(
+def test_nothing_is_stored_and_no_code_is_given_before_the_person_chooses(
     app: Flask, team, database_kind: str, instance_path: Path
 ) -> None:
     phone = Phone(app)
-    code = phone.start()
-    phone.get("/agree")
+    phone.start()
+    for path in ("/", "/welcome", "/agree"):
+        assert 'class="return-code"' not in phone.get(path).get_data(as_text=True), path
     assert count_rows(app, *CLIENT_TABLES) == NO_CLIENT_ROWS
-    stored = database_bytes(app, database_kind, instance_path)
-    assert_not_stored(stored, [code, code.replace(" ", ""), "-".join(code.split())])
-    # The code shown is kept for the next step, so the person sees the same one again.
-    assert code in phone.page(phone.get("/your-code")).bdi()
+    # The code page is not there before a yes to keeping answers.
+    assert phone.get("/your-code", status=302).headers["Location"] == "/come-back"
+
+
+def test_pressing_continue_with_nothing_chosen_asks_again_and_records_nothing(
+    app: Flask, team
+) -> None:
+    phone = Phone(app)
+    phone.start()
+    response = phone.agree(store=None, share="yes")
+    page = phone.page(response)
+    assert page.title.startswith("Error:"), page.title
+    assert [href for href, _text in page.summary_links] == ["#store_answers-0"]
+    assert "You have not chosen yet" in page.markup
+    assert "Either answer is fine" in page.markup
+    assert "We have not kept anything" not in page.markup
+    assert page.checked("share_with_coach") == ["yes"], "what they chose is still chosen"
+    assert page.checked("store_answers") == []
     assert count_rows(app, *CLIENT_TABLES) == NO_CLIENT_ROWS
+    assert 'class="return-code"' not in page.markup
 
 
 @pytest.mark.parametrize("share", ["yes", "no", None], ids=["share-yes", "share-no", "no-answer"])
-def test_declining_to_keep_answers_writes_nothing(
+def test_a_no_to_keeping_answers_stores_nothing_and_still_opens_the_pages_for_this_visit(
     app: Flask, team, database_kind: str, instance_path: Path, share: str | None
 ) -> None:
     phone = Phone(app)
-    code = phone.start()
+    phone.start()
     response = phone.agree(store="no", share=share)
-    assert response.headers["Location"] == "/nothing-kept"
-    page = phone.get("/nothing-kept").get_data(as_text=True)
-    assert "We have not kept anything" in page
-    assert count_rows(app, *CLIENT_TABLES) == NO_CLIENT_ROWS
+    assert response.headers["Location"] == "/this-visit-only"
+    explained = phone.page(phone.get("/this-visit-only"))
+    assert "We will not keep your answers" in explained.markup
+    assert "gone when you leave" in explained.markup
+    assert "/page/1" in explained.hrefs
+    assert "/agree" in explained.hrefs, "they can change their mind"
+    assert 'class="return-code"' not in explained.markup, "no code for someone who keeps nothing"
+
+    answers = fill(section_at(1))
+    response = phone.save_page(1, answers)
+    assert response.headers["Location"] == "/page/2"
+    shown = phone.page(phone.get("/page/1"))
+    assert shown.value("name") == answers["name"], "held for the rest of the visit"
+    check = phone.get("/check").get_data(as_text=True)
+    assert str(answers["name"]) in check
+    assert "Send my answers" not in check
+    assert count_rows(app, *CLIENT_TABLES) == NO_CLIENT_ROWS, "never written as answer rows"
     assert_not_stored(
-        database_bytes(app, database_kind, instance_path), [code, code.replace(" ", "")]
+        database_bytes(app, database_kind, instance_path), typed_words(section_at(1), answers)
     )
-    # Nothing to come back to: the code opens nothing.
-    other = Phone(app)
-    assert other.come_back(code, status=400).status_code == 400
-    # Pages with answers stay closed to this person.
-    assert phone.get("/page/1", status=302).headers["Location"] == "/come-back"
+    # Nothing to send, nothing to come back to.
+    assert phone.post("/send", {}, status=302).headers["Location"] == "/check"
+    assert phone.get("/your-code", status=302).headers["Location"] == "/check"
+
+    # Quick exit: the visit's answers are gone with it.
+    phone.client.get("/exit")
+    assert _session_rows(app) == 0
+    assert phone.get("/page/1", status=302).headers["Location"] in ("/ended", "/come-back")
+
+
+def test_someone_who_said_no_can_change_their_mind_and_keep_what_they_wrote(
+    app: Flask, team
+) -> None:
+    phone = Phone(app)
+    phone.start()
+    phone.agree(store="no", share=None)
+    written = {n: fill(section_at(n)) for n in (1, 2)}
+    for number, answers in written.items():
+        phone.save_page(number, answers)
+    assert count_rows(app, "answer")["answer"] == 0
+    phone.get("/check")
+    response = phone.agree(store="yes", share="yes")
+    assert response.headers["Location"] == "/your-code"
+    code = phone.take_code(then="/page/3")
+    assert read_as_coach(app, team.org_private_key) == {
+        section_at(n).key: _expected(answers) for n, answers in written.items()
+    }
+    again = Phone(app)
+    again.come_back(code)
+    check = again.get("/check").get_data(as_text=True)
+    assert str(written[2]["languages"]) in check
 
 
 def test_the_code_page_reminds_once_then_lets_the_person_go_on(app: Flask, team) -> None:
     phone = Phone(app)
-    phone.get("/welcome")
-    code = phone.page(phone.get("/your-code")).bdi()
+    phone.start()
+    phone.agree("yes", "yes")
+    code = return_code_shown(phone.get("/your-code"))
     response = phone.post("/your-code", {}, status=200)
     page = phone.page(response)
     assert page.title.startswith("Error:"), page.title
     assert [href for href, _text in page.summary_links] == ["#saved"]
     assert 'id="saved"' in page.markup
-    assert page.bdi() == code, "the same code is shown again"
+    assert return_code_shown(response) == code, "the same code is shown again"
     response = phone.post("/your-code", {"action": "without"})
-    assert response.headers["Location"] == "/agree"
-    assert count_rows(app, *CLIENT_TABLES) == NO_CLIENT_ROWS
+    assert response.headers["Location"] == "/page/1"
+
+
+def test_the_code_page_says_how_to_keep_the_code_and_when_unsent_answers_go(
+    app: Flask, team
+) -> None:
+    phone = Phone(app)
+    phone.start()
+    phone.agree("yes", "yes")
+    page = phone.get("/your-code").get_data(as_text=True)
+    assert "screenshot" not in page.lower()
+    assert "Write it down, and keep it somewhere only you can see." in page
+    deleted_on = only_client(app).updated_at + timedelta(days=30)
+    told = (
+        f"If you do not send your answers, we delete them on {deleted_on.day} {deleted_on:%B %Y}."
+    )
+    assert told in page
+    assert "30 minutes" in page
+    # The same date where they save and leave, and in their space; the rule where they come back.
+    phone.post("/your-code", {"saved": "y"})
+    phone.save_page(1, fill(section_at(1)), action="later")
+    deleted_on = only_client(app).updated_at + timedelta(days=30)
+    told = (
+        f"If you do not send your answers, we delete them on {deleted_on.day} {deleted_on:%B %Y}."
+    )
+    assert told in phone.get("/saved").get_data(as_text=True)
+    assert told in phone.get("/your-space").get_data(as_text=True)
+    come_back = Phone(app).get("/come-back").get_data(as_text=True)
+    assert "Answers that were never sent are deleted 30 days after the last change." in come_back
+    welcome = Phone(app).get("/welcome").get_data(as_text=True)
+    assert "If you leave a page alone for 30 minutes, we close it" in welcome
+    assert "Each page is saved when you go to the next one." in welcome
 
 
 # --- consent ------------------------------------------------------------------------------
@@ -252,11 +339,14 @@ def test_consent_events_point_at_the_exact_words_shown_and_the_chain_holds(
     phone.start()
     shown = _shown_consent_texts(phone.page(phone.get("/agree")))
     response = phone.post("/agree", {"store_answers": "yes", "share_with_coach": share})
-    assert response.headers["Location"] == "/receipt"
-    receipt = phone.page(phone.get("/receipt"))
-    assert "/page/1" in receipt.hrefs
-    fingerprints = [value for value in receipt.bdi() if re.fullmatch(r"[0-9a-f]{64}", value)]
-    assert fingerprints == [hashlib.sha256(text.encode()).hexdigest() for text in shown]
+    assert response.headers["Location"] == "/your-code", "no page of receipts in the way"
+    confirmed = phone.get("/your-code").get_data(as_text=True)
+    numbers = re.findall(r'class="receipt-number" dir="ltr">([0-9A-F]{4}-[0-9A-F]{4})<', confirmed)
+    assert "We saved your choices." in confirmed
+    assert 'href="/receipts"' in confirmed
+    assert "We saved your choices." not in phone.get("/your-code").get_data(as_text=True), (
+        "confirmed once, not on every page"
+    )
 
     client = only_client(app)
     with app.app_context():
@@ -279,13 +369,16 @@ def test_consent_events_point_at_the_exact_words_shown_and_the_chain_holds(
             assert text_row.sha256 == hashlib.sha256(words.encode("utf-8")).hexdigest()
             assert text_row.body == words
         assert consent.verify_chain(db, client.id)
+        assert numbers == [consent.receipt_number(e) for e in events]
+        assert [e.hash[:8].upper() for e in events] == [n.replace("-", "") for n in numbers]
 
     if share == "no":
         # Sending asks again, next to the button; the yes is its own event on the chain.
         check = phone.page(phone.get("/check"))
         assert "share" in [i.get("name") for i in check.inputs]
-        assert phone.post("/send", {"share": "y"}).headers["Location"] == "/receipt"
-        assert "/sent" in phone.page(phone.get("/receipt")).hrefs, "the receipt carries on"
+        assert phone.post("/send", {"share": "y"}).headers["Location"] == "/sent"
+        sent = phone.get("/sent").get_data(as_text=True)
+        assert "We saved your choice." in sent, "the yes given by the button is confirmed"
         with app.app_context():
             db = db_session()
             state = consent.current_state(db, client.id)
@@ -315,7 +408,7 @@ def test_pressing_send_twice_sends_once(app: Flask, team) -> None:
     phone.save_page(1, fill(section_at(1)))
     phone.get("/check")
     first = phone.post("/send", {"share": "y"})
-    assert first.headers["Location"] == "/receipt", "the yes given by the button has a receipt"
+    assert first.headers["Location"] == "/sent"
     submitted: datetime | None = only_client(app).submitted_at
     assert submitted is not None
 
@@ -443,9 +536,9 @@ def test_quick_exit_before_agreeing_leaves_no_row_behind(exit_url: str, app: Fla
     assert response.headers["Location"] == exit_url
     assert _session_rows(app) == 0
     assert count_rows(app, *CLIENT_TABLES) == NO_CLIENT_ROWS
-    # Back on the site, the old code is gone: a new one is made.
+    # Back on the site, nothing of the visit is left: the choices are asked afresh.
     again = Phone(app)
-    assert again.get("/agree", status=302).headers["Location"] == "/your-code"
+    assert "You have not chosen yet" not in again.get("/agree").get_data(as_text=True)
 
 
 def test_leaving_calmly_ends_the_session_and_returns_to_the_start(app: Flask, team) -> None:
@@ -471,11 +564,12 @@ def _walk_every_page(app: Flask) -> tuple[dict[str, TestResponse], list[Phone]]:
     phone = Phone(app)
     pages["start"] = phone.get("/")
     pages["welcome"] = phone.get("/welcome")
-    pages["your-code"] = phone.get("/your-code")
-    phone.keep_private(*phone.page(pages["your-code"]).bdi())
-    phone.post("/your-code", {"saved": "y"})
     pages["agree"] = phone.get("/agree")
+    pages["agree-nothing-chosen"] = phone.post("/agree", {}, status=400)
     phone.post("/agree", {"store_answers": "yes", "share_with_coach": "no"})
+    pages["your-code"] = phone.get("/your-code")
+    phone.keep_private(return_code_shown(pages["your-code"]))
+    phone.post("/your-code", {"saved": "y"})
     for number in range(1, PAGES + 1):
         fields = fill(section_at(number))
         phone.save_page(number, fields)
@@ -483,10 +577,13 @@ def _walk_every_page(app: Flask) -> tuple[dict[str, TestResponse], list[Phone]]:
     pages["before-the-agreement"] = phone.get("/before-the-agreement")
     pages["check"] = phone.get("/check")
     pages["saved"] = phone.get("/saved")
+    pages["your-space"] = phone.get("/your-space")
+    pages["receipts"] = phone.get("/receipts")
     phone.get("/check")
     phone.post("/send", {"share": "y"})
     pages["sent"] = phone.get("/sent")
     pages["check-after-sending"] = phone.get("/check")
+    pages["your-space-after-sending"] = phone.get("/your-space")
 
     elsewhere = Phone(app)
     elsewhere.keep_private(*phone.private)
@@ -495,7 +592,10 @@ def _walk_every_page(app: Flask) -> tuple[dict[str, TestResponse], list[Phone]]:
     declining = Phone(app)
     declining.start()
     declining.agree(store="no", share="no")
-    pages["nothing-kept"] = declining.get("/nothing-kept")
+    pages["this-visit-only"] = declining.get("/this-visit-only")
+    declining.save_page(1, fill(section_at(1)))
+    pages["page/1-this-visit-only"] = declining.get("/page/1")
+    pages["check-this-visit-only"] = declining.get("/check")
     return pages, [phone, elsewhere, declining]
 
 

@@ -19,6 +19,7 @@ import json
 import re
 import shutil
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -72,21 +73,31 @@ NEW_SENTENCE = "Your coach may ask a more experienced coach for advice, without 
 # --- helpers ------------------------------------------------------------------------------
 
 
-def receipt_fields(response: TestResponse) -> dict[str, str]:
-    """The receipt page as a person reads it: each <dt> and its <dd>."""
-    pairs = re.findall(
-        r"<dt>(.*?)</dt>\s*<dd[^>]*>(.*?)</dd>", response.get_data(as_text=True), re.DOTALL
-    )
-    return {
-        html.unescape(re.sub(r"<[^>]+>", "", dt)).strip(): " ".join(
-            html.unescape(re.sub(r"<[^>]+>", "", dd)).split()
-        )
-        for dt, dd in pairs
-    }
+ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
-def receipt_json(phone: Phone) -> dict[str, object]:
-    response = phone.get("/receipt.json")
+def _words(markup: str) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", markup)).split())
+
+
+def receipts_shown(response: TestResponse) -> list[dict[str, str]]:
+    """The receipts page as a person reads it, newest first: each receipt's heading, each
+    <dt> and its <dd>, and the address of its copy to save."""
+    found = []
+    markup = response.get_data(as_text=True)
+    for block in re.findall(r'<section class="receipt">(.*?)</section>', markup, re.DOTALL):
+        fields = {
+            _words(dt): _words(dd)
+            for dt, dd in re.findall(r"<dt>(.*?)</dt>\s*<dd[^>]*>(.*?)</dd>", block, re.DOTALL)
+        }
+        fields["heading"] = _words(re.search(r"<h2>(.*?)</h2>", block, re.DOTALL).group(1))  # type: ignore[union-attr]
+        fields["download"] = re.search(r'<a href="([^"]+\.json)" download>', block).group(1)  # type: ignore[union-attr]
+        found.append(fields)
+    return found
+
+
+def receipt_json(phone: Phone, path: str) -> dict[str, object]:
+    response = phone.get(path)
     assert response.mimetype == "application/json"
     assert response.headers["Content-Disposition"] == (
         'attachment; filename="consent-receipt.json"'
@@ -96,17 +107,28 @@ def receipt_json(phone: Phone) -> dict[str, object]:
     return document
 
 
+def newest_receipt(phone: Phone) -> tuple[dict[str, str], dict[str, object]]:
+    """The newest receipt on the receipts page, and its copy to save."""
+    shown = receipts_shown(phone.get("/receipts"))[0]
+    return shown, receipt_json(phone, shown["download"])
+
+
 def assert_receipt_page_matches_download(
     app: Flask, page: dict[str, str], document: dict[str, object]
 ) -> None:
-    """What the receipt page shows is what the download holds."""
-    assert page["What"] == label(app, "PURPOSE", str(document["purpose"]))
-    assert page["Your choice"] == label(app, "DECISION", str(document["decision"]))
-    assert page["When"] == document["at"]
+    """What the receipts page shows is what the download holds, in words a person reads:
+    a date in words (never a raw timestamp) and a short receipt number."""
+    purpose = label(app, "PURPOSE", str(document["purpose"]))
+    assert page["heading"] == f"{purpose}: {label(app, 'DECISION', str(document['decision']))}"
+    at = datetime.fromisoformat(str(document["at"]))
+    assert page["When"] == f"{at.day} {at:%B %Y}, {at:%H:%M}"
+    assert not ISO_TIME.search(" ".join(page.values()))
     text = document["text"]
     assert isinstance(text, dict)
     assert page["The words you were shown"] == f"Version {text['version']}"
-    assert page["Their fingerprint"] == text["sha256"]
+    assert page["Receipt number"] == document["receipt_number"]
+    assert re.fullmatch(r"[0-9A-F]{4}-[0-9A-F]{4}", page["Receipt number"])
+    assert str(document["entry_hash"]).upper().startswith(page["Receipt number"].replace("-", ""))
     assert sha256(str(text["words"])) == text["sha256"]
 
 
@@ -150,7 +172,7 @@ def test_the_receipts_of_the_first_two_choices_fingerprint_the_words_on_the_agre
     assert shown["share_with_coach"].startswith("Can a coach read your answers?")
     assert (
         phone.post("/agree", {"store_answers": "yes", "share_with_coach": "no"}).headers["Location"]
-        == "/receipt"
+        == "/your-code"
     )
 
     for purpose, decision in (("store_answers", "granted"), ("share_with_coach", "declined")):
@@ -182,7 +204,7 @@ def test_the_receipt_of_the_contact_question_fingerprints_the_words_on_page_thre
         assert event.hash == receipt["entry_hash"]
 
 
-def test_a_choice_on_my_choices_gives_a_receipt_page_and_the_same_receipt_to_download(
+def test_a_choice_on_my_choices_is_confirmed_and_its_receipt_reads_and_downloads_the_same(
     app: Flask, team: Team
 ) -> None:
     person = new_person(app, pages=1, send=False)
@@ -194,11 +216,12 @@ def test_a_choice_on_my_choices_gives_a_receipt_page_and_the_same_receipt_to_dow
     assert shown.startswith("Can we count you in our numbers?")
 
     response = phone.post("/my-choices", {"purpose": "anonymous_statistics", "decision": "granted"})
-    assert response.headers["Location"] == "/receipt"
-    shown_receipt = phone.get("/receipt")
-    fields = receipt_fields(shown_receipt)
-    assert fields["Their fingerprint"] == sha256(shown)
-    document = receipt_json(phone)
+    assert response.headers["Location"] == "/my-choices", "no page of receipts in the way"
+    confirmed = page_text(phone.get("/my-choices"))
+    assert "We saved your choice. Being counted in anonymous numbers: Yes." in confirmed
+    fields, document = newest_receipt(phone)
+    assert f"Receipt number {fields['Receipt number']}" in confirmed
+    assert shown_words_fingerprint(document) == sha256(shown)
     assert_receipt_page_matches_download(app, fields, document)
     assert document["purpose"] == "anonymous_statistics"
     assert document["record"] == person.id
@@ -210,10 +233,12 @@ def test_a_choice_on_my_choices_gives_a_receipt_page_and_the_same_receipt_to_dow
     page = phone.get("/my-choices")
     assert "Change to no" in page_text(page)
     phone.post("/my-choices", {"purpose": "anonymous_statistics", "decision": "withdrawn"})
-    fields = receipt_fields(phone.get("/receipt"))
-    assert fields["Your choice"] == label(app, "DECISION", "withdrawn")
-    assert fields["Their fingerprint"] == sha256(block_for(page, "anonymous_statistics").words())
-    assert_receipt_page_matches_download(app, fields, receipt_json(phone))
+    fields, document = newest_receipt(phone)
+    assert fields["heading"].endswith(label(app, "DECISION", "withdrawn"))
+    assert shown_words_fingerprint(document) == sha256(
+        block_for(page, "anonymous_statistics").words()
+    )
+    assert_receipt_page_matches_download(app, fields, document)
     assert [r["decision"] for r in receipts_for(phone, "anonymous_statistics")] == [
         "withdrawn",
         "granted",
@@ -505,7 +530,7 @@ def test_no_delete_everything_erases_every_trace_and_leaves_a_receipt(
     assert len(consent_events(app, person.id)) == decisions_before
 
     response = phone.post("/delete-everything", {})
-    assert response.headers["Location"] == "/receipt"
+    assert response.headers["Location"] == "/deleted"
 
     # Nothing of theirs is left: no answer, no key, no agreement, no check-in, no session.
     assert _rows_of(app, person.id) == {
@@ -530,23 +555,23 @@ def test_no_delete_everything_erases_every_trace_and_leaves_a_receipt(
     assert all(envelope in stored for envelope in _envelopes_of(app, other.id))
 
     # The receipt says so, and stays downloadable in that browser.
-    receipt_page = phone.get("/receipt")
+    receipt_page = phone.get("/deleted")
     words = page_text(receipt_page)
     assert "We have deleted everything you told us." in words
     assert "Nobody can open your answers now, not even us." in words
-    fields = receipt_fields(receipt_page)
-    document = receipt_json(phone)
+    document = receipt_json(phone, "/receipt.json")
     assert document["erased"] is True
     assert document["decision"] == "withdrawn"
     assert document["purpose"] == "store_answers"
-    assert_receipt_page_matches_download(app, fields, document)
+    assert f"Receipt number {document['receipt_number']}" in words
+    assert not ISO_TIME.search(words)
 
     # The code finds nothing, on any device; the other device's visit has ended.
     assert phone.get("/check", status=302).headers["Location"] in ("/come-back", "/ended")
     assert laptop.get("/check", status=302).headers["Location"] in ("/come-back", "/ended")
     stranger = Phone(app)
     response = stranger.come_back(person.code, status=400)
-    assert "We could not find that code." in page_text(response)
+    assert "We could not find answers for that code." in page_text(response)
     assert coach.get(f"/clients/{person.id}").status_code == 404
 
     # The decisions stay, with the withdrawal last, and the ledger still verifies.
@@ -612,7 +637,7 @@ def test_new_words_ask_those_who_said_yes_and_a_no_there_stops_sharing(
         assert shown == " ".join(new_body.split()), "the page shows all of the new words"
 
     stays.phone.post("/decide-again", {"purpose": "share_with_coach", "decision": "granted"})
-    assert stays.phone.get("/decide-again", status=302).headers["Location"] == "/check"
+    assert stays.phone.get("/decide-again", status=302).headers["Location"] == "/your-space"
     stays.phone.get("/check")
     latest = consent_events(app, stays.id)[-1]
     assert (latest.purpose, latest.decision, latest.actor) == (
@@ -734,7 +759,7 @@ def test_a_choice_recorded_by_voice_is_shown_to_the_client_to_confirm_or_withdra
     assert shown.count("\n\n") >= 1, "the whole text is shown, not only its question"
 
     person.phone.post("/decide-again", {"purpose": "contact", "decision": answer})
-    assert person.phone.get("/decide-again", status=302).headers["Location"] == "/check"
+    assert person.phone.get("/decide-again", status=302).headers["Location"] == "/your-space"
     confirmed = consent_events(app, person.id)[-1]
     expected = "granted" if answer == "granted" else "withdrawn"
     assert (confirmed.purpose, confirmed.decision, confirmed.actor) == (

@@ -69,7 +69,7 @@ def assert_erased(app: Flask, person: Person) -> None:
     assert answers_of(app, person) == 0
     assert decisions_of(app, person) > 0  # the ledger keeps the decisions
     response = Phone(app).come_back(person.code, status=400)
-    assert "We could not find that code." in page_text(response)
+    assert "We could not find answers for that code." in page_text(response)
 
 
 def assert_kept(app: Flask, person: Person, status: str) -> None:
@@ -112,7 +112,7 @@ def test_drafts_past_the_limit_are_erased_and_younger_ones_still_open(
     assert_kept(app, old_sent, "submitted")
 
     # The younger draft still opens with its code, with its answers.
-    assert come_back(app, young_draft).headers["Location"] == "/page/3"
+    assert come_back(app, young_draft).headers["Location"] == "/your-space"
     shown = page_text(young_draft.phone.get("/check"))
     assert str(young_draft.answers[1]["name"]) in shown
     assert str(young_draft.answers[2]["languages"]) in shown

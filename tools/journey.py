@@ -2,7 +2,7 @@
 
 `Browser` keeps one keep-alive connection and one cookie jar, reads each page's CSRF token
 the way a browser without JavaScript would post it back, and times every request. The
-journey is the one a person takes: start → welcome → return code → agree → 14 pages →
+journey is the one a person takes: start → welcome → agree → return code → 14 pages →
 check → send. Used by tests/test_faults.py, tools/load.py and tools/bench.py.
 """
 
@@ -23,7 +23,8 @@ _CSRF = (
     re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"'),
     re.compile(r'name="csrf_token" value="([^"]+)"'),
 )
-_CODE = re.compile(r"<bdi>([0-9]{4}(?: [0-9]{4}){3})</bdi>")
+# The code as the page shows it: four groups, each in its own <span>, inside one <bdi>.
+_CODE = re.compile(r"<bdi>((?:<span>[0-9]{4}</span> ?){4})</bdi>")
 
 Fields = dict[str, str | list[str]]
 
@@ -215,24 +216,24 @@ def expect(response: Response, status: int, location: str | None = None) -> Resp
 
 
 def start(browser: Browser) -> str:
-    """Start → welcome → your code → agree (keep answers, share with a coach) → receipt.
+    """Start → welcome → agree (keep answers, share with a coach) → the return code, written
+    down → page 1.
 
     Returns the return code (16 digits, no spaces)."""
     expect(browser.get("/"), 200)
     expect(browser.get("/welcome"), 200)
-    page = expect(browser.get("/your-code"), 200)
-    shown = _CODE.findall(page.body)
-    if len(shown) != 1:
-        raise JourneyBroken("no return code on /your-code")
-    expect(browser.post("/your-code", {"saved": "y"}), 302, "/agree")
     expect(browser.get("/agree"), 200)
     expect(
         browser.post("/agree", {"store_answers": "yes", "share_with_coach": "yes"}),
         302,
-        "/receipt",
+        "/your-code",
     )
-    expect(browser.get("/receipt"), 200)
-    return shown[0].replace(" ", "")
+    page = expect(browser.get("/your-code"), 200)
+    shown = _CODE.findall(page.body)
+    if len(shown) != 1:
+        raise JourneyBroken("no return code on /your-code")
+    expect(browser.post("/your-code", {"saved": "y"}), 302, "/page/1")
+    return re.sub(r"\D", "", shown[0])
 
 
 def save_page(browser: Browser, number: int, answers: Fields) -> bool:

@@ -1,7 +1,9 @@
 """Staff sign-in in two steps (password, then a 6-digit code), sign-out, and joining.
 
 Every refusal — wrong password, wrong or reused code, an ended session, too many tries —
-shows the same sentence, so nobody learns which part was wrong.
+shows the same sentence, so nobody learns which part was wrong. The one exception is an account
+paused after too many wrong tries: any try at it, right or wrong, says it is paused and until
+when (docs/decisions.md, "A paused account says so").
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ from datetime import datetime, timedelta
 
 import segno
 from flask import Response, current_app, redirect, render_template, request, url_for
+from flask_babel import format_time, format_timedelta
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from markupsafe import Markup
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import TooManyRequests
 
 from intake import staff
@@ -35,6 +39,27 @@ INVITE_SECRET = "invite_secret"  # noqa: S105 - the name of a session slot
 
 def generic_refusal() -> str:
     return _("We could not sign you in. Check your details and try again.")
+
+
+def paused_notice(member: StaffUser) -> str:
+    """The calm sentence for a paused account: how long a pause lasts, and when it ends."""
+    # Always in minutes, like the setting: "15 minutes", "90 minutes", never "2 hours".
+    duration = format_timedelta(sign_in_policy().pause, granularity="minute", threshold=10**6)
+    # Translators: %(duration)s is like "15 minutes"; %(time)s is a time of day, like 10:45.
+    return _(
+        "This account is paused for %(duration)s after too many tries. "
+        "You can try again at %(time)s.",
+        duration=duration,
+        time=format_time(member.paused_until, "short"),
+    )
+
+
+def _paused(db: Session, username: str) -> StaffUser | None:
+    """The active account with this name, if it is paused now; else None."""
+    member = staff.find_staff(db, username)
+    if member is None or not member.active or not staff.is_paused(member, utcnow()):
+        return None
+    return member
 
 
 def _limit(setting: str) -> str:
@@ -126,7 +151,9 @@ def sign_in() -> Response | str | tuple[str, int]:
             session.put_secret(PERSONAL_KEY, personal_key)
             session.regenerate()
             return redirect(url_for("auth.two_factor"))
-        error = generic_refusal()
+        # Whether the password was right or not, so the notice tells nobody which it was.
+        paused = _paused(db, form.username.data or "")
+        error = paused_notice(paused) if paused is not None else generic_refusal()
     elif request.method == "POST":
         error = generic_refusal()
     notice = None
@@ -225,7 +252,7 @@ def two_factor() -> Response | str | tuple[str, int]:
             return redirect(landing_page(member))
         staff.register_failure(member, sign_in_policy(), now)
         db.commit()
-        error = generic_refusal()
+        error = paused_notice(member) if staff.is_paused(member, now) else generic_refusal()
     elif request.method == "POST":
         error = generic_refusal()
     return render_template("auth/two_factor.html", form=form, error=error, enrol=enrol)

@@ -1,5 +1,5 @@
-"""The client's own consent pages: "My choices", receipts, deleting everything, deciding again
-on new words or on a choice a coach recorded for them, and a copy of everything we hold.
+"""The client's own consent pages: "My choices", their receipts, deleting everything, deciding
+again on new words or on a choice a coach recorded for them, and a copy of everything we hold.
 
 Withdrawing is as easy as agreeing: every choice changes with one press, and "delete
 everything" takes two (the button, then the plain confirmation).
@@ -13,14 +13,14 @@ import re
 
 from flask import Response, abort, g, redirect, render_template, request, url_for
 
-from intake import agreements, audit, consent, i18n, vault
+from intake import agreements, audit, consent, i18n, referrals, vault
 from intake.client import bp, receipts
 from intake.client.review import review_sections
 from intake.client.texts import explanation_of, question_of, text_for
 from intake.client.visit import CONSENT_CHECKED, client_required, current_visit
 from intake.db import db_session, forget_deleted_pages
 from intake.form_base import GroundworkForm
-from intake.models import ConsentText
+from intake.models import ConsentText, PartnerOrg, Referral, StaffUser
 from intake.sessions import current_session
 
 SHOWN_PURPOSES = (
@@ -43,10 +43,10 @@ def _purposes_for(client_referred: bool) -> list[str]:
 def _decide(purpose: str, decision: str) -> Response:
     visit = g.visit
     db = db_session()
-    text = text_for(purpose)
-    event = consent.decide(db, visit.client, purpose, decision, text)
+    event = consent.decide(db, visit.client, purpose, decision, text_for(purpose))
     db.commit()
-    return receipts.give([(event, text)])
+    receipts.note([event])
+    return redirect(url_for("client.my_choices"))
 
 
 @bp.route("/my-choices", methods=["GET", "POST"])
@@ -85,34 +85,55 @@ def my_choices() -> Response | str:
     )
 
 
-@bp.route("/receipt")
-def receipt() -> Response | str:
-    kept = receipts.kept()
-    if kept is None:
-        return redirect(url_for("client.my_choices"))
-    items = kept["items"]
-    assert isinstance(items, list)
+@bp.route("/receipts", endpoint="receipts")
+@client_required
+def receipts_page() -> str:
+    """Every decision the person made, each with its receipt number and a copy to save."""
+    db = db_session()
+    history = consent.history(db, g.visit.client.id)
     return render_template(
-        "client/receipt.html",
-        items=items,
-        then=kept.get("next"),
-        erased=any(item.get("erased") for item in items),
+        "client/receipts.html",
+        history=history,
+        texts=consent.texts_by_id(db, {e.consent_text_id for e in history if e.consent_text_id}),
     )
+
+
+@bp.route("/receipts/<int:event_id>.json")
+@client_required
+def receipt_download(event_id: int) -> Response:
+    """One receipt as JSON: what, which words (with their hash), when, and its number."""
+    db = db_session()
+    event = next((e for e in consent.history(db, g.visit.client.id) if e.id == event_id), None)
+    if event is None:
+        abort(404)
+    text = db.get(ConsentText, event.consent_text_id) if event.consent_text_id else None
+    return _json_download(consent.receipt(event, text), "consent-receipt.json")
+
+
+@bp.route("/deleted")
+def deleted() -> Response | str:
+    """After deleting everything: what was deleted, and the receipt of that choice."""
+    items = receipts.erased()
+    if not items:
+        return redirect(url_for("client.start"))
+    return render_template("client/deleted.html", items=items)
 
 
 @bp.route("/receipt.json")
 def receipt_json() -> Response:
-    """One receipt as JSON: `?n=` picks which, when a page gave several."""
-    kept = receipts.kept()
+    """The receipt of deleting everything, as JSON (`?n=` picks one, when there are several)."""
+    items = receipts.erased()
     number = request.args.get("n", "0")
-    items = kept["items"] if kept else []
-    assert isinstance(items, list)
     if number not in [str(index) for index in range(len(items))]:
         abort(404)
+    return _json_download(items[int(number)], "consent-receipt.json")
+
+
+def _json_download(document: object, filename: str) -> Response:
     response = Response(
-        json.dumps(items[int(number)], ensure_ascii=False, indent=2), mimetype="application/json"
+        json.dumps(document, ensure_ascii=False, indent=2), mimetype="application/json"
     )
-    response.headers["Content-Disposition"] = 'attachment; filename="consent-receipt.json"'
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
@@ -132,15 +153,8 @@ def delete_everything() -> Response | str:
     vault.erase_client(db, visit.client)
     db.commit()
     forget_deleted_pages(db)
-    session = current_session()
-    locale = session.get("locale")
-    session.clear()
-    session.secrets.clear()
-    session.kind, session.client_id = "visitor", None
-    if locale:
-        session["locale"] = locale
-    session.regenerate()
-    return receipts.give([(event, text)], erased=True)
+    current_session().restart()
+    return receipts.give_erased([(event, text)])
 
 
 def _word_changes(old: str, new: str) -> list[tuple[str, str]]:
@@ -169,7 +183,7 @@ def decide_again() -> Response | str:
     form = ChoiceForm()
     if request.args.get("later") == "1":
         current_session()[CONSENT_CHECKED] = True  # asked again at their next visit
-        return redirect(url_for("client.check"))
+        return redirect(url_for("client.your_space"))
     stale = consent.needs_asking_again(db, visit.client.id, i18n.select_locale())
     by_coach = consent.recorded_by_coach(db, visit.client.id)
     if form.validate_on_submit():
@@ -178,23 +192,15 @@ def decide_again() -> Response | str:
         waiting = {e.purpose for e, _old, _new in stale} | {e.purpose for e in by_coach}
         if purpose not in waiting:
             abort(400)
-        text = text_for(purpose)
         current = consent.current_state(db, visit.client.id)[purpose]
-        decision = (
-            consent.Decision.GRANTED
-            if yes
-            else (
-                consent.Decision.WITHDRAWN
-                if current.decision == consent.Decision.GRANTED
-                else consent.Decision.DECLINED
-            )
-        )
-        event = consent.decide(db, visit.client, purpose, decision, text)
+        decision = consent.decision_for(yes, current)
+        event = consent.decide(db, visit.client, purpose, decision, text_for(purpose))
         db.commit()
-        return receipts.give([(event, text)], then=url_for("client.decide_again"))
+        receipts.note([event])
+        return redirect(url_for("client.decide_again"))
     if not stale and not by_coach:
         current_session()[CONSENT_CHECKED] = True
-        return redirect(url_for("client.check"))
+        return redirect(url_for("client.your_space"))
     reasons = {}
     for event in by_coach:
         if event.reason_ct is not None:
@@ -238,9 +244,22 @@ def my_data() -> str:
 @client_required
 def my_data_json() -> Response:
     data = _everything()
+    client = g.visit.client
     document = {
-        "record": g.visit.client.id,
-        "status": g.visit.client.status,
+        "record": client.id,
+        "status": client.status,
+        "language": client.locale,
+        "started": client.created_at.isoformat(),
+        "sent": client.submitted_at.isoformat() if client.submitted_at else None,
+        "your_coach": data["coach_name"],
+        "referred_by": data["referred_by"],
+        "referrer_wrote": None
+        if data["referred_by"] is None
+        else {
+            "name_they_used": data["referral_nickname"],
+            "note_for_your_coach": data["referral_note"],
+            "not_opened_yet": data["referral_note_waiting"],
+        },
         "answers": {
             key: opened.fields
             for key, opened in data["opened"].items()  # type: ignore[attr-defined]
@@ -280,23 +299,37 @@ def _everything() -> dict[str, object]:
     visit = current_visit()
     assert visit is not None
     db = db_session()
-    opened = vault.read_sections(db, visit.client, visit.data_key)
-    history = consent.history(db, visit.client.id)
+    client = visit.client
+    opened = vault.read_sections(db, client, visit.data_key)
+    history = consent.history(db, client.id)
     opened_agreements = [
         agreements.open_agreement(a, visit.data_key)
         for kind in ("relationship", "plan")
-        for a in agreements.versions(db, visit.client.id, kind)
+        for a in agreements.versions(db, client.id, kind)
     ]
+    referral = db.get(Referral, client.referral_id) if client.referral_id else None
+    partner = db.get(PartnerOrg, referral.partner_org_id) if referral else None
+    coach = db.get(StaffUser, client.assigned_coach_id) if client.assigned_coach_id else None
+    copy = referrals.open_client_copy(client, visit.data_key)
     return {
-        "client": visit.client,
+        "client": client,
+        "language": i18n.LANGUAGE_NAMES.get(client.locale, client.locale),
+        "coach_name": coach.display_name if coach else None,
+        "referred_by": partner.name if partner else None,
+        "referral_nickname": copy[0] if copy else None,
+        "referral_note": copy[1] if copy else None,
+        # The referrer wrote something that nobody on the team has opened yet: it is sealed
+        # to the organisation, and the person's copy is made at the first look.
+        "referral_note_waiting": copy is None
+        and referral is not None
+        and referrals.wrote_something(referral),
         "opened": opened,
         "sections": review_sections(opened),
         "history": history,
         "texts": consent.texts_by_id(db, {e.consent_text_id for e in history if e.consent_text_id}),
         "agreements": opened_agreements,
         "check_ins": [
-            agreements.open_check_in(c, visit.data_key)
-            for c in agreements.check_ins(db, visit.client.id)
+            agreements.open_check_in(c, visit.data_key) for c in agreements.check_ins(db, client.id)
         ],
-        "looked": audit.entries_for_client(db, visit.client.id),
+        "looked": audit.entries_for_client(db, client.id),
     }

@@ -137,7 +137,7 @@ def answers_from(form: GroundworkForm, section: Section) -> dict[str, AnswerValu
 
 
 class SavedCodeForm(GroundworkForm):
-    saved = BooleanField(_l("I have saved my code"))
+    saved = BooleanField(_l("I have written down my code"))
 
 
 class ConsentForm(GroundworkForm):

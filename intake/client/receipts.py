@@ -1,6 +1,13 @@
-"""Consent receipts: after every decision the person sees what they decided, on which words
-(version and fingerprint) and when, on a page that reads well as a screenshot, with a JSON copy
-of each receipt. Kept in the session, so they survive even the erasure they describe."""
+"""Consent receipts, as the person meets them.
+
+Every decision has a receipt: what, which words (version and hash), when, and a short
+receipt number. There is no page in the way after each decision: the next page confirms it
+in one calm line, with a link to all receipts (`/receipts`), where each can be saved as JSON.
+
+Erasing everything is the one exception: there is no next page in a record that is gone, so
+its receipt is shown on a page of its own, kept in the session (it survives the erasure it
+describes).
+"""
 
 from __future__ import annotations
 
@@ -12,23 +19,41 @@ from intake import consent
 from intake.models import ConsentEvent, ConsentText
 from intake.sessions import current_session
 
-RECEIPTS = "receipts"
+JUST_DECIDED = "just_decided"
+ERASED = "erased_receipts"
 
 
-def give(
-    decisions: Iterable[tuple[ConsentEvent, ConsentText | None]],
-    then: str | None = None,
-    *,
-    erased: bool = False,
-) -> Response:
-    """Keep the receipts of these decisions and show them; `then` is where "Continue" goes."""
-    items = [consent.receipt(event, text) for event, text in decisions]
-    if erased:
-        items = [{**item, "erased": True} for item in items]
-    current_session()[RECEIPTS] = {"items": items, "next": then}
-    return redirect(url_for("client.receipt"))
+def note(decisions: Iterable[ConsentEvent]) -> None:
+    """Confirm these decisions on the next page the person sees."""
+    items = [
+        {
+            "purpose": event.purpose,
+            "decision": event.decision,
+            "number": consent.receipt_number(event),
+        }
+        for event in decisions
+    ]
+    if items:
+        current_session()[JUST_DECIDED] = items
 
 
-def kept() -> dict[str, object] | None:
-    value = current_session().get(RECEIPTS)
-    return value if isinstance(value, dict) and value.get("items") else None
+def just_decided() -> list[dict[str, str]]:
+    """The decisions to confirm on this page, once."""
+    session = current_session()
+    items = session.get(JUST_DECIDED)
+    if not items:
+        return []
+    session.pop(JUST_DECIDED, None)
+    return items if isinstance(items, list) else []
+
+
+def give_erased(decisions: Iterable[tuple[ConsentEvent, ConsentText | None]]) -> Response:
+    """Keep the receipt of an erasure in the session and show it."""
+    items = [{**consent.receipt(event, text), "erased": True} for event, text in decisions]
+    current_session()[ERASED] = items
+    return redirect(url_for("client.deleted"))
+
+
+def erased() -> list[dict[str, object]]:
+    items = current_session().get(ERASED)
+    return items if isinstance(items, list) else []

@@ -74,6 +74,7 @@ def _code_not_found(_response: Response) -> bool:
     lambda: str(current_app.config["RETURN_CODE_LIMIT_GLOBAL"]),
     key_func=global_key,
     methods=["POST"],
+    deduct_when=_code_not_found,
 )
 @limiter.limit(
     lambda: str(current_app.config["REFERRAL_CODE_LIMIT_PER_ADDRESS"]),

@@ -276,7 +276,7 @@ SECTIONS: tuple[Section, ...] = (
         "margins",
         Part.AGREEMENT,
         _l("Things to avoid"),
-        _l("Your coach will read this before meeting you."),
+        _l("This helps your coach get ready before you meet."),
         (
             _long(
                 "avoid_topics",
@@ -317,7 +317,7 @@ SECTIONS: tuple[Section, ...] = (
         "safety",
         Part.AGREEMENT,
         _l("Your safety"),
-        _l("Only your coach will read this. It helps us keep you safe."),
+        _l("This helps us keep you safe."),
         (
             _long(
                 "must_not_know",

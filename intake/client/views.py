@@ -1,7 +1,9 @@
-"""The client journey: start → welcome → return code → consent → the pages → check → send.
+"""The client journey: start → welcome → choices → (a return code) → the pages → check → send,
+and coming back to "your space".
 
 Views stay thin: they read a form, call `vault`/`consent`, and render. Nothing is written to
-the database until the person agrees that we may keep their answers.
+the database until the person agrees that we may keep their answers; someone who does not
+can still fill in the pages for this visit only (`visit.VisitAnswers`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import TooManyRequests
 
-from intake import audit, consent, crypto, i18n, vault
+from intake import agreements, audit, consent, crypto, i18n, vault
 from intake.client import bp, receipts
 from intake.client.forms import (
     CONSENT_CHOICE,
@@ -32,16 +34,32 @@ from intake.client.review import review_sections
 from intake.client.sections import FIRST_AGREEMENT_INDEX, SECTIONS, section_at
 from intake.client.texts import text_for
 from intake.client.visit import (
-    NEW_CODE,
+    NEWCOMER,
+    Answers,
+    KeptAnswers,
+    Visit,
+    VisitAnswers,
+    answers_required,
     begin_visit,
+    begin_visit_only,
     client_required,
     current_visit,
+    is_visit_only,
+    keep_visit_answers,
     return_code_of_visit,
 )
 from intake.context import key_settings
 from intake.db import db_session
 from intake.extensions import limiter
-from intake.models import Client, ClientStatus, ConsentEvent, ConsentText, utcnow
+from intake.models import (
+    AgreementKind,
+    Client,
+    ClientStatus,
+    ConsentEvent,
+    ConsentText,
+    Referral,
+    utcnow,
+)
 from intake.security import address_key, clear_site_data, global_key
 from intake.sessions import current_session
 from intake.staff import organisation
@@ -57,10 +75,6 @@ def _remember_language_choice() -> None:
         i18n.choose_locale(code)
 
 
-def _code_for_display(digits: str) -> str:
-    return crypto.format_return_code(digits)
-
-
 # --- before anything is kept --------------------------------------------------------------
 
 
@@ -71,36 +85,7 @@ def start() -> str:
 
 @bp.route("/welcome")
 def welcome() -> str:
-    # Starting (again) means a new code: whoever used this browser before cannot know it.
-    current_session().drop_secret(NEW_CODE)
     return render_template("client/welcome.html", pages=LAST_PAGE)
-
-
-@bp.route("/your-code", methods=["GET", "POST"])
-def your_code() -> Response | str:
-    if current_visit() is not None:
-        return redirect(url_for("client.check"))
-    session = current_session()
-    raw = session.get_secret(NEW_CODE)
-    fresh = raw is None
-    if raw is None:
-        raw = crypto.normalise_return_code(crypto.generate_return_code()).encode()  # type: ignore[union-attr]
-        session.put_secret(NEW_CODE, raw)
-        # A new session id with the new code: a cookie planted earlier opens neither.
-        session.regenerate()
-    form = SavedCodeForm()
-    reminder = False
-    if form.validate_on_submit() and not fresh:
-        if form.saved.data or request.form.get("action") == "without":
-            return redirect(url_for("client.agree"))
-        reminder = True
-    return render_template(
-        "client/your_code.html",
-        form=form,
-        code=_code_for_display(raw.decode()),
-        reminder=reminder,
-        error=reminder,
-    )
 
 
 def _consent_texts(referred: bool) -> dict[str, ConsentText]:
@@ -111,84 +96,103 @@ def _consent_texts(referred: bool) -> dict[str, ConsentText]:
 
 
 @bp.route("/agree", methods=["GET", "POST"])
-def agree() -> Response | str:
-    """Ask to keep the answers and to share them with a coach. A 'no' keeps nothing."""
+def agree() -> Response | str | tuple[str, int]:
+    """Ask to keep the answers and to share them with a coach.
+
+    Nothing chosen is not a decision: the page comes back with a calm note and nothing is
+    recorded. A "no" keeps nothing, and the forms can still be filled in for this visit only.
+    A "yes" makes the record and only then gives the person their return code.
+    """
     if current_visit() is not None:
-        return redirect(url_for("client.check"))
-    raw_code = current_session().get_secret(NEW_CODE)
-    if raw_code is None:
-        return redirect(url_for("client.your_code"))
+        return redirect(url_for("client.your_space"))
     pending = pending_referral()
     texts = _consent_texts(referred=pending is not None)
     form = ConsentForm()
+    not_chosen = False
     if form.validate_on_submit():
-        if form.store_answers.data != YES:
-            return redirect(url_for("client.nothing_kept"))
-        db = db_session()
-        org = organisation(db)
-        if org is None:
-            return render_template("client/not_ready.html"), 503  # type: ignore[return-value]
-        code_digits = raw_code.decode()
-        client, data_key = vault.create_client(
-            db, org, code_digits, key_settings(), locale=i18n.select_locale()
-        )
-        store_text = texts[consent.Purpose.STORE_ANSWERS]
-        decisions = [
-            (
-                consent.decide(
-                    db, client, consent.Purpose.STORE_ANSWERS, consent.Decision.GRANTED, store_text
-                ),
-                store_text,
-            )
-        ]
-        if form.share_with_coach.data in (YES, NO):
-            share_text = texts[consent.Purpose.SHARE_WITH_COACH]
-            share = (
-                consent.Decision.GRANTED
-                if form.share_with_coach.data == YES
-                else consent.Decision.DECLINED
-            )
-            decisions.append(
-                (
-                    consent.decide(db, client, consent.Purpose.SHARE_WITH_COACH, share, share_text),
-                    share_text,
-                )
-            )
-        if pending is not None:
-            mark_pending_used(pending[0], client)
-            if form.status_to_referrer.data in (YES, NO):
-                referrer_text = texts[consent.Purpose.STATUS_TO_REFERRER]
-                told = (
-                    consent.Decision.GRANTED
-                    if form.status_to_referrer.data == YES
-                    else consent.Decision.DECLINED
-                )
-                decisions.append(
-                    (
-                        consent.decide(
-                            db,
-                            client,
-                            consent.Purpose.STATUS_TO_REFERRER,
-                            told,
-                            referrer_text,
-                        ),
-                        referrer_text,
-                    )
-                )
-        db.commit()
-        begin_visit(client, data_key, code_digits)
-        return receipts.give(decisions, then=url_for("client.page", number=1))
+        if form.store_answers.data == NO:
+            begin_visit_only()
+            return redirect(url_for("client.visit_only"))
+        if form.store_answers.data == YES:
+            return _keep_answers(form, texts, pending)
+        not_chosen = True
     return render_template(
         "client/agree.html",
         form=form,
         texts=texts,
         referrer=pending[1] if pending else None,
+        not_chosen=not_chosen,
+        error=not_chosen,
+    ), (400 if not_chosen or form.errors else 200)
+
+
+def _keep_answers(
+    form: ConsentForm, texts: dict[str, ConsentText], pending: tuple[Referral, str] | None
+) -> Response | tuple[str, int]:
+    """The person said yes to keeping their answers: make their record and their code, keep
+    anything they wrote in this visit, and record each choice they made."""
+    db = db_session()
+    org = organisation(db)
+    if org is None:
+        return render_template("client/not_ready.html"), 503
+    held = VisitAnswers().read_all() if is_visit_only() else {}
+    code_digits = crypto.normalise_return_code(crypto.generate_return_code())
+    assert code_digits is not None
+    client, data_key = vault.create_client(
+        db, org, code_digits, key_settings(), locale=i18n.select_locale()
+    )
+    choices = {
+        consent.Purpose.STORE_ANSWERS: YES,
+        consent.Purpose.SHARE_WITH_COACH: form.share_with_coach.data,
+    }
+    if pending is not None:
+        mark_pending_used(pending[0], client)
+        choices[consent.Purpose.STATUS_TO_REFERRER] = form.status_to_referrer.data
+    decisions = [
+        consent.decide(
+            db, client, purpose, consent.decision_for(answer == YES, None), texts[purpose]
+        )
+        for purpose, answer in choices.items()
+        if answer in (YES, NO)
+    ]
+    visit = Visit(client, data_key)
+    keep_visit_answers(visit, held)
+    db.commit()
+    begin_visit(client, data_key, code_digits, newcomer=True)
+    receipts.note(decisions)
+    return redirect(url_for("client.your_code"))
+
+
+@bp.route("/this-visit-only")
+def visit_only() -> Response | str:
+    """For someone who keeps nothing: what that means, and the way on."""
+    if not is_visit_only():
+        return redirect(url_for("client.agree"))
+    return render_template(
+        "client/visit_only.html", carry_on=_page_url(_first_unsaved(VisitAnswers()) or 1)
     )
 
 
-@bp.route("/nothing-kept")
-def nothing_kept() -> str:
-    return render_template("client/nothing_kept.html")
+@bp.route("/your-code", methods=["GET", "POST"])
+@client_required
+def your_code() -> Response | str:
+    """The return code, given once the person has chosen to keep their answers."""
+    code = return_code_of_visit()
+    if code is None:  # a visit opened before codes were kept in the session
+        return redirect(url_for("client.your_space"))
+    form = SavedCodeForm()
+    reminder = False
+    if form.validate_on_submit():
+        if form.saved.data or request.form.get("action") == "without":
+            return redirect(resume_url(g.visit.client))
+        reminder = True
+    return render_template(
+        "client/your_code.html",
+        form=form,
+        code=code,
+        reminder=reminder,
+        error=reminder,
+    )
 
 
 # --- the pages ----------------------------------------------------------------------------
@@ -203,17 +207,30 @@ def _next_after(number: int) -> str:
 
 
 def _previous_of(number: int) -> str:
-    if number == 1:
+    if request.args.get("from") == "check":
         return url_for("client.check")
+    if number == 1:
+        return _where_the_pages_start()
     if number == FIRST_AGREEMENT_INDEX + 1:
         return url_for("client.before_agreement")
     return url_for("client.page", number=number - 1)
 
 
+def _where_the_pages_start() -> str:
+    """Where Back on page 1 goes: where the person came from, never the check page."""
+    if g.visit is None:
+        return url_for("client.visit_only")
+    if current_session().get(NEWCOMER):
+        return url_for("client.your_code")
+    return url_for("client.your_space")
+
+
 def _render_page(number: int, form: object, notice: str | None = None, status: int = 200) -> object:
     section = section_at(number)
     consent_text = (
-        text_for(section.consent_purpose) if section and section.consent_purpose else None
+        text_for(section.consent_purpose)
+        if section and section.consent_purpose and g.visit is not None
+        else None
     )
     return (
         render_template(
@@ -233,17 +250,17 @@ def _render_page(number: int, form: object, notice: str | None = None, status: i
 
 
 @bp.route("/page/<int:number>", methods=["GET", "POST"])
-@client_required
+@answers_required
 def page(number: int) -> object:
     section = section_at(number)
     if section is None:
         return redirect(url_for("client.check"))
     visit = g.visit
+    answers: Answers = g.answers
     db = db_session()
     if request.method == "GET":
-        stored = vault.read_section(db, visit.client, visit.data_key, section.key)
-        data = dict(stored.fields) if stored and stored.fields else {}
-        if section.consent_purpose:
+        data = answers.read(section)
+        if section.consent_purpose and visit is not None:
             event = consent.current_state(db, visit.client.id).get(section.consent_purpose)
             if event is not None:
                 data[CONSENT_CHOICE] = YES if event.decision == consent.Decision.GRANTED else NO
@@ -252,43 +269,30 @@ def page(number: int) -> object:
     form = form_class(section)()
     if not form.validate():
         return _render_page(number, form, status=400)
-    vault.save_section(
-        db,
-        visit.client,
-        visit.data_key,
-        section.key,
-        answers_from(form, section),
-        schema_version=section.schema_version,
-        keep_history=visit.sent,
-    )
-    decided = None
-    if section.consent_purpose and form[CONSENT_CHOICE].data in (YES, NO):
+    answers.save(section, answers_from(form, section))
+    if section.consent_purpose and visit is not None and form[CONSENT_CHOICE].data in (YES, NO):
         decided = _decide_on_page(section.consent_purpose, form[CONSENT_CHOICE].data == YES)
+        if decided is not None:
+            receipts.note([decided])
     db.commit()
-    then = url_for("client.saved") if request.form.get("action") == "later" else _next_after(number)
-    if decided is not None:
-        return receipts.give([decided], then=then)
-    return redirect(then)
+    later = request.form.get("action") == "later" and visit is not None
+    return redirect(url_for("client.saved") if later else _next_after(number))
 
 
-def _decide_on_page(purpose: str, yes: bool) -> tuple[ConsentEvent, ConsentText] | None:
+def _decide_on_page(purpose: str, yes: bool) -> ConsentEvent | None:
     """Record a consent asked on a page, if the answer changed it."""
     visit = g.visit
     db = db_session()
     current = consent.current_state(db, visit.client.id).get(purpose)
-    was_yes = current is not None and current.decision == consent.Decision.GRANTED
-    if current is not None and was_yes == yes:
+    if current is not None and (current.decision == consent.Decision.GRANTED) == yes:
         return None
-    if yes:
-        decision = consent.Decision.GRANTED
-    else:
-        decision = consent.Decision.WITHDRAWN if was_yes else consent.Decision.DECLINED
-    text = text_for(purpose)
-    return consent.decide(db, visit.client, purpose, decision, text), text
+    return consent.decide(
+        db, visit.client, purpose, consent.decision_for(yes, current), text_for(purpose)
+    )
 
 
 @bp.route("/before-the-agreement")
-@client_required
+@answers_required
 def before_agreement() -> str:
     return render_template(
         "client/before_agreement.html", first=FIRST_AGREEMENT_INDEX + 1, last=LAST_PAGE
@@ -298,30 +302,47 @@ def before_agreement() -> str:
 @bp.route("/saved")
 @client_required
 def saved() -> str:
-    code = return_code_of_visit()
-    return render_template("client/saved.html", code=_code_for_display(code) if code else None)
+    return render_template("client/saved.html", code=return_code_of_visit())
 
 
-# --- checking and sending -----------------------------------------------------------------
+# --- your space, checking and sending -----------------------------------------------------
+
+
+@bp.route("/your-space")
+@client_required
+def your_space() -> str:
+    """Where a returning person lands: what is left, and everything that is theirs."""
+    visit = g.visit
+    db = db_session()
+    current_session().pop(NEWCOMER, None)
+    saved_keys = g.answers.saved_keys()
+    left = [n for n, s in enumerate(SECTIONS, start=1) if s.key not in saved_keys]
+    return render_template(
+        "client/your_space.html",
+        client=visit.client,
+        pages_left=len(left),
+        carry_on_url=_page_url(left[0]) if left and not visit.sent else None,
+        share_granted=visit.client.shared_at is not None,
+        last_check_in=next(iter(agreements.check_ins(db, visit.client.id)), None),
+        relationship=agreements.latest(db, visit.client.id, AgreementKind.RELATIONSHIP),
+        plan=agreements.latest(db, visit.client.id, AgreementKind.PLAN),
+    )
 
 
 @bp.route("/check")
-@client_required
+@answers_required
 def check() -> str:
     visit = g.visit
-    db = db_session()
-    opened = vault.read_sections(db, visit.client, visit.data_key)
-    state = consent.current_state(db, visit.client.id)
-    share = state.get(consent.Purpose.SHARE_WITH_COACH)
+    answers: Answers = g.answers
+    opened = answers.read_all()
+    share_granted = visit is not None and visit.client.shared_at is not None
     return render_template(
         "client/check.html",
         sections=review_sections(opened),
-        consents=state,
-        share_granted=share is not None and share.decision == consent.Decision.GRANTED,
-        client=visit.client,
+        share_granted=share_granted,
+        client=visit.client if visit else None,
         form=SendForm(),
-        carry_on=_first_unsaved(visit.client, set(opened)),
-        carry_on_url=resume_url(visit.client),
+        carry_on=_first_unsaved(answers) if visit is None or not visit.sent else None,
     )
 
 
@@ -335,14 +356,21 @@ def send() -> Response | str:
     form = SendForm()
     if not form.validate_on_submit():
         return redirect(url_for("client.check"))
-    granted = consent.is_granted(db, visit.client.id, consent.Purpose.SHARE_WITH_COACH)
-    decided = None
+    granted = visit.client.shared_at is not None
     if not granted and form.share.data:
         text = text_for(consent.Purpose.SHARE_WITH_COACH)
-        event = consent.decide(
-            db, visit.client, consent.Purpose.SHARE_WITH_COACH, consent.Decision.GRANTED, text
+        receipts.note(
+            [
+                consent.decide(
+                    db,
+                    visit.client,
+                    consent.Purpose.SHARE_WITH_COACH,
+                    consent.Decision.GRANTED,
+                    text,
+                )
+            ]
         )
-        decided, granted = (event, text), True
+        granted = True
     if not granted:
         return redirect(url_for("client.check"))
     now = utcnow()
@@ -350,8 +378,6 @@ def send() -> Response | str:
     visit.client.submitted_at = now
     visit.client.updated_at = now
     db.commit()
-    if decided is not None:
-        return receipts.give([decided], then=url_for("client.sent"))
     return redirect(url_for("client.sent"))
 
 
@@ -368,7 +394,8 @@ def sent() -> Response | str:
 def who_looked() -> str:
     """Who has opened this person's answers, and when: the entries of the access log."""
     return render_template(
-        "client/who_looked.html", entries=audit.entries_for_client(db_session(), g.visit.client.id)
+        "client/who_looked.html",
+        groups=audit.group_looks(audit.entries_for_client(db_session(), g.visit.client.id)),
     )
 
 
@@ -385,9 +412,8 @@ def _code_not_found(_response: Response) -> bool:
     return bool(g.get("code_not_found"))
 
 
-def _first_unsaved(client: Client, saved: set[str]) -> int | None:
-    if client.status != ClientStatus.DRAFT:
-        return None
+def _first_unsaved(answers: Answers) -> int | None:
+    saved = answers.saved_keys()
     return next((n for n, s in enumerate(SECTIONS, start=1) if s.key not in saved), None)
 
 
@@ -399,8 +425,11 @@ def _page_url(number: int) -> str:
 
 
 def resume_url(client: Client) -> str:
-    """Where someone carries on: the first page they have not saved yet, or the check page."""
-    number = _first_unsaved(client, vault.saved_section_keys(db_session(), client))
+    """Where a newcomer carries on after their code: the first page they have not saved yet
+    (all of them, unless they wrote some answers before deciding to keep them)."""
+    if client.status != ClientStatus.DRAFT:
+        return url_for("client.your_space")
+    number = _first_unsaved(KeptAnswers(Visit(client, b"")))
     return _page_url(number) if number else url_for("client.check")
 
 
@@ -444,7 +473,12 @@ def _save_carried(carried: tuple[int, MultiDict[str, str]]) -> str:
 
 
 @bp.route("/come-back", methods=["GET", "POST"])
-@limiter.limit(lambda: _limit("RETURN_CODE_LIMIT_GLOBAL"), key_func=global_key, methods=["POST"])
+@limiter.limit(
+    lambda: _limit("RETURN_CODE_LIMIT_GLOBAL"),
+    key_func=global_key,
+    methods=["POST"],
+    deduct_when=_code_not_found,
+)
 @limiter.limit(
     lambda: _limit("RETURN_CODE_LIMIT_PER_ADDRESS"),
     key_func=address_key,
@@ -466,10 +500,10 @@ def come_back() -> Response | tuple[str, int] | str:
             except crypto.CannotOpen:
                 client = None
             else:
-                begin_visit(client, data_key, digits)
+                begin_visit(client, data_key, digits, newcomer=False)
                 if carried is not None:
                     return redirect(_save_carried(carried))
-                return redirect(resume_url(client))
+                return redirect(url_for("client.your_space"))
         not_found = True
         g.code_not_found = digits is not None
     status = 400 if not_found or form.errors else 200
@@ -512,7 +546,9 @@ def _page_not_saved(_error: CSRFError) -> object:
     number = request.view_args.get("number") if request.view_args else None
     section = section_at(number) if isinstance(number, int) else None
     if request.endpoint == "client.page" and section is not None:
-        if current_visit() is not None:
+        visit = current_visit()
+        if visit is not None or is_visit_only():
+            g.visit = visit
             return _render_page(
                 number,  # type: ignore[arg-type]
                 form_class(section)(formdata=request.form),

@@ -1,27 +1,41 @@
-"""A client's visit: which client this session is, and the data key it holds.
+"""A client's visit, and where their answers live during it.
 
-The data key and the return code live in the split-key session's secrets, so they are
-readable only with the browser's cookie. Every page that shows or saves answers asks for the
-visit through `client_required`; without one it sends the person to a page that explains why.
+Two kinds of visit:
+
+- a **kept** visit: the person agreed that we keep their answers. The session holds their
+  data key and return code (split-key session secrets, readable only with the browser's
+  cookie) and the answers are stored encrypted by `vault`;
+- a visit **for this visit only**: the person said no to keeping anything. Their answers live
+  only in this session's own encrypted payload (under the key whose only copy is in their
+  cookie), are never written as answer rows, and are gone when they leave, press the quick
+  exit or the session times out. They can still decide to keep them.
+
+Pages that show or take answers ask for either kind through `answers_required`; pages that
+need a kept record (sending, the person's choices, their agreement) use `client_required`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any
+from typing import Any, Protocol
 
 from flask import g, redirect, request, url_for
 
-from intake import consent, i18n
+from intake import consent, i18n, vault
+from intake.client.sections import SECTIONS, Section
 from intake.db import db_session
-from intake.models import Client, ClientStatus
-from intake.sessions import CLIENT, current_session
+from intake.models import Client, ClientStatus, utcnow
+from intake.sessions import CLIENT, VISITOR, current_session
+from intake.vault import AnswerValue, OpenedSection
 
 DATA_KEY = "data_key"
 RETURN_CODE = "return_code"
-NEW_CODE = "new_return_code"  # a code shown to a newcomer before they agree to anything
+NEWCOMER = "newcomer"  # this visit began by getting a new return code
+VISIT_ONLY = "visit_only"  # this visitor keeps nothing beyond the visit
+VISIT_ANSWERS = "visit_answers"  # their answers for this visit only (a session secret)
 CONSENT_CHECKED = "consent_checked"  # this visit has no decision waiting to be made again
 # Pages a person can always reach, even with a decision waiting.
 ALWAYS_OPEN = frozenset(
@@ -29,7 +43,8 @@ ALWAYS_OPEN = frozenset(
         "client.decide_again",
         "client.my_choices",
         "client.delete_everything",
-        "client.receipt",
+        "client.receipts",
+        "client.receipt_json",
         "client.who_looked",
         "client.my_data",
         "client.my_data_json",
@@ -47,6 +62,74 @@ class Visit:
         return self.client.status != ClientStatus.DRAFT
 
 
+class Answers(Protocol):
+    """Where a visit's answers are read and saved, page by page."""
+
+    def read(self, section: Section) -> dict[str, AnswerValue]: ...
+
+    def save(self, section: Section, fields: Mapping[str, AnswerValue]) -> None: ...
+
+    def saved_keys(self) -> set[str]: ...
+
+    def read_all(self) -> dict[str, OpenedSection]: ...
+
+
+class KeptAnswers:
+    """Answers stored encrypted under the person's data key (`vault`)."""
+
+    def __init__(self, visit: Visit) -> None:
+        self.visit = visit
+
+    def read(self, section: Section) -> dict[str, AnswerValue]:
+        stored = vault.read_section(
+            db_session(), self.visit.client, self.visit.data_key, section.key
+        )
+        return dict(stored.fields) if stored and stored.fields else {}
+
+    def save(self, section: Section, fields: Mapping[str, AnswerValue]) -> None:
+        vault.save_section(
+            db_session(),
+            self.visit.client,
+            self.visit.data_key,
+            section.key,
+            fields,
+            schema_version=section.schema_version,
+            keep_history=self.visit.sent,
+        )
+
+    def saved_keys(self) -> set[str]:
+        return vault.saved_section_keys(db_session(), self.visit.client)
+
+    def read_all(self) -> dict[str, OpenedSection]:
+        return vault.read_sections(db_session(), self.visit.client, self.visit.data_key)
+
+
+class VisitAnswers:
+    """Answers held in this session only, for someone who keeps nothing."""
+
+    def _all(self) -> dict[str, dict[str, AnswerValue]]:
+        raw = current_session().get_secret(VISIT_ANSWERS)
+        held = json.loads(raw) if raw else {}
+        return held if isinstance(held, dict) else {}
+
+    def read(self, section: Section) -> dict[str, AnswerValue]:
+        return dict(self._all().get(section.key) or {})
+
+    def save(self, section: Section, fields: Mapping[str, AnswerValue]) -> None:
+        held = self._all()
+        held[section.key] = dict(fields)
+        current_session().put_secret(
+            VISIT_ANSWERS, json.dumps(held, ensure_ascii=False, separators=(",", ":")).encode()
+        )
+
+    def saved_keys(self) -> set[str]:
+        return set(self._all())
+
+    def read_all(self) -> dict[str, OpenedSection]:
+        now = utcnow()
+        return {key: OpenedSection(key, 1, now, fields) for key, fields in self._all().items()}
+
+
 def current_visit() -> Visit | None:
     session = current_session()
     data_key = session.get_secret(DATA_KEY)
@@ -58,22 +141,42 @@ def current_visit() -> Visit | None:
     return Visit(client, data_key)
 
 
-def begin_visit(client: Client, data_key: bytes, code_digits: str) -> None:
+def is_visit_only() -> bool:
+    """True while someone fills in the forms without keeping anything."""
+    session = current_session()
+    return session.kind == VISITOR and bool(session.get(VISIT_ONLY))
+
+
+def begin_visit_only() -> None:
+    """From now on this visitor's answers are held for this visit only (a staff member's
+    session never becomes one)."""
+    session = current_session()
+    if session.kind == VISITOR:
+        session[VISIT_ONLY] = True
+
+
+def begin_visit(client: Client, data_key: bytes, code_digits: str, *, newcomer: bool) -> None:
     """Hold this client's keys in a fresh session (a new id and key: no fixation)."""
     session = current_session()
-    locale = session.get("locale")
-    session.clear()
-    session.secrets.clear()
-    if locale:
-        session["locale"] = locale
+    session.restart()
     session.bind_client(client.id)
     session.put_secret(DATA_KEY, data_key)
     session.put_secret(RETURN_CODE, code_digits.encode())
-    session.regenerate()
+    if newcomer:
+        session[NEWCOMER] = True
+
+
+def keep_visit_answers(visit: Visit, held: dict[str, OpenedSection]) -> None:
+    """Someone who kept nothing changed their mind: store what they wrote in this visit."""
+    kept = KeptAnswers(visit)
+    for section in SECTIONS:
+        opened = held.get(section.key)
+        if opened is not None and opened.fields:
+            kept.save(section, opened.fields)
 
 
 def return_code_of_visit() -> str | None:
-    raw = current_session().get_secret(RETURN_CODE) or current_session().get_secret(NEW_CODE)
+    raw = current_session().get_secret(RETURN_CODE)
     return raw.decode() if raw else None
 
 
@@ -92,19 +195,42 @@ def _decision_waiting(visit: Visit) -> bool:
     return waiting
 
 
+def _no_visit() -> Any:
+    if current_session().ended:
+        return redirect(url_for("client.ended"))
+    return redirect(url_for("client.come_back"))
+
+
 def client_required(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Run the view only within a client's visit (as `g.visit`); otherwise explain kindly."""
+    """Run the view only within a kept visit (as `g.visit`); otherwise explain kindly."""
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         visit = current_visit()
         if visit is None:
-            if current_session().ended:
-                return redirect(url_for("client.ended"))
-            return redirect(url_for("client.come_back"))
+            if is_visit_only():
+                return redirect(url_for("client.check"))
+            return _no_visit()
         g.visit = visit
+        g.answers = KeptAnswers(visit)
         if request.endpoint not in ALWAYS_OPEN and _decision_waiting(visit):
             return redirect(url_for("client.decide_again"))
         return view(*args, **kwargs)
+
+    return wrapped
+
+
+def answers_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Run the view within a kept visit or a visit for this visit only (`g.visit` is None
+    then); `g.answers` is where the answers are read and saved either way."""
+    kept_view = client_required(view)
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if current_visit() is None and is_visit_only():
+            g.visit = None
+            g.answers = VisitAnswers()
+            return view(*args, **kwargs)
+        return kept_view(*args, **kwargs)
 
     return wrapped

@@ -11,7 +11,7 @@ from flask_login import login_required
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
-from intake import audit, consent, workspace
+from intake import audit, consent, referrals, workspace
 from intake.client.sections import SECTIONS
 from intake.coach import bp
 from intake.coach.access import admin_only, client_or_404, org_key, signed_in_staff, staff_only
@@ -102,6 +102,8 @@ def client_record(client_id: str) -> str:
     db = db_session()
     previous = _previous_look(member.id, client.id)
     audit.record(db, member.id, client.id, audit.Action.VIEWED)
+    if referrals.copy_for_client(db, client, org_key()):
+        db.commit()
     return render_template(
         "coach/client.html",
         view=record_view(db, client, org_key(), previous),

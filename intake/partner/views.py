@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit
 
 import segno
 from flask import abort, current_app, redirect, render_template, request, url_for
@@ -101,8 +102,44 @@ def _referral_form() -> ReferralForm:
 
 
 def _qr(url: str) -> Markup:
-    svg = segno.make(url, error="m").svg_inline(scale=4, dark="#0b0c0c", light="#ffffff")
+    """The link as a QR code that scales to the size the stylesheet gives it (a viewBox, no
+    fixed width and height), so it is never cut off on a phone or on paper."""
+    svg = segno.make(url, error="m").svg_inline(
+        scale=4, dark="#0b0c0c", light="#ffffff", omitsize=True
+    )
     return Markup(svg)  # noqa: S704 - segno's own SVG of our own link
+
+
+def _public_root() -> str:
+    """Where people reach the client pages, without a slash at the end: PUBLIC_URL, or else the
+    address this page was opened at (development and tests; production should set PUBLIC_URL,
+    since behind a proxy that address can be an inside one)."""
+    configured = current_app.config.get("PUBLIC_URL")
+    if configured:
+        return str(configured).rstrip("/")
+    if current_app.config["ENV"] == "production":
+        current_app.logger.warning(
+            "PUBLIC_URL is not set: referral cards show the address this page was opened at."
+        )
+    return request.url_root.rstrip("/")
+
+
+def _public(root: str, endpoint: str, **values: Any) -> str:
+    """The full public address of one of our pages, under `root` (see `_public_root`)."""
+    return root + url_for(endpoint, **values).removeprefix(request.script_root)
+
+
+def _typed(address: str) -> tuple[str, str]:
+    """An address as a person types it: the host (no https://) and the path, apart so the card
+    can break the line between them."""
+    parts = urlsplit(address)
+    return parts.netloc.lower(), parts.path
+
+
+def _in_english(caller: Callable[[], str]) -> str:
+    """`{% call in_english() %}…{% endcall %}` in a template: the lines inside, in English."""
+    with force_locale("en"):
+        return caller()
 
 
 @bp.route("/referrals/new", methods=["GET", "POST"])
@@ -129,12 +166,17 @@ def new_referral() -> str | tuple[str, int]:
         days=int(current_app.config["REFERRAL_DAYS"]),
     )
     db.commit()
-    link = url_for("client.referral_link", token=made.link_token, _external=True)
+    root = _public_root()
+    link = _public(root, "client.referral_link", token=made.link_token)
+    host, path = _typed(_public(root, "client.referral_code"))
     with force_locale(locale):
         card = render_template(
             "partner/card.html",
             link=link,
             code=made.code,
+            address_host=host,
+            address_path=path,
+            in_english=_in_english,
             qr=_qr(link),
             org_name=member.partner_org.name,
             expires=made.referral.expires_at,

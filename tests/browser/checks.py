@@ -248,3 +248,82 @@ def audit(page: Page, label: str) -> list[str]:
         *focus_problems(page),
     ]
     return [f"{label}: {problem}" for problem in found]
+
+
+# --- touch: what a shaking thumb can hit (client pages, the trust issue) ------------------------
+
+THUMB = 44  # CSS px, each way: WCAG 2.5.5 (AAA) and the platforms' own guidance
+THUMB_GAP = 8  # CSS px between neighbouring targets
+
+MEASURE_TOUCH = (
+    """([thumb, gap]) => {
+  const describe = """
+    + DESCRIBE
+    + """;
+  const targets = [];
+  const selector = "a[href], button, input[type=radio], input[type=checkbox], select";
+  for (const el of document.querySelectorAll(selector)) {
+    // A radio or checkbox inside its label: the whole label is the target.
+    const target = (el.type === "radio" || el.type === "checkbox") && el.closest("label")
+      ? el.closest("label") : el;
+    const style = getComputedStyle(target);
+    if (style.visibility === "hidden" || target.getClientRects().length === 0) continue;
+    const box = target.getBoundingClientRect();
+    if (box.width === 0 || box.height === 0) continue;
+    // The skip link sits off the screen (left or right) until it has focus.
+    if (box.right <= 0 || box.bottom <= 0 || box.left >= innerWidth) continue;
+    if (!targets.some((t) => t.el === target)) targets.push({el: target, box});
+  }
+  const apart = (a, b) => {
+    const dx = Math.max(b.left - a.right, a.left - b.right, 0);
+    const dy = Math.max(b.top - a.bottom, a.top - b.bottom, 0);
+    return Math.hypot(dx, dy);
+  };
+  const problems = [];
+  for (const t of targets) {
+    if (t.box.width < thumb - 0.5 || t.box.height < thumb - 0.5) {
+      problems.push(`${describe(t.el)} is ${t.box.width.toFixed(1)}×${t.box.height.toFixed(1)} px`);
+    }
+  }
+  for (let i = 0; i < targets.length; i++) {
+    for (let j = i + 1; j < targets.length; j++) {
+      const a = targets[i], b = targets[j];
+      if (a.el.contains(b.el) || b.el.contains(a.el)) continue;
+      const distance = apart(a.box, b.box);
+      if (distance < gap - 0.5) {
+        const what = `${describe(a.el)} and ${describe(b.el)}`;
+        problems.push(`${what} are ${distance.toFixed(1)} px apart`);
+      }
+    }
+  }
+  return problems;
+}"""
+)
+
+NEAREST_TARGET = """(selector) => {
+  const el = document.querySelector(selector);
+  if (!el) return null;
+  const box = el.getBoundingClientRect();
+  let nearest = Infinity;
+  for (const other of document.querySelectorAll("a[href], button, input, select, textarea")) {
+    if (other === el || other.getClientRects().length === 0) continue;
+    const b = other.getBoundingClientRect();
+    if (b.right <= 0 || b.bottom <= 0) continue;
+    const dx = Math.max(b.left - box.right, box.left - b.right, 0);
+    const dy = Math.max(b.top - box.bottom, box.top - b.bottom, 0);
+    nearest = Math.min(nearest, Math.hypot(dx, dy));
+  }
+  return nearest;
+}"""
+
+
+def touch_problems(page: Page) -> list[str]:
+    """Every link, button, radio and checkbox (with its whole label) is at least 44 × 44 CSS px,
+    with at least 8 px to its neighbours."""
+    return [f"touch: {p}" for p in page.evaluate(MEASURE_TOUCH, [THUMB, THUMB_GAP])]
+
+
+def distance_to_nearest_target(page: Page, selector: str) -> float | None:
+    """How far the element is from the nearest other target, in CSS px."""
+    found = page.evaluate(NEAREST_TARGET, selector)
+    return None if found is None else float(found)

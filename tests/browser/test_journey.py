@@ -1,6 +1,6 @@
-"""The whole client journey in Chromium, with JavaScript on and with it off: start, the return
-code, agreeing, every page filled in, checking, sending; then coming back with the code in a
-new browser and finding every answer again.
+"""The whole client journey in Chromium, with JavaScript on and with it off: start, agreeing,
+the return code, every page filled in, checking, sending; then coming back with the code in a
+new browser, landing on "your space", and finding every answer again.
 
 With JavaScript on, the app's real Content Security Policy is in force and the browser reports
 no violation of it and no script error.
@@ -72,17 +72,15 @@ def test_the_whole_journey_and_coming_back(
     press(page, NEXT_LINK)
     assert path_of(page) == "/welcome"
     press(page, NEXT_LINK)
+    assert path_of(page) == "/agree"
+    page.check("input[name=store_answers][value=yes]")
+    page.check("input[name=share_with_coach][value=yes]")
+    press(page, SUBMIT)
     assert path_of(page) == "/your-code"
     code = read_return_code(page)
     assert re.fullmatch(r"\d{4} \d{4} \d{4} \d{4}", code), code
     page.check("#saved")
     press(page, SUBMIT)
-    assert path_of(page) == "/agree"
-    page.check("input[name=store_answers][value=yes]")
-    page.check("input[name=share_with_coach][value=yes]")
-    press(page, SUBMIT)
-    assert path_of(page) == "/receipt"
-    press(page, NEXT_LINK)
 
     typed: list[str] = []
     for number in range(1, PAGES + 1):
@@ -108,7 +106,8 @@ def test_the_whole_journey_and_coming_back(
     press(again, "main a[href='/come-back']")
     again.fill("[name=code]", code)
     press(again, SUBMIT)
-    assert path_of(again) == "/check", again.url
+    assert path_of(again) == "/your-space", again.url
+    press(again, "main a[href='/check']")
     shown = again.locator("main").inner_text()
     missing = [word for word in typed if word not in shown]
     assert not missing, f"after coming back, the check page does not show {missing}"

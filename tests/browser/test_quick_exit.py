@@ -14,18 +14,17 @@ import pytest
 from journey_helpers import marker
 
 from .harness import LANDING_TEXT, LiveServer
-from .tours import NEXT_LINK, SUBMIT, open_page, path_of, press
+from .tours import SUBMIT, open_page, path_of, press
 
 
 def half_way_through_page_one(page: Any) -> str:
     """Start, agree, and type a name on the first page without saving it. Returns the name."""
-    open_page(page, "/your-code")
-    page.check("#saved")
-    press(page, SUBMIT)
+    open_page(page, "/agree")
     page.check("input[name=store_answers][value=yes]")
     page.check("input[name=share_with_coach][value=yes]")
     press(page, SUBMIT)
-    press(page, NEXT_LINK)
+    page.check("#saved")
+    press(page, SUBMIT)
     assert path_of(page) == "/page/1"
     # Something saved on the way (the first page), then something typed and not saved yet.
     page.fill("[name=name]", marker())

@@ -56,7 +56,7 @@ def open_page(page: Page, path: str, status: int = 200) -> None:
 def read_return_code(page: Page) -> str:
     shown = page.locator(".return-code bdi")
     assert shown.count() == 1, f"no return code on {page.url}"
-    return shown.inner_text().strip()
+    return " ".join(shown.inner_text().split())
 
 
 class ClientTour:
@@ -90,28 +90,39 @@ class ClientTour:
         self.at(page, label or path)
 
     def start(self, page: Page) -> str:
+        """Start, a missed tap on the choices, a no (this visit only), a change of mind, and
+        the code. Returns the code."""
         self.go(page, "/")
         self.go(page, "/welcome")
-        self.go(page, "/your-code")
-        code = read_return_code(page)
-        press(page, SUBMIT)  # without ticking "I have saved my code": a gentle reminder
-        self.at(page, "/your-code (code not saved yet)")
-        page.check("#saved")
+        self.go(page, "/agree")
+        press(page, SUBMIT)  # nothing chosen: asked again, calmly
+        self.at(page, "/agree (nothing chosen)")
+        page.check("input[name=store_answers][value=no]")
         press(page, SUBMIT)
-        assert path_of(page) == "/agree", page.url
+        assert path_of(page) == "/this-visit-only", page.url
         self.at(page)
-        self.go(page, "/nothing-kept")
-        open_page(page, "/agree")
+        press(page, NEXT_LINK)
+        assert path_of(page) == "/page/1", page.url
+        self.at(page, "/page/1 (this visit only)")
+        page.fill("[name=name]", "Sam")
+        press(page, CONTINUE)
+        self.go(page, "/check", "/check (this visit only)")
+        press(page, "main a.button[href='/agree']")  # "keep my answers" after all
         page.check("input[name=store_answers][value=yes]")
         page.check("input[name=share_with_coach][value=yes]")
         press(page, SUBMIT)
-        assert path_of(page) == "/receipt", page.url
-        self.at(page)
-        press(page, NEXT_LINK)
+        assert path_of(page) == "/your-code", page.url
+        self.at(page, "/your-code (choices just saved)")
+        code = read_return_code(page)
+        press(page, SUBMIT)  # without ticking "I have written down my code": a reminder
+        self.at(page, "/your-code (code not written down yet)")
+        page.check("#saved")
+        press(page, SUBMIT)
+        assert path_of(page) == "/page/2", page.url  # page 1 was kept from the visit
         return code
 
     def every_page(self, page: Page) -> None:
-        assert path_of(page) == "/page/1", page.url
+        open_page(page, "/page/1")
         self.at(page)
         page.fill("[name=name]", "x" * (SHORT_TEXT_LIMIT + 1))
         press(page, CONTINUE)
@@ -129,6 +140,8 @@ class ClientTour:
     def my_pages(self, page: Page) -> None:
         for path in (
             "/saved",
+            "/your-space",
+            "/receipts",
             "/my-choices",
             "/who-looked",
             "/my-data",
@@ -164,7 +177,7 @@ class ClientTour:
         self.at(page, "/come-back (code not found)")
         page.fill("[name=code]", code)
         press(page, SUBMIT)
-        assert path_of(page) in ("/check", "/decide-again"), page.url
+        assert path_of(page) in ("/your-space", "/decide-again"), page.url
         self.go(page, "/ended")
         self.go(page, "/no-such-page", "error page (404)", status=404)
         page.close()
@@ -172,8 +185,8 @@ class ClientTour:
     def delete_everything(self, page: Page) -> None:
         open_page(page, "/delete-everything")
         press(page, SUBMIT)
-        assert path_of(page) == "/receipt", page.url
-        self.at(page, "/receipt (everything deleted)")
+        assert path_of(page) == "/deleted", page.url
+        self.at(page)
         page.close()
 
 
