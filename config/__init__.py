@@ -117,9 +117,13 @@ def _public_url_problems(config: Config) -> list[str]:
     """PUBLIC_URL, if set, is the address people open: printed on referral cards and in invite
     links, so a mistake in it would send people nowhere."""
     value = config.get("PUBLIC_URL")
-    if not value:
-        return []
     example = "Use the address people open, like https://forms.example.org"
+    if not value:
+        if config.get("ENV") == "production":
+            # Links in invitations, referral cards and the partner API are built on it, never
+            # on the Host header a request happens to carry.
+            return [f"PUBLIC_URL is not set. {example}"]
+        return []
     try:
         parts = urlsplit(str(value))
     except ValueError:

@@ -96,6 +96,11 @@ COMPRESS_ALGORITHM = ["br", "gzip"]
 # twice still get in, while a guesser gets about 60 tries an hour. SECURITY.md has the sums.
 RETURN_CODE_LIMIT_PER_ADDRESS = "60 per hour"
 RETURN_CODE_LIMIT_GLOBAL = "1200 per hour"
+# Every try at a code from one address, well-formed or not: a flood of junk stops here.
+CODE_TRIES_PER_ADDRESS = "300 per hour"
+
+# Check-ins a client can send in one day (a cap on a form anyone in a visit can post).
+CHECK_INS_PER_DAY = 5
 
 # Retention (flask retention run): drafts never sent, and clients after they were closed.
 RETENTION_DRAFT_DAYS = 30

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from intake import vault
@@ -158,6 +158,18 @@ def respond(
         else None
     )
     db.flush()
+
+
+def check_ins_since(db: Session, client_id: str, since: datetime) -> int:
+    """How many check-ins the client has sent since then (the cap on check-ins a day)."""
+    return int(
+        db.scalar(
+            select(func.count(CheckIn.id)).where(
+                CheckIn.client_id == client_id, CheckIn.created_at >= since
+            )
+        )
+        or 0
+    )
 
 
 def add_check_in(

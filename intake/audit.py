@@ -32,6 +32,7 @@ class Action(StrEnum):
     PRINTED = "printed"
     EXPORTED = "exported"
     ASSIGNED = "assigned"
+    LISTED = "listed"  # the name they gave was opened to show them in a staff member's list
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,34 @@ def record(db: Session, staff_id: int, client_id: str, action: str) -> AccessEve
             db.rollback()  # someone else wrote first: follow their entry instead
             continue
         return event
+    raise RuntimeError("the access log is too busy to write to")
+
+
+def record_many(db: Session, staff_id: int, client_ids: Iterable[str], action: str) -> None:
+    """Append one entry per client, chained one after another, in one commit."""
+    ids = list(client_ids)
+    if not ids:
+        return
+    for _attempt in range(WRITE_ATTEMPTS):
+        previous = _last_hash(db)
+        now = utcnow()
+        try:
+            for client_id in ids:
+                event = AccessEvent(
+                    staff_id=staff_id,
+                    client_id=client_id,
+                    action=str(action),
+                    at=now,
+                    prev_hash=previous,
+                )
+                event.hash = previous = event_hash(event)
+                db.add(event)
+                db.flush()
+            db.commit()
+        except IntegrityError:
+            db.rollback()  # someone else wrote first: follow their entry instead
+            continue
+        return
     raise RuntimeError("the access log is too busy to write to")
 
 

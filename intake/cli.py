@@ -488,7 +488,7 @@ def _demo_referral() -> tuple[str, str]:
         nickname="",
         note="A demo referral: the note a caseworker leaves for the coach.",
         org_public_key=org.public_key,
-        pepper=key_settings().pepper,
+        keys=key_settings(),
         days=int(current_app.config["REFERRAL_DAYS"]),
     )
     db.commit()

@@ -199,13 +199,15 @@ def decide(
     actor_staff_id: int | None = None,
     reason_ct: bytes | None = None,
 ) -> ConsentEvent:
-    """Record a decision and apply it to the client: sharing with a coach, and telling the
-    referring organisation how it goes, start and stop with their consents."""
+    """Record a decision and apply what the service now acts on (`effective_state`): sharing
+    with a coach, and telling the referring organisation how it goes, start and stop with it."""
     event = record(db, client.id, purpose, decision, text, actor, actor_staff_id, reason_ct)
+    acted_on = effective_state(db, client.id)[purpose]
+    granted = acted_on.decision == Decision.GRANTED
     if purpose == Purpose.SHARE_WITH_COACH:
-        client.shared_at = event.at if decision == Decision.GRANTED else None
+        client.shared_at = acted_on.at if granted else None
     if purpose == Purpose.STATUS_TO_REFERRER:
-        client.status_shared_at = event.at if decision == Decision.GRANTED else None
+        client.status_shared_at = acted_on.at if granted else None
     db.flush()
     return event
 
@@ -236,8 +238,25 @@ def current_state(db: Session, client_id: str) -> dict[str, ConsentEvent]:
     return state
 
 
+def effective_state(db: Session, client_id: str) -> dict[str, ConsentEvent]:
+    """The decision the service acts on, for each purpose (DESIGN.md §7).
+
+    The person's own latest decision always stands: a decision someone else recorded for them
+    (a coach, taking it by voice) never overrides it, earlier or later, and waits for them to
+    confirm it (`recorded_by_coach`). Where the person has never decided on a purpose
+    themselves, what the coach recorded applies until they do.
+    """
+    own: dict[str, ConsentEvent] = {}
+    recorded: dict[str, ConsentEvent] = {}
+    for event in db.scalars(
+        select(ConsentEvent).where(ConsentEvent.client_id == client_id).order_by(ConsentEvent.id)
+    ):
+        (own if event.actor == Actor.CLIENT else recorded)[event.purpose] = event
+    return {**recorded, **own}
+
+
 def is_granted(db: Session, client_id: str, purpose: str) -> bool:
-    event = current_state(db, client_id).get(purpose)
+    event = effective_state(db, client_id).get(purpose)
     return event is not None and event.decision == Decision.GRANTED
 
 
@@ -305,7 +324,7 @@ def needs_asking_again(
 
     Only a "yes" is asked again: a "no" stays a no until the person changes it.
     """
-    state = current_state(db, client_id)
+    state = effective_state(db, client_id)
     old_texts = texts_by_id(db, {e.consent_text_id for e in state.values() if e.consent_text_id})
     stale = []
     for purpose, event in state.items():

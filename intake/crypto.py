@@ -363,29 +363,37 @@ def normalise_recovery_phrase(text: str) -> str:
     return _strip_separators(normalise_digits(text)).upper()
 
 
-REFERRAL_CODE_LENGTH = 8
+REFERRAL_CODE_LENGTH = 12
+LEGACY_REFERRAL_CODE_LENGTH = 8  # cards printed before codes grew; they expire within weeks
 
 
 def generate_referral_code() -> str:
-    """A code a person can type from a card: 8 letters and digits (about 39 bits), 'K7QM-3PXT'.
-
-    Guessing is made hopeless by throttling, a single use and an expiry, not by length.
-    """
+    """A code a person can type from a card: 12 letters and digits in three groups,
+    'K7QM-3PXT-9WRX' (30¹² ≈ 5 × 10¹⁷, about 59 bits: more than a return code's 10¹⁶)."""
     chars = "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(REFERRAL_CODE_LENGTH))
-    return f"{chars[:4]}-{chars[4:]}"
+    return "-".join(chars[i : i + 4] for i in range(0, REFERRAL_CODE_LENGTH, 4))
 
 
 def normalise_referral_code(text: str) -> str | None:
-    """The 8 characters of a typed referral code, or None if it cannot be one."""
+    """The characters of a typed referral code (12, or 8 on an older card), or None if it
+    cannot be one."""
     candidate = _strip_separators(normalise_digits(text)).upper()
-    if len(candidate) == REFERRAL_CODE_LENGTH and all(c in _RECOVERY_ALPHABET for c in candidate):
+    lengths = (REFERRAL_CODE_LENGTH, LEGACY_REFERRAL_CODE_LENGTH)
+    if len(candidate) in lengths and all(c in _RECOVERY_ALPHABET for c in candidate):
         return candidate
     return None
 
 
+def referral_lookup_hash(code: str, pepper: bytes, params: KdfParams) -> str:
+    """How a referral code is found: a peppered Argon2id like a return code's lookup (its own
+    domain), hex. With a copy of the database and the pepper, each guess costs as much as a
+    guess at a return code, over more possible codes."""
+    return lookup_hash(f"referral\x00{code}", pepper, params).hex()
+
+
 def keyed_digest(key: bytes, value: str) -> str:
-    """HMAC-SHA256 of a short secret (a referral code) under the server's pepper, hex: a copy of
-    the database alone cannot be searched for codes."""
+    """HMAC-SHA256 of an 8-character referral code under the server's pepper, hex: how codes
+    were found before they grew to 12 characters (kept only to find those, until they expire)."""
     return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
 
 

@@ -31,6 +31,9 @@ ACTION = {
     "printed": _l("printed the answers"),
     "exported": _l("saved a copy of the answers"),
     "assigned": _l("chose the coach"),
+    # Translators: in the access log, someone on the team saw the person's chosen name in their
+    # list of clients (the name is one of the person's answers).
+    "listed": _l("saw the name in a list"),
 }
 AGREEMENT = {"relationship": _l("How we work together"), "plan": _l("Your coaching plan")}
 # Translators: the status of one referral, as the caseworker at the partner organisation who

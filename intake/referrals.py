@@ -49,7 +49,6 @@ class Status(StrEnum):
 
 class Unusable(StrEnum):
     UNKNOWN = "unknown"
-    USED = "used"
     EXPIRED = "expired"
     WITHDRAWN = "withdrawn"
 
@@ -95,7 +94,7 @@ def create(
     nickname: str,
     note: str,
     org_public_key: bytes,
-    pepper: bytes,
+    keys: vault.KeySettings,
     days: int,
 ) -> NewReferral:
     """A referral with a link and a typed code; the nickname and note are sealed at once."""
@@ -110,7 +109,9 @@ def create(
         partner_org_id=partner_org.id,
         created_by_id=created_by.id if created_by else None,
         token_hash=crypto.token_digest(link_token),
-        code_hash=crypto.keyed_digest(pepper, crypto.normalise_referral_code(code) or ""),
+        code_hash=crypto.referral_lookup_hash(
+            crypto.normalise_referral_code(code) or "", keys.pepper, keys.lookup
+        ),
         locale=locale,
         status=Status.INVITED,
         note_ct=crypto.seal(org_public_key, note.encode(), _note_aad(reference, "note"))
@@ -126,11 +127,12 @@ def create(
     return NewReferral(referral, link_token, code)
 
 
-def why_unusable(referral: Referral | None, now: datetime) -> Unusable | None:
+def why_closed(referral: Referral | None, now: datetime) -> Unusable | None:
+    """What someone holding a link or code is told. A used referral answers exactly as an
+    unused one would (withdrawn, too old, or open): whoever finds the card (a partner, or
+    someone looking through the person's things) cannot tell whether anyone started."""
     if referral is None:
         return Unusable.UNKNOWN
-    if referral.used_at is not None:
-        return Unusable.USED
     if referral.withdrawn_at is not None:
         return Unusable.WITHDRAWN
     if referral.expires_at <= now:
@@ -142,13 +144,17 @@ def by_token(db: Session, token: str) -> Referral | None:
     return db.scalar(select(Referral).where(Referral.token_hash == crypto.token_digest(token)))
 
 
-def by_code(db: Session, typed: str, pepper: bytes) -> Referral | None:
+def by_code(db: Session, typed: str, keys: vault.KeySettings) -> Referral | None:
+    """The referral a typed code belongs to. An 8-character code from an older card is found
+    by the keyed hash it was stored with."""
     code = crypto.normalise_referral_code(typed)
     if code is None:
         return None
-    return db.scalar(
-        select(Referral).where(Referral.code_hash == crypto.keyed_digest(pepper, code))
-    )
+    if len(code) == crypto.LEGACY_REFERRAL_CODE_LENGTH:
+        digest = crypto.keyed_digest(keys.pepper, code)
+    else:
+        digest = crypto.referral_lookup_hash(code, keys.pepper, keys.lookup)
+    return db.scalar(select(Referral).where(Referral.code_hash == digest))
 
 
 def mark_used(db: Session, referral: Referral, client: Client) -> bool:

@@ -181,7 +181,7 @@ class SplitKeySessionInterface(SessionInterface):
         return session_id, key
 
     def open_session(self, app: Flask, request: Request) -> SplitKeySession | None:
-        if app.static_url_path and request.path.startswith(app.static_url_path + "/"):
+        if request.endpoint == "static":  # a file that exists needs no session; a miss does
             return None
         cookie = self._read_cookie(app, request)
         if cookie is None:

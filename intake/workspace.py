@@ -55,6 +55,7 @@ class ClientPage:
     page: int
     pages: int
     total: int
+    names_opened: tuple[str, ...] = ()  # whose "what to call you" answer was opened to show
 
 
 def visible_to(staff: StaffUser) -> Select[tuple[Client]]:
@@ -73,7 +74,8 @@ def find_visible(db: Session, staff: StaffUser, client_id: str) -> Client | None
 
 
 def _names(db: Session, clients: list[Client], org_key: bytes) -> dict[str, str | None]:
-    """Open the "what to call you" answer of each client on the page (one query)."""
+    """Open the "what to call you" answer of each client on the page (one query). Every
+    client with such an answer is a key; the value is None when it is empty or would not open."""
     if not clients:
         return {}
     latest = (
@@ -96,9 +98,9 @@ def _names(db: Session, clients: list[Client], org_key: bytes) -> dict[str, str 
     names: dict[str, str | None] = {}
     for client in clients:
         answer = answers.get(client.id)
-        names[client.id] = None
         if answer is None:
             continue
+        names[client.id] = None
         try:
             data_key = vault.unlock_with_org_key(client, org_key)
         except crypto.CannotOpen:
@@ -163,6 +165,7 @@ def client_page(
         page=page,
         pages=pages,
         total=total,
+        names_opened=tuple(names),
     )
 
 

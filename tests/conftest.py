@@ -64,6 +64,16 @@ def need(reason: str) -> None:
     pytest.skip(reason)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `once` run in the SQLite run only: they bring their own server and store."""
+    if config.getoption("--database") != "postgresql":
+        return
+    once = [item for item in items if item.get_closest_marker("once")]
+    if once:
+        config.hook.pytest_deselected(items=once)
+        items[:] = [item for item in items if item not in once]
+
+
 @pytest.fixture(scope="session")
 def database_kind(request: pytest.FixtureRequest) -> str:
     return str(request.config.getoption("--database"))

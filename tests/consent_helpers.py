@@ -65,7 +65,7 @@ def staff_browser(team: Team, username: str) -> FlaskClient:
 
 def staff_post(browser: FlaskClient, path: str, data: dict[str, str]) -> TestResponse:
     """Post a staff form with the browser's CSRF token (read from the workspace page)."""
-    return browser.post(path, data={**data, "csrf_token": csrf(browser, "/workspace")})
+    return browser.post(path, data={**data, "csrf_token": csrf(browser, "/account/password")})
 
 
 def assign(admin: FlaskClient, client_id: str, coach_id: int) -> None:

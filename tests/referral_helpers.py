@@ -48,7 +48,7 @@ CODE_NOT_FOUND = "We could not find that code. Check the letters and numbers, an
 # A reference stands alone: never part of a longer token (a CSRF token or a link can hold
 # "R-" followed by six capitals by chance).
 REFERENCE = re.compile(r"(?<![A-Za-z0-9_.-])R-[ABCDEFGHJKMNPQRSTVWXYZ2-9]{6}(?![A-Za-z0-9_-])")
-CODE = re.compile(r"<bdi>([A-Z2-9]{4}-[A-Z2-9]{4})</bdi>")
+CODE = re.compile(r"<bdi>([A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4})</bdi>")
 LINK = re.compile(r"<bdi>(https?://[^<]*/r/([A-Za-z0-9_-]+))</bdi>")
 
 

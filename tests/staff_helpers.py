@@ -135,7 +135,7 @@ def assign(admin: FlaskClient, client_id: str, coach_id: int) -> None:
     """The admin picks a coach for a client from the "Waiting for a coach" list."""
     response = admin.post(
         f"/clients/{client_id}/assign",
-        data={"coach": str(coach_id), "csrf_token": csrf(admin, "/workspace")},
+        data={"coach": str(coach_id), "csrf_token": csrf(admin, "/account/password")},
     )
     assert response.status_code == 302, response.get_data(as_text=True)
     assert response.headers["Location"] == "/workspace"

@@ -643,3 +643,30 @@ def test_a_mistyped_anchor_is_named_and_nothing_is_claimed(
     assert result.exit_code != 0
     assert "An anchor looks like 1234:" in result.output
     assert "complete" not in result.output
+
+
+def test_names_shown_in_a_list_are_in_the_log_and_the_person_sees_it(
+    app: Flask, team: Team, names: dict[int, str]
+) -> None:
+    """A name is an answer: opening it for the workspace lists writes an entry per person."""
+    named = sent_client(app, "Hana Quietbrook")
+    admin = sign_in_as(app, "admin", team=team)
+    before = len(events(app))
+    page = admin.get("/workspace")
+    assert named.name in page.get_data(as_text=True)
+    listed = [row for row in events(app)[before:] if row.client_id == named.id]
+    assert [(row.action, row.staff_id) for row in listed] == [("listed", team.ids["admin"])]
+    assert verify(app) is None, "the entries join the chain"
+    assert admin.get("/workspace").status_code == 200
+    lines = looked_lines(named.phone.get("/who-looked"))
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"{ADMIN_NAME} saw your name in a list 2 times")
+    # Listing is not reading: the record still shows as new to this admin.
+    assert audit_last_looked(app, team.ids["admin"], named.id) is None
+
+
+def audit_last_looked(app: Flask, staff_id: int, client_id: str) -> object:
+    from intake import audit
+
+    with app.app_context():
+        return audit.last_looked(db_session(), staff_id, [client_id]).get(client_id)

@@ -162,7 +162,8 @@ def join(client: FlaskClient, path: str, username: str, password: str) -> TestRe
 @pytest.fixture
 def production_app(database_url: str, instance_path: Path) -> Iterator[Flask]:
     application = create_app(
-        _settings(database_url, ENV="production"), instance_path=str(instance_path)
+        _settings(database_url, ENV="production", PUBLIC_URL="https://forms.example.org"),
+        instance_path=str(instance_path),
     )
     yield application
     database(application).engine.dispose()
@@ -519,7 +520,7 @@ def test_demo_prints_a_referral_link_and_code_that_work_once(
     printed = invoke(app, "demo")
     assert printed.exit_code == 0, printed.output
     link = re.search(r"link: http://[^/]+(/r/[A-Za-z0-9_-]+)", printed.output)
-    code = re.search(r"code: ([A-Z2-9]{4}-[A-Z2-9]{4})", printed.output)
+    code = re.search(r"code: ([A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4})", printed.output)
     assert link, printed.output
     assert code, printed.output
     arrived = client.get(link.group(1))

@@ -135,7 +135,7 @@ def sent(request: pytest.FixtureRequest, app: Flask, team: Team) -> Sent:
     assert f'action="/clients/{client_id}/assign"' in admin_list.get_data(as_text=True)
     assigned = admin.post(
         f"/clients/{client_id}/assign",
-        data={"csrf_token": csrf(admin, "/workspace"), "coach": str(team.ids["coach"])},
+        data={"csrf_token": csrf(admin, "/account/password"), "coach": str(team.ids["coach"])},
     )
     assert assigned.status_code == 302
     return Sent(

@@ -42,7 +42,11 @@ def start(
     if env is not None:
         environment["GROUNDWORK_ENV"] = env
     environment["GROUNDWORK_INSTANCE_PATH"] = str(instance)
+    if env == "production":
+        settings = {"PUBLIC_URL": "https://forms.example.org", **settings}
     for name, value in settings.items():
+        if value == "":
+            continue  # a setting left out
         environment[f"GROUNDWORK_{name}"] = value
     return subprocess.run(
         [sys.executable, "-c", code],
@@ -62,6 +66,13 @@ def instance(tmp_path: Path) -> Path:
 
 def a_secret() -> str:
     return secrets.token_hex(32)
+
+
+def test_production_without_its_public_address_refuses_and_says_so(instance: Path) -> None:
+    result = start(instance, SECRET_KEY=a_secret(), LOOKUP_PEPPER=a_secret(), PUBLIC_URL="")
+    assert result.returncode != 0
+    assert "PUBLIC_URL is not set" in result.stderr
+    assert "https://forms.example.org" in result.stderr
 
 
 def test_production_without_secrets_refuses_and_says_how_to_make_them(instance: Path) -> None:

@@ -29,6 +29,7 @@ from consent_helpers import (
     Person,
     assign,
     block_for,
+    client_id_of,
     client_row,
     come_back,
     consent_blocks,
@@ -56,6 +57,7 @@ from journey_helpers import (
     marker,
     section_at,
 )
+from referral_helpers import SHOWN, arrive, begin_referred, partner_browser, refer, statuses
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 from werkzeug.test import TestResponse
@@ -911,3 +913,86 @@ def test_published_words_never_change(app: Flask, texts_folder: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "Published 1 new consent texts." in result.output
     assert count_rows(app, "consent_text")["consent_text"] == shipped + 1
+
+
+# --- a choice recorded by voice never overrides the person's own ---------------------------
+
+
+def _voice(coach: FlaskClient, client_id: str, purpose: str, decision: str) -> None:
+    reason = f"Said so on the phone {marker()}"
+    data = {"purpose": purpose, "decision": decision, "reason": reason}
+    assert staff_post(coach, f"/clients/{client_id}/consent", data).status_code == 302
+
+
+def test_a_choice_recorded_by_voice_never_overrides_the_persons_own_withdrawal(
+    app: Flask, team: Team
+) -> None:
+    admin = staff_browser(team, "admin")
+    coach = staff_browser(team, "coach")
+    details = marker()
+    person = sent_and_assigned(app, team, admin, extra={CONTACT_PAGE: {"details": details}})
+    # The person says yes to being contacted, then takes it back.
+    come_back(app, person)
+    answers = {**person.answers[CONTACT_PAGE], "consent_choice": "yes"}
+    person.phone.save_page(CONTACT_PAGE, answers)
+    person.phone.save_page(CONTACT_PAGE, {**answers, "consent_choice": "no"})
+    assert details not in page_text(coach.get(f"/clients/{person.id}"))
+
+    # A coach records a yes "by voice": it waits for the person, and changes nothing meanwhile.
+    _voice(coach, person.id, "contact", "granted")
+    assert details not in page_text(coach.get(f"/clients/{person.id}"))
+    document = json.loads(coach.get(f"/clients/{person.id}/export").get_data(as_text=True))
+    assert document["consent"]["contact"]["decision"] == "withdrawn"
+    assert document["contact_details_hidden"] is True
+
+    # The person is asked; a no keeps it hidden, and only their own yes would show it.
+    come_back(app, person)
+    assert person.phone.get("/your-space", status=302).headers["Location"] == "/decide-again"
+    person.phone.get("/decide-again")
+    person.phone.post("/decide-again", {"purpose": "contact", "decision": "declined"})
+    assert details not in page_text(coach.get(f"/clients/{person.id}"))
+    _voice(coach, person.id, "contact", "granted")
+    come_back(app, person)
+    person.phone.get("/decide-again")
+    person.phone.post("/decide-again", {"purpose": "contact", "decision": "granted"})
+    assert details in page_text(coach.get(f"/clients/{person.id}"))
+
+
+def test_a_status_recorded_by_voice_never_reaches_a_referrer_the_person_said_no_to(
+    app: Flask, team: Team
+) -> None:
+    partner = partner_browser(app, team)
+    made = refer(partner)
+    phone = Phone(app)
+    arrive(phone, made.token)
+    code = begin_referred(phone, "no")
+    phone.get("/check")
+    phone.post("/send", {})
+    client_id = client_id_of(app, code)
+    assign(staff_browser(team, "admin"), client_id, team.ids["coach"])
+    coach = staff_browser(team, "coach")
+    assert statuses(partner)[made.reference] == SHOWN["not_shared"]
+    _voice(coach, client_id, "status_to_referrer", "granted")
+    assert statuses(partner)[made.reference] == SHOWN["not_shared"]
+    assert client_row(app, client_id).status_shared_at is None
+
+
+def test_where_the_person_never_decided_a_choice_recorded_by_voice_applies_until_they_do(
+    app: Flask, team: Team
+) -> None:
+    """docs/decisions.md: the coach's record stands in for a choice the person never made, and
+    the person is asked at their next visit; their own answer then replaces it."""
+    admin = staff_browser(team, "admin")
+    coach = staff_browser(team, "coach")
+    details = marker()
+    person = sent_and_assigned(app, team, admin, extra={CONTACT_PAGE: {"details": details}})
+    assert details not in page_text(coach.get(f"/clients/{person.id}"))
+    _voice(coach, person.id, "contact", "granted")
+    assert details in page_text(coach.get(f"/clients/{person.id}"))
+    come_back(app, person)
+    person.phone.get("/decide-again")
+    person.phone.post("/decide-again", {"purpose": "contact", "decision": "declined"})
+    assert details not in page_text(coach.get(f"/clients/{person.id}"))
+    # From now on the person has decided: a later record by voice waits for them.
+    _voice(coach, person.id, "contact", "granted")
+    assert details not in page_text(coach.get(f"/clients/{person.id}"))

@@ -298,7 +298,7 @@ def test_a_referral_made_by_the_api_works_and_its_note_is_sealed(
     made = response.get_json()
     assert set(made) == {"reference", "created_at", "expires_at", "status", "link", "code"}
     assert made["status"] == "invited"
-    assert re.fullmatch(r"[A-Z2-9]{4}-[A-Z2-9]{4}", made["code"])
+    assert re.fullmatch(r"[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}", made["code"])
     body = response.get_data(as_text=True)
     assert nickname not in body
     assert note not in body

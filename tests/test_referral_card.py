@@ -12,7 +12,6 @@ tested in a real browser (tests/browser/test_referral_card.py).
 from __future__ import annotations
 
 import html
-import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -174,11 +173,13 @@ def test_a_public_url_people_could_not_open_is_refused_at_start(
     assert "https://forms.example.org" in refused.value.message
 
 
-def test_production_without_public_url_says_so_in_the_log(
-    database_url: str, instance_path: Path, caplog: pytest.LogCaptureFixture
+def test_production_without_public_url_does_not_start(
+    database_url: str, instance_path: Path
 ) -> None:
-    with app_with(database_url, instance_path, ENV="production") as app:
-        partner = partner_browser(app, make_team(app))
-        with caplog.at_level(logging.WARNING):
-            refer(partner, locale="en")
-    assert any("PUBLIC_URL is not set" in record.getMessage() for record in caplog.records)
+    """Cards, invitations and API links are built on PUBLIC_URL, never on a request's Host."""
+    with (
+        pytest.raises(ConfigurationError) as refused,
+        app_with(database_url, instance_path, ENV="production"),
+    ):
+        pass
+    assert "PUBLIC_URL is not set" in refused.value.message

@@ -53,13 +53,15 @@ from referral_helpers import (
     statuses,
     withdraw_on_page,
 )
+from sqlalchemy import select
 from staff_helpers import assign, sign_in_as
 from werkzeug.test import TestResponse
 from workspace_helpers import without_csrf_tokens
 
 from intake import crypto
 from intake.client.sections import SECTIONS
-from intake.models import ClientStatus
+from intake.db import db_session
+from intake.models import Client, ClientStatus
 
 ORG = "Test charity"
 STATUS = "status_to_referrer"
@@ -278,9 +280,9 @@ def test_deleting_everything_hides_the_status_and_the_link_stays_used(
     phone.get("/delete-everything")
     assert phone.post("/delete-everything", {}).headers["Location"] == "/deleted"
     assert statuses(partner)[made.reference] == SHOWN["not_shared"]
-    assert_kind_closed_page(
-        Phone(app).get(f"/r/{made.token}", status=410), "Someone has already started with it."
-    )
+    # Used, and nothing says so: it still answers as an unused link would.
+    assert Phone(app).get(f"/r/{made.token}", status=302).headers["Location"] == "/referred"
+    assert referral_row(app, made.reference).used_at is not None
 
 
 def test_saying_yes_at_the_start_shows_started_at_once(app: Flask, team: Team) -> None:
@@ -336,23 +338,51 @@ def test_a_link_and_its_code_work_once(app: Flask, team: Team) -> None:
     first_client = client_of(app, made.reference)
     assert first_client is not None
 
-    used = "Someone has already started with it."
+    # Whoever opens it next is told nothing new: the link and the code answer as an unused
+    # one would (the card already names who made it), so the card never says that someone
+    # started. Starting with it gives them no referral: the first person keeps it.
     second = Phone(app)
-    assert_kind_closed_page(second.get(f"/r/{made.token}", status=410), used)
-    second.get("/referral-code")
-    assert_kind_closed_page(second.post("/referral-code", {"code": made.code}, status=410), used)
-    # Whoever opened it second is not told who made it, and can start without it.
-    assert second.get("/referred", status=302).headers["Location"] == "/"
+    assert second.get(f"/r/{made.token}", status=302).headers["Location"] == "/referred"
+    assert ORG in text_of(second.get("/referred"))
+    typist = Phone(app)
+    typist.get("/referral-code")
+    assert typist.post("/referral-code", {"code": made.code}).headers["Location"] == "/referred"
     second.get("/welcome")
-    second.start()
-    agree = second.get("/agree")
-    assert STATUS not in {i.get("name") for i in second.page(agree).inputs}
-    assert ORG not in text_of(agree)
-    second.post("/agree", {"store_answers": "yes", "share_with_coach": "yes"})
+    second.get("/agree")
+    second.post("/agree", {"store_answers": "yes", "share_with_coach": "yes", STATUS: "yes"})
     assert client_of(app, made.reference).id == first_client.id  # type: ignore[union-attr]
+    with app.app_context():
+        newest = db_session().scalars(select(Client).order_by(Client.created_at.desc())).first()
+        assert newest is not None
+        assert newest.id != first_client.id
+        assert newest.referral_id is None
+        assert newest.status_shared_at is None, "no status goes to a referrer they do not have"
 
-    # The first person opening their link again gets the same kind page.
-    assert_kind_closed_page(first.get(f"/r/{made.token}", status=410), used)
+
+def test_a_used_card_answers_as_an_unused_one_would(app: Flask, team: Team) -> None:
+    """Someone who finds the card cannot learn from Groundwork whether the person started."""
+    partner = partner_browser(app, team)
+    used, unused = refer(partner), refer(partner)
+    person = Phone(app)
+    arrive(person, used.token)
+    begin_referred(person, "no")
+    pages = {}
+    for name, made in (("used", used), ("unused", unused)):
+        finder = Phone(app)
+        link = finder.get(f"/r/{made.token}", status=302)
+        landing = finder.get("/referred")
+        typed = Phone(app)
+        typed.get("/referral-code")
+        by_code = typed.post("/referral-code", {"code": made.code})
+        pages[name] = (
+            link.status_code,
+            link.headers["Location"],
+            without_csrf_tokens(landing.get_data(as_text=True)),
+            by_code.status_code,
+            by_code.headers["Location"],
+        )
+    assert pages["used"] == pages["unused"]
+    assert client_of(app, used.reference) is not None
 
 
 def test_opening_a_link_without_agreeing_leaves_it_for_the_person_it_is_for(
@@ -387,11 +417,15 @@ def test_opening_a_link_without_agreeing_leaves_it_for_the_person_it_is_for(
     arrive(person, made.token)
     begin_referred(person, "yes")
     assert statuses(partner)[made.reference] == SHOWN["started"]
-    assert client_of(app, made.reference) is not None
-    # Now it is used: the typist who comes back to it is told so kindly.
+    started = client_of(app, made.reference)
+    assert started is not None
+    # Now it is used. The typist who comes back to it sees what an unused card shows (so the
+    # card tells nobody that someone started); agreeing gives them no referral.
     typist.get("/welcome")
     agree = typist.get("/agree")
-    assert STATUS not in {i.get("name") for i in typist.page(agree).inputs}
+    assert STATUS in {i.get("name") for i in typist.page(agree).inputs}
+    typist.post("/agree", {"store_answers": "yes", "share_with_coach": "yes", STATUS: "yes"})
+    assert client_of(app, made.reference).id == started.id  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("how", ["link", "code"])

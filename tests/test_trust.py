@@ -278,10 +278,31 @@ def test_malformed_codes_from_one_address_never_lock_everyone_out(app: Flask, te
 def test_guesses_spread_over_many_addresses_stop_at_the_limit_for_the_service(
     app: Flask, team: Team
 ) -> None:
-    for number in range(10):
-        from_address(app, f"198.51.100.{number}").come_back(_wrong_code(), status=400)
+    guessers = [from_address(app, f"198.51.100.{number}") for number in range(10)]
+    for guesser in guessers:
+        guesser.come_back(_wrong_code(), status=400)
+    # The budget for the service is spent: each of them now waits...
+    for guesser in guessers:
+        guesser.come_back(_wrong_code(), status=429)
+    # ...and a new address gets one try, not more.
     late = from_address(app, "198.51.100.200")
-    assert late.come_back(_wrong_code(), status=429).status_code == 429
+    late.come_back(_wrong_code(), status=400)
+    late.come_back(_wrong_code(), status=429)
+
+
+@with_settings(RETURN_CODE_LIMIT_GLOBAL="10 per hour")
+def test_with_the_service_budget_spent_a_person_with_their_own_code_still_gets_in(
+    app: Flask, team: Team
+) -> None:
+    """Someone coming back to withdraw or delete everything is never locked out by guessers."""
+    (code,) = _clients_with_codes(app, 1)
+    for number in range(12):
+        from_address(app, f"198.51.100.{number}").come_back(_wrong_code(), status=400)
+    person = from_address(app, "192.0.2.55")
+    person.keep_private(code)
+    assert person.come_back(code).headers["Location"] == "/your-space"
+    person.get("/delete-everything")
+    assert person.post("/delete-everything", {}).headers["Location"] == "/deleted"
 
 
 # --- the site's neutral name, in the person's language -------------------------------------
@@ -307,7 +328,7 @@ def test_a_name_the_organisation_chose_is_shown_as_it_is(app: Flask, team: Team)
 
 
 ISOLATED_RETURN_CODE = "\u20664827\u00a01930\u00a05561\u00a02204\u2069"
-ISOLATED_REFERRAL_CODE = "\u2066K7QM-3PXT\u2069"
+ISOLATED_REFERRAL_CODE = "\u2066K7QM-3PXT-9WRX\u2069"
 
 
 @pytest.mark.parametrize("locale", ["en", "ar", "fa", "uk", "fr", "es"])

@@ -99,6 +99,8 @@ def settings_for(
         "SECURE_COOKIES": False,
         "BEHIND_TLS": False,
         "RATELIMIT_STORAGE_URI": "memory://",
+        # Production needs the address people open; links built on it are never followed here.
+        "PUBLIC_URL": "https://groundwork.invalid",
         **(FAST_KEYS if fast_keys else {}),
         **extra,
     }

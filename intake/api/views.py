@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Response, current_app, g, jsonify, request, url_for
+from flask import Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from intake import i18n, referrals, staff
@@ -18,6 +18,7 @@ from intake.api import bp
 from intake.context import key_settings
 from intake.db import db_session
 from intake.extensions import csrf, limiter
+from intake.links import public_url
 from intake.models import ApiToken, PartnerOrg, Referral, utcnow
 from intake.paging import page_number
 
@@ -150,14 +151,14 @@ def create_referral() -> tuple[Response, int]:
         nickname=_text(body, "nickname", referrals.NICKNAME_LIMIT),
         note=_text(body, "note", referrals.NOTE_LIMIT),
         org_public_key=org.public_key,
-        pepper=key_settings().pepper,
+        keys=key_settings(),
         days=int(current_app.config["REFERRAL_DAYS"]),
     )
     db_session().commit()
     row = referrals.row_for(db_session(), made.referral)
     return jsonify(
         **_as_json(row),
-        link=url_for("client.referral_link", token=made.link_token, _external=True),
+        link=public_url("client.referral_link", token=made.link_token),
         code=made.code,
     ), 201
 

@@ -66,7 +66,7 @@ def my_choices() -> Response | str:
         if purpose == consent.Purpose.STORE_ANSWERS and decision == consent.Decision.WITHDRAWN:
             return redirect(url_for("client.delete_everything"))
         return _decide(purpose, decision)
-    state = consent.current_state(db, visit.client.id)
+    state = consent.effective_state(db, visit.client.id)
     history = consent.history(db, visit.client.id)
     texts = consent.texts_by_id(db, {e.consent_text_id for e in history if e.consent_text_id})
     rows = []
@@ -192,7 +192,7 @@ def decide_again() -> Response | str:
         waiting = {e.purpose for e, _old, _new in stale} | {e.purpose for e in by_coach}
         if purpose not in waiting:
             abort(400)
-        current = consent.current_state(db, visit.client.id)[purpose]
+        current = consent.effective_state(db, visit.client.id).get(purpose)
         decision = consent.decision_for(yes, current)
         event = consent.decide(db, visit.client, purpose, decision, text_for(purpose))
         db.commit()

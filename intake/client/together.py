@@ -3,7 +3,8 @@ coaching plan (or asking for a change), and saying what they bring to a session.
 
 from __future__ import annotations
 
-from flask import Response, abort, g, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import TextAreaField
 
@@ -15,7 +16,7 @@ from intake.client.sections import Part
 from intake.client.visit import client_required
 from intake.db import db_session
 from intake.form_base import GroundworkForm
-from intake.models import AgreementKind
+from intake.models import AgreementKind, utcnow
 from intake.vault import OpenedSection
 
 
@@ -97,7 +98,19 @@ def agreement() -> Response | str:
 def check_in() -> Response | str:
     form = CheckInForm()
     db = db_session()
-    if form.validate_on_submit():
+    today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    limit = int(current_app.config["CHECK_INS_PER_DAY"])
+    full = agreements.check_ins_since(db, g.visit.client.id, today) >= limit
+    if form.validate_on_submit() and full:
+        # What they typed stays on the page; nothing is lost, nothing is sent.
+        form.goal.errors = [
+            _(
+                "You have sent %(count)s check-ins today. Your coach will read them all. "
+                "You can send another tomorrow.",
+                count=limit,
+            )
+        ]
+    elif form.validate_on_submit():
         agreements.add_check_in(
             db,
             g.visit.client,

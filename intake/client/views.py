@@ -17,7 +17,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import TooManyRequests
 
 from intake import agreements, audit, consent, crypto, i18n, vault
-from intake.client import bp, receipts
+from intake.client import bp, code_tries, receipts
 from intake.client.forms import (
     CONSENT_CHOICE,
     NO,
@@ -50,7 +50,6 @@ from intake.client.visit import (
 )
 from intake.context import key_settings
 from intake.db import db_session
-from intake.extensions import limiter
 from intake.models import (
     AgreementKind,
     Client,
@@ -60,7 +59,7 @@ from intake.models import (
     Referral,
     utcnow,
 )
-from intake.security import address_key, clear_site_data, global_key
+from intake.security import clear_site_data
 from intake.sessions import current_session
 from intake.staff import organisation
 
@@ -145,8 +144,7 @@ def _keep_answers(
         consent.Purpose.STORE_ANSWERS: YES,
         consent.Purpose.SHARE_WITH_COACH: form.share_with_coach.data,
     }
-    if pending is not None:
-        mark_pending_used(pending[0], client)
+    if pending is not None and mark_pending_used(pending[0], client):
         choices[consent.Purpose.STATUS_TO_REFERRER] = form.status_to_referrer.data
     decisions = [
         consent.decide(
@@ -261,7 +259,7 @@ def page(number: int) -> object:
     if request.method == "GET":
         data = answers.read(section)
         if section.consent_purpose and visit is not None:
-            event = consent.current_state(db, visit.client.id).get(section.consent_purpose)
+            event = consent.effective_state(db, visit.client.id).get(section.consent_purpose)
             if event is not None:
                 data[CONSENT_CHOICE] = YES if event.decision == consent.Decision.GRANTED else NO
         form = form_class(section)(data=data or None)
@@ -283,7 +281,7 @@ def _decide_on_page(purpose: str, yes: bool) -> ConsentEvent | None:
     """Record a consent asked on a page, if the answer changed it."""
     visit = g.visit
     db = db_session()
-    current = consent.current_state(db, visit.client.id).get(purpose)
+    current = consent.effective_state(db, visit.client.id).get(purpose)
     if current is not None and (current.decision == consent.Decision.GRANTED) == yes:
         return None
     return consent.decide(
@@ -402,14 +400,15 @@ def who_looked() -> str:
 # --- coming back --------------------------------------------------------------------------
 
 
-def _limit(setting: str) -> str:
-    return str(current_app.config[setting])
-
-
-def _code_not_found(_response: Response) -> bool:
-    """Only a well-formed code that opens nothing counts towards the limit: an empty or
-    mistyped box costs a person nothing, and tells a guesser nothing."""
-    return bool(g.get("code_not_found"))
+def _open_with_code(digits: str) -> tuple[Client, bytes] | None:
+    """The client this code belongs to, and their data key; None when it opens nothing."""
+    client = vault.find_client(db_session(), digits, key_settings())
+    if client is None:
+        return None
+    try:
+        return client, vault.unlock_with_code(client, digits)
+    except crypto.CannotOpen:
+        return None
 
 
 def _first_unsaved(answers: Answers) -> int | None:
@@ -433,21 +432,27 @@ def resume_url(client: Client) -> str:
     return _page_url(number) if number else url_for("client.check")
 
 
+CARRIED = "carried"  # a page typed after the visit closed, held in the new session's secrets
+
+
+def _hold_carried(number: int, fields: MultiDict[str, str]) -> None:
+    """Keep what was typed on a page whose session had ended, server-side, in this browser's
+    new session (encrypted under the key only its cookie holds): never in the page."""
+    held = {"page": number, "fields": {key: fields.getlist(key) for key in fields}}
+    current_session().put_secret(CARRIED, json.dumps(held, ensure_ascii=False).encode())
+
+
 def _carried() -> tuple[int, MultiDict[str, str]] | None:
-    """Answers a person typed on a page whose session had ended, carried in the form."""
-    try:
-        number = int(request.form.get("carried_page", ""))
-        fields = json.loads(request.form.get("carried_answers", ""))
-    except (ValueError, RecursionError):  # RecursionError: JSON nested too deep to read
+    """The page this browser's own visit typed before it closed, if any."""
+    raw = current_session().get_secret(CARRIED)
+    if raw is None:
         return None
-    if section_at(number) is None or not isinstance(fields, dict):
-        return None
-    pairs = MultiDict()
-    for key, value in fields.items():
-        for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, str):
-                pairs.add(str(key), item)
-    return number, pairs
+    held = json.loads(raw)
+    pairs: MultiDict[str, str] = MultiDict()
+    for key, values in held["fields"].items():
+        for value in values:
+            pairs.add(key, value)
+    return int(held["page"]), pairs
 
 
 def _save_carried(carried: tuple[int, MultiDict[str, str]]) -> str:
@@ -473,39 +478,25 @@ def _save_carried(carried: tuple[int, MultiDict[str, str]]) -> str:
 
 
 @bp.route("/come-back", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: _limit("RETURN_CODE_LIMIT_GLOBAL"),
-    key_func=global_key,
-    methods=["POST"],
-    deduct_when=_code_not_found,
-)
-@limiter.limit(
-    lambda: _limit("RETURN_CODE_LIMIT_PER_ADDRESS"),
-    key_func=address_key,
-    methods=["POST"],
-    deduct_when=_code_not_found,
-)
 def come_back() -> Response | tuple[str, int] | str:
     """Type the return code to carry on, on any device."""
     form = ReturnCodeForm()
-    carried = _carried() if request.method == "POST" else None
+    carried = _carried()
     not_found = False
     if form.validate_on_submit():
+        code_tries.count_a_try(code_tries.RETURN_CODES)
         digits = crypto.normalise_return_code(form.code.data or "")
-        db = db_session()
-        client = vault.find_client(db, digits, key_settings()) if digits else None
-        if client is not None and digits is not None:
-            try:
-                data_key = vault.unlock_with_code(client, digits)
-            except crypto.CannotOpen:
-                client = None
-            else:
+        if digits is not None:
+            reservation = code_tries.reserve_a_lookup(code_tries.RETURN_CODES)
+            opened = _open_with_code(digits)
+            if opened is not None:
+                code_tries.it_opened(code_tries.RETURN_CODES, reservation)
+                client, data_key = opened
                 begin_visit(client, data_key, digits, newcomer=False)
                 if carried is not None:
                     return redirect(_save_carried(carried))
                 return redirect(url_for("client.your_space"))
         not_found = True
-        g.code_not_found = digits is not None
     status = 400 if not_found or form.errors else 200
     return (
         render_template(
@@ -513,17 +504,10 @@ def come_back() -> Response | tuple[str, int] | str:
             form=form,
             not_found=not_found,
             error=not_found,
-            carried=carried,
-            carried_json=_carried_json(carried),
+            ended=carried is not None,
         ),
         status,
     )
-
-
-def _carried_json(carried: tuple[int, MultiDict[str, str]] | None) -> str | None:
-    if carried is None:
-        return None
-    return json.dumps({key: carried[1].getlist(key) for key in carried[1]}, ensure_ascii=False)
 
 
 @bp.errorhandler(TooManyRequests)
@@ -540,8 +524,9 @@ def _too_many(_error: TooManyRequests) -> tuple[str, int]:
 def _page_not_saved(_error: CSRFError) -> object:
     """A page posted without a valid token: lose nothing.
 
-    If the visit is still open, show the page again with what was typed. If the session had
-    ended, carry what was typed into the return-code form, which saves it once the code opens.
+    If the visit is still open, show the page again with what was typed. If this browser's own
+    session had ended, keep what was typed in its new session, and save it once the return code
+    opens the answers. A page that came without any session cookie is not kept at all.
     """
     number = request.view_args.get("number") if request.view_args else None
     section = section_at(number) if isinstance(number, int) else None
@@ -558,19 +543,18 @@ def _page_not_saved(_error: CSRFError) -> object:
                 ),
                 status=400,
             )
-        carried = (number, MultiDict(request.form))
-        carried[1].pop("csrf_token", None)
-        carried[1].pop("action", None)
-        return (
-            render_template(
-                "client/come_back.html",
-                form=ReturnCodeForm(),
-                ended=True,
-                carried=carried,
-                carried_json=_carried_json(carried),
-            ),
-            400,
-        )
+        # Only a browser whose own visit has just closed sends its session cookie with the
+        # page: a form on another site never does (SameSite=Lax), so what it posts is never
+        # kept, and can never end up in someone's answers.
+        if current_session().ended is not None:
+            fields = MultiDict(request.form)
+            fields.pop("csrf_token", None)
+            fields.pop("action", None)
+            _hold_carried(number, fields)  # type: ignore[arg-type]
+            return (
+                render_template("client/come_back.html", form=ReturnCodeForm(), ended=True),
+                400,
+            )
     return (
         render_template(
             "errors/page.html",

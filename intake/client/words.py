@@ -20,7 +20,7 @@ from intake.models import Client, ConsentEvent
 # DIRECTIONAL ISOLATE): in Arabic or Persian the groups would otherwise be reordered. No-break
 # spaces keep the example on one line, as on the code card.
 EXAMPLE_RETURN_CODE = "\u20664827\u00a01930\u00a05561\u00a02204\u2069"
-EXAMPLE_REFERRAL_CODE = "\u2066K7QM-3PXT\u2069"
+EXAMPLE_REFERRAL_CODE = "\u2066K7QM-3PXT-9WRX\u2069"
 
 READERS = {
     readers.Readers.NOT_KEPT: _l(

@@ -19,6 +19,7 @@ from intake.context import staff_crypto
 from intake.db import db_session
 from intake.form_base import GroundworkForm
 from intake.labels import PURPOSE
+from intake.links import public_url
 from intake.models import Role, StaffUser
 from intake.paging import page_or_first
 
@@ -66,7 +67,7 @@ def team() -> str:
         return _team_page(form, error=str(problem))
     db.commit()
     # Shown once, in this response only; the secret is never stored.
-    link = url_for("auth.join_link", secret=secret, _external=True)
+    link = public_url("auth.join_link", secret=secret)
     return _team_page(InviteForm(formdata=None), link=link)
 
 

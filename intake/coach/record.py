@@ -147,7 +147,7 @@ def record_view(
         agreement=[s for s in reviewed if s.part == Part.AGREEMENT],
         intake=[s for s in reviewed if s.part == Part.INTAKE],
         changed=opened.changed,
-        consent_now=consent.current_state(db, client.id),
+        consent_now=consent.effective_state(db, client.id),
         consent_history=history,
         contact_hidden=opened.contact_hidden,
         relationship=relationship,

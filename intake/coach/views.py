@@ -76,6 +76,10 @@ def workspace_home() -> Response | str:
             page=_page_arg("everyone_page"),
         )
         coaches = workspace.coaches(db)
+    # The names are answers: each one opened for these lists is in the access log, and the
+    # person sees it under "who looked" (DESIGN.md §1: nothing is read without an entry).
+    listed = {cid for found in (mine, waiting, everyone) if found for cid in found.names_opened}
+    audit.record_many(db, member.id, sorted(listed), audit.Action.LISTED)
     return render_template(
         "coach/workspace.html",
         member=member,
@@ -141,7 +145,7 @@ def client_export(client_id: str) -> Response:
     db = db_session()
     audit.record(db, member.id, client.id, audit.Action.EXPORTED)
     opened = workspace.open_record(db, client, org_key(), None)
-    state = consent.current_state(db, client.id)
+    state = consent.effective_state(db, client.id)
     document = {
         "client": client.id,
         "status": client.status,

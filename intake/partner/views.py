@@ -24,6 +24,7 @@ from intake.context import key_settings
 from intake.db import db_session
 from intake.extensions import login_manager
 from intake.form_base import GroundworkForm
+from intake.links import public_url
 from intake.models import Role, StaffUser
 from intake.paging import page_or_first
 from intake.partner import bp
@@ -110,25 +111,6 @@ def _qr(url: str) -> Markup:
     return Markup(svg)  # noqa: S704 - segno's own SVG of our own link
 
 
-def _public_root() -> str:
-    """Where people reach the client pages, without a slash at the end: PUBLIC_URL, or else the
-    address this page was opened at (development and tests; production should set PUBLIC_URL,
-    since behind a proxy that address can be an inside one)."""
-    configured = current_app.config.get("PUBLIC_URL")
-    if configured:
-        return str(configured).rstrip("/")
-    if current_app.config["ENV"] == "production":
-        current_app.logger.warning(
-            "PUBLIC_URL is not set: referral cards show the address this page was opened at."
-        )
-    return request.url_root.rstrip("/")
-
-
-def _public(root: str, endpoint: str, **values: Any) -> str:
-    """The full public address of one of our pages, under `root` (see `_public_root`)."""
-    return root + url_for(endpoint, **values).removeprefix(request.script_root)
-
-
 def _typed(address: str) -> tuple[str, str]:
     """An address as a person types it: the host (no https://) and the path, apart so the card
     can break the line between them."""
@@ -162,13 +144,12 @@ def new_referral() -> str | tuple[str, int]:
         nickname=form.nickname.data or "",
         note=form.note.data or "",
         org_public_key=org.public_key,
-        pepper=key_settings().pepper,
+        keys=key_settings(),
         days=int(current_app.config["REFERRAL_DAYS"]),
     )
     db.commit()
-    root = _public_root()
-    link = _public(root, "client.referral_link", token=made.link_token)
-    host, path = _typed(_public(root, "client.referral_code"))
+    link = public_url("client.referral_link", token=made.link_token)
+    host, path = _typed(public_url("client.referral_code"))
     with force_locale(locale):
         card = render_template(
             "partner/card.html",

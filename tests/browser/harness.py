@@ -20,11 +20,11 @@ from flask.testing import FlaskClient
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from workspace_helpers import assign_in_database, make_client, sign_in_as
 
-from intake import create_app, staff
+from intake import create_app, staff, vault
 from intake.cli import upgrade_database
 from intake.context import staff_crypto
 from intake.db import database, db_session
-from intake.models import Role
+from intake.models import Client, Role
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -115,6 +115,7 @@ def start_server(folder: Path) -> LiveServer:
         # Every test's browser comes from 127.0.0.1: the per-address limit on return codes
         # that find nothing would otherwise count the whole session's tries together.
         RETURN_CODE_LIMIT_PER_ADDRESS="500 per minute",
+        CODE_TRIES_PER_ADDRESS="1000 per minute",
     )
     app = create_app(settings, instance_path=str(folder))
     upgrade_database(app)
@@ -162,6 +163,16 @@ class Backstage:
 
     def client_id(self, code: str) -> str:
         return client_id_of(self.app, code)
+
+    def answers_of(self, code: str) -> dict[str, dict[str, object]]:
+        """What a coach would read of this person's answers (opened with the organisation key)."""
+        with self.app.app_context():
+            db = db_session()
+            client = db.get(Client, self.client_id(code))
+            assert client is not None
+            data_key = vault.unlock_with_org_key(client, self.team.org_private_key)
+            opened = vault.read_sections(db, client, data_key)
+            return {key: dict(section.fields or {}) for key, section in opened.items()}
 
     def take_on(self, client_id: str, coach: str = "coach") -> None:
         """A coach is assigned, reads the answers, accepts the relationship agreement, writes
