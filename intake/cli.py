@@ -173,6 +173,12 @@ def keys_rotate(admin_username: str | None) -> None:
     if result.staff_left_out:
         click.echo("These accounts need an admin to give them the key again: ")
         click.echo("    " + ", ".join(result.staff_left_out))
+    if result.staff_not_yet_post_quantum:
+        click.echo(
+            "These accounts' copies are sealed to an older personal key; each is sealed again, "
+            "with post-quantum protection, the next time they sign in:"
+        )
+        click.echo("    " + ", ".join(result.staff_not_yet_post_quantum))
     if result.invites_cancelled:
         click.echo(f"Cancelled {result.invites_cancelled} invitations: send new ones.")
     click.echo("Every staff session has ended: everyone signs in again.")

@@ -3,7 +3,10 @@
 What it owns (DESIGN.md §5):
 
 * random data keys (DEKs) and AES-256-GCM envelopes bound to their context by associated data;
-* sealing to the organisation's X25519 public key (ephemeral X25519 → HKDF-SHA256 → AES-256-GCM);
+* sealing to a public key (the organisation's, a staff member's): envelope version 2 is HPKE
+  (RFC 9180, base mode) with the post-quantum hybrid KEM ML-KEM-768 + X25519, HKDF-SHA256 and
+  AES-256-GCM; version 1 (ephemeral X25519 → HKDF-SHA256 → AES-256-GCM) still opens, so keys
+  sealed before can be read until `flask keys rotate` moves them;
 * Argon2id key derivation, and envelopes wrapped under a human-held secret (a password, the
   recovery phrase, an invite secret, a return code) that carry their own salt and cost;
 * return codes and recovery phrases: generation, normalisation, and the peppered lookup hash.
@@ -27,13 +30,15 @@ import unicodedata
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes, hpke, serialization
+from cryptography.hazmat.primitives.asymmetric.mlkem import MLKEM768PrivateKey, MLKEM768PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 ENVELOPE_VERSION = 1
+SEALED_HYBRID_VERSION = 2  # a sealed envelope made with HPKE and ML-KEM-768 + X25519
 KEY_SIZE = 32
 NONCE_SIZE = 12
 SALT_SIZE = 16
@@ -46,6 +51,15 @@ KIND_SECRET_WRAPPED = 3  # AES-256-GCM under an Argon2id key from a human-held s
 _HEADER = struct.Struct(">BB8s")
 _KDF_PARAMS = struct.Struct(">IIB")  # iterations, memory in KiB, lanes
 _SEAL_INFO = b"groundwork seal v1"
+_HPKE_INFO = b"groundwork seal v2\x00"
+_HPKE = hpke.Suite(hpke.KEM.MLKEM768_X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
+
+X25519_KEY_SIZE = 32
+MLKEM_SEED_SIZE = 64  # ML-KEM-768's private key as its seed (d ‖ z), FIPS 203
+MLKEM_PUBLIC_SIZE = 1184
+HYBRID_PRIVATE_SIZE = MLKEM_SEED_SIZE + X25519_KEY_SIZE  # 96 bytes
+HYBRID_PUBLIC_SIZE = MLKEM_PUBLIC_SIZE + X25519_KEY_SIZE  # 1216 bytes
+HYBRID_ENC_SIZE = 1088 + X25519_KEY_SIZE  # HPKE's enc: ML-KEM-768 ciphertext, X25519 share
 
 RETURN_CODE_DIGITS = 16
 RECOVERY_PHRASE_GROUPS = 8
@@ -79,7 +93,9 @@ class KdfParams:
 
 @dataclass(frozen=True)
 class OrgKeyPair:
-    """The organisation's X25519 keypair, as raw 32-byte strings."""
+    """A keypair to seal to (the organisation's, or a staff member's personal one), as raw
+    bytes: ML-KEM-768 + X25519 (96-byte private key, 1216-byte public key); older ones are
+    X25519 alone (32 and 32 bytes)."""
 
     private_key: bytes
     public_key: bytes
@@ -108,35 +124,68 @@ def public_key_id(public_key: bytes) -> bytes:
 
 
 def generate_org_keypair() -> OrgKeyPair:
-    private = X25519PrivateKey.generate()
-    return OrgKeyPair(
-        private_key=private.private_bytes(
-            serialization.Encoding.Raw,
-            serialization.PrivateFormat.Raw,
-            serialization.NoEncryption(),
-        ),
-        public_key=private.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        ),
+    """A new post-quantum hybrid keypair: ML-KEM-768 (its 64-byte seed) and X25519."""
+    private = new_private_key()
+    return OrgKeyPair(private_key=private, public_key=public_key_of(private))
+
+
+def new_private_key() -> bytes:
+    """96 random bytes: an ML-KEM-768 seed and an X25519 private key, side by side."""
+    mlkem = MLKEM768PrivateKey.generate().private_bytes_raw()
+    classic = X25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
     )
+    return mlkem + classic
 
 
-def public_key_of(private_key: bytes) -> bytes:
-    """The public half of a raw X25519 private key."""
-    try:
-        private = X25519PrivateKey.from_private_bytes(private_key)
-    except ValueError as exc:
-        raise WrongKey("not an X25519 private key") from exc
+def is_hybrid(key: bytes) -> bool:
+    """Is this raw key (private or public) one of the post-quantum hybrid kind?"""
+    return len(key) in (HYBRID_PRIVATE_SIZE, HYBRID_PUBLIC_SIZE)
+
+
+def _x25519_public(private: X25519PrivateKey) -> bytes:
     return private.public_key().public_bytes(
         serialization.Encoding.Raw, serialization.PublicFormat.Raw
     )
 
 
+def _hybrid_private(private_key: bytes) -> hpke.MLKEM768X25519PrivateKey:
+    try:
+        return hpke.MLKEM768X25519PrivateKey(
+            MLKEM768PrivateKey.from_seed_bytes(private_key[:MLKEM_SEED_SIZE]),
+            X25519PrivateKey.from_private_bytes(private_key[MLKEM_SEED_SIZE:]),
+        )
+    except ValueError as exc:
+        raise WrongKey("not a hybrid private key") from exc
+
+
+def _hybrid_public(public_key: bytes) -> hpke.MLKEM768X25519PublicKey:
+    try:
+        return hpke.MLKEM768X25519PublicKey(
+            MLKEM768PublicKey.from_public_bytes(public_key[:MLKEM_PUBLIC_SIZE]),
+            X25519PublicKey.from_public_bytes(public_key[MLKEM_PUBLIC_SIZE:]),
+        )
+    except ValueError as exc:
+        raise WrongKey("not a hybrid public key") from exc
+
+
+def public_key_of(private_key: bytes) -> bytes:
+    """The public half of a raw private key (hybrid, or X25519 alone)."""
+    try:
+        if len(private_key) == HYBRID_PRIVATE_SIZE:
+            mlkem = MLKEM768PrivateKey.from_seed_bytes(private_key[:MLKEM_SEED_SIZE])
+            classic = X25519PrivateKey.from_private_bytes(private_key[MLKEM_SEED_SIZE:])
+            return mlkem.public_key().public_bytes_raw() + _x25519_public(classic)
+        return _x25519_public(X25519PrivateKey.from_private_bytes(private_key))
+    except ValueError as exc:
+        raise WrongKey("not a private key") from exc
+
+
 # --- envelopes ----------------------------------------------------------------------------
 
 
-def _header(kind: int, kid: bytes) -> bytes:
-    return _HEADER.pack(ENVELOPE_VERSION, kind, kid)
+def _header(kind: int, kid: bytes, version: int = ENVELOPE_VERSION) -> bytes:
+    return _HEADER.pack(version, kind, kid)
 
 
 def read_header(envelope: bytes) -> tuple[int, bytes]:
@@ -144,11 +193,19 @@ def read_header(envelope: bytes) -> tuple[int, bytes]:
     if len(envelope) < _HEADER.size:
         raise DamagedEnvelope("too short")
     version, kind, kid = _HEADER.unpack_from(envelope)
-    if version != ENVELOPE_VERSION:
-        raise DamagedEnvelope("unknown envelope version")
     if kind not in (KIND_SECRET_KEY, KIND_SEALED, KIND_SECRET_WRAPPED):
         raise DamagedEnvelope("unknown envelope kind")
+    if version != ENVELOPE_VERSION and not (
+        kind == KIND_SEALED and version == SEALED_HYBRID_VERSION
+    ):
+        raise DamagedEnvelope("unknown envelope version")
     return kind, kid
+
+
+def envelope_version(envelope: bytes) -> int:
+    """The version byte of an envelope (2: sealed with the post-quantum hybrid KEM)."""
+    read_header(envelope)
+    return envelope[0]
 
 
 def _expect(envelope: bytes, kind: int) -> bytes:
@@ -196,15 +253,24 @@ def _seal_key(shared: bytes, ephemeral_public: bytes, recipient_public: bytes) -
 
 
 def seal(public_key: bytes, plaintext: bytes, aad: bytes) -> bytes:
-    """Encrypt to the holder of the matching X25519 private key; only the public key is needed."""
+    """Encrypt to the holder of the matching private key; only the public key is needed.
+
+    A hybrid public key gets a version 2 envelope: HPKE base mode, ML-KEM-768 + X25519,
+    HKDF-SHA256, AES-256-GCM, with the header and `aad` as HPKE's info (the single-shot API
+    authenticates its info). An X25519 key alone still gets version 1, until it is rotated.
+    """
+    if len(public_key) == HYBRID_PUBLIC_SIZE:
+        header = _header(KIND_SEALED, public_key_id(public_key), SEALED_HYBRID_VERSION)
+        sealed = _HPKE.encrypt(
+            plaintext, _hybrid_public(public_key), info=_HPKE_INFO + header + aad
+        )
+        return header + sealed
     try:
         recipient = X25519PublicKey.from_public_bytes(public_key)
     except ValueError as exc:
-        raise WrongKey("not an X25519 public key") from exc
+        raise WrongKey("not a public key to seal to") from exc
     ephemeral = X25519PrivateKey.generate()
-    ephemeral_public = ephemeral.public_key().public_bytes(
-        serialization.Encoding.Raw, serialization.PublicFormat.Raw
-    )
+    ephemeral_public = _x25519_public(ephemeral)
     key = _seal_key(ephemeral.exchange(recipient), ephemeral_public, public_key)
     header = _header(KIND_SEALED, public_key_id(public_key))
     nonce = secrets.token_bytes(NONCE_SIZE)
@@ -212,28 +278,33 @@ def seal(public_key: bytes, plaintext: bytes, aad: bytes) -> bytes:
 
 
 def unseal(private_key: bytes, envelope: bytes, aad: bytes) -> bytes:
-    """Open an envelope made by `seal` with the organisation's private key."""
+    """Open an envelope made by `seal` with the matching private key (either version)."""
     kid = _expect(envelope, KIND_SEALED)
-    try:
-        private = X25519PrivateKey.from_private_bytes(private_key)
-    except ValueError as exc:
-        raise WrongKey("not an X25519 private key") from exc
-    public_key = private.public_key().public_bytes(
-        serialization.Encoding.Raw, serialization.PublicFormat.Raw
-    )
+    public_key = public_key_of(private_key)
     if not secrets.compare_digest(kid, public_key_id(public_key)):
-        raise WrongKey("this envelope was sealed to another organisation key")
-    body = envelope[_HEADER.size :]
+        raise WrongKey("this envelope was sealed to another key")
+    header, body = envelope[: _HEADER.size], envelope[_HEADER.size :]
+    if envelope[0] == SEALED_HYBRID_VERSION:
+        if len(body) < HYBRID_ENC_SIZE + 16:
+            raise DamagedEnvelope("too short")
+        if len(private_key) != HYBRID_PRIVATE_SIZE:
+            raise WrongKey("this envelope needs a hybrid key")
+        try:
+            return _HPKE.decrypt(body, _hybrid_private(private_key), info=_HPKE_INFO + header + aad)
+        except (InvalidTag, ValueError) as exc:
+            raise CannotOpen("the envelope is damaged or the key is wrong") from exc
+    if len(private_key) != X25519_KEY_SIZE:
+        raise WrongKey("this envelope was sealed with X25519 alone")
     if len(body) < 32 + NONCE_SIZE + 16:
         raise DamagedEnvelope("too short")
     ephemeral_public, nonce, ciphertext = body[:32], body[32 : 32 + NONCE_SIZE], body[44:]
     try:
         ephemeral = X25519PublicKey.from_public_bytes(ephemeral_public)
-        shared = private.exchange(ephemeral)
+        shared = X25519PrivateKey.from_private_bytes(private_key).exchange(ephemeral)
     except ValueError as exc:
         raise DamagedEnvelope("bad ephemeral key") from exc
     key = _seal_key(shared, ephemeral_public, public_key)
-    return _aead_open(key, nonce, ciphertext, envelope[: _HEADER.size] + aad)
+    return _aead_open(key, nonce, ciphertext, header + aad)
 
 
 # One Argon2id at a time in a process. OpenSSL runs the lanes of a derivation on its own

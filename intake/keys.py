@@ -11,7 +11,7 @@ Knows nothing of Flask; callers commit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
@@ -39,6 +39,9 @@ class Rotation:
     recovery_phrase: str
     old_key_id: bytes
     new_key_id: bytes
+    # Their copy is sealed to a personal key older than the post-quantum hybrid ones; it is
+    # sealed again, to a hybrid key, the next time they sign in.
+    staff_not_yet_post_quantum: list[str] = field(default_factory=list)
 
 
 def _organisation_or_fail(db: Session) -> Organisation:
@@ -62,11 +65,13 @@ def rotate(db: Session, old_private_key: bytes, keys: staff.StaffCrypto) -> Rota
     sealed_notes = or_(Referral.note_ct.is_not(None), Referral.nickname_ct.is_not(None))
     for referral in db.scalars(select(Referral).where(sealed_notes)):
         referrals.reseal_for_org(referral, old_private_key, pair.public_key)
-    given, left_out = 0, []
+    given, left_out, classical = 0, [], []
     for member in db.scalars(select(StaffUser).where(StaffUser.wrapped_org_key.is_not(None))):
         if member.active and member.public_key is not None:
             staff.grant_org_key(member, pair.private_key)
             given += 1
+            if not crypto.is_hybrid(member.public_key):
+                classical.append(member.username)  # sealed again at their next sign-in
         else:
             member.wrapped_org_key = None
             left_out.append(member.username)
@@ -88,7 +93,9 @@ def rotate(db: Session, old_private_key: bytes, keys: staff.StaffCrypto) -> Rota
     org.rotated_at = now
     db.execute(delete(SessionRecord).where(SessionRecord.kind == STAFF))
     db.flush()
-    return Rotation(resealed, given, left_out, cancelled, phrase, old_key_id, pair.key_id)
+    return Rotation(
+        resealed, given, left_out, cancelled, phrase, old_key_id, pair.key_id, classical
+    )
 
 
 def recover(

@@ -178,7 +178,7 @@ def create_staff(
     )
     db.add(staff)
     db.flush()  # the id goes into the associated data
-    personal_key = crypto.new_data_key()  # 32 random bytes: an X25519 private key
+    personal_key = crypto.new_private_key()  # ML-KEM-768 + X25519: copies sealed to it are PQ
     staff.public_key = crypto.public_key_of(personal_key)
     _wrap_personal_key(staff, personal_key, password, keys)
     if org_private_key is not None:
@@ -263,8 +263,30 @@ def check_password(
         staff.password_hash = passwords.hash_password(keys.hasher, password)
     if staff.public_key is None:
         staff.public_key = crypto.public_key_of(personal_key)
+    if not crypto.is_hybrid(personal_key):
+        personal_key = _upgrade_personal_key(db, staff, personal_key, password, keys)
     db.flush()
     return staff, personal_key
+
+
+def _upgrade_personal_key(
+    db: Session, staff: StaffUser, old_key: bytes, password: str, keys: StaffCrypto
+) -> bytes:
+    """An account made before personal keys were post-quantum hybrids gets one at sign-in (the
+    only moment its password is at hand): its copy of the organisation key and its two-factor
+    secret are sealed again to the new public key. Its other sessions end, since they hold
+    the old key."""
+    org_key = open_org_key(staff, old_key)
+    totp_secret = read_totp_secret(staff, old_key)
+    new_key = crypto.new_private_key()
+    staff.public_key = crypto.public_key_of(new_key)
+    _wrap_personal_key(staff, new_key, password, keys)
+    if org_key is not None:
+        grant_org_key(staff, org_key)
+    if totp_secret is not None:
+        store_totp_secret(staff, new_key, totp_secret)
+    end_sessions(db, staff.id)
+    return new_key
 
 
 def open_org_key(staff: StaffUser, personal_key: bytes) -> bytes | None:
@@ -292,7 +314,7 @@ def reset_account(db: Session, staff: StaffUser, new_password: str, keys: StaffC
     problem = passwords.problem_with(new_password, staff.username)
     if problem:
         raise StaffError(problem)
-    personal_key = crypto.new_data_key()
+    personal_key = crypto.new_private_key()
     staff.public_key = crypto.public_key_of(personal_key)
     staff.password_hash = passwords.hash_password(keys.hasher, new_password)
     _wrap_personal_key(staff, personal_key, new_password, keys)

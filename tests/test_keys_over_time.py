@@ -27,7 +27,7 @@ from flask.testing import FlaskClient
 from journey_helpers import Phone, fill, marker, typed_words
 from referral_helpers import REFERENCE
 from sqlalchemy import func, inspect, select, text
-from staff_helpers import assign, sent_client, sign_in_as
+from staff_helpers import assign, forget_used_codes, sent_client, sign_in_as
 from workspace_helpers import assign_in_database
 
 from intake import crypto, referrals, staff, vault
@@ -613,3 +613,144 @@ def test_a_sent_client_needs_only_the_phrase_to_be_read_after_recovery(
         assert rescuer is not None
     assign(rescue, made.id, rescuer.id)  # through the workspace's own form
     assert "Lina" in rescue.get(f"/clients/{made.id}").get_data(as_text=True)
+
+
+# --- moving to post-quantum hybrid keys -------------------------------------------------------
+
+
+def _x25519_only() -> crypto.OrgKeyPair:
+    """A keypair of the kind made before hybrid keys: X25519 alone."""
+    private = crypto.new_data_key()
+    return crypto.OrgKeyPair(private, crypto.public_key_of(private))
+
+
+def _versions(app: Flask) -> dict[str, set[int]]:
+    """Which envelope versions hold what is sealed to a public key, now."""
+    with app.app_context():
+        db = db_session()
+        found: dict[str, set[int]] = {"clients": set(), "staff": set(), "notes": set()}
+        for client in db.scalars(select(Client).where(Client.dek_by_org.is_not(None))):
+            found["clients"].add(crypto.envelope_version(client.dek_by_org))
+        for member in db.scalars(select(StaffUser).where(StaffUser.wrapped_org_key.is_not(None))):
+            found["staff"].add(crypto.envelope_version(member.wrapped_org_key))
+        for referral in db.scalars(select(Referral).where(Referral.note_ct.is_not(None))):
+            found["notes"].add(crypto.envelope_version(referral.note_ct))
+        return found
+
+
+def test_rotation_moves_an_organisation_sealed_with_x25519_alone_to_the_hybrid_key(
+    scene: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An organisation made before the post-quantum change: its data keys, notes and staff
+    copies are sealed with X25519 alone (version 1). `flask keys rotate` seals every one with
+    ML-KEM-768 + X25519 (version 2), and nothing is lost on the way."""
+    app = scene.app
+    with monkeypatch.context() as old_days:
+        old_days.setattr(crypto, "generate_org_keypair", _x25519_only)
+        assert rotate(app).exit_code == 0
+    assert not crypto.is_hybrid(org_public_key(app))
+    before = _versions(app)
+    assert (before["clients"], before["notes"]) == ({1}, {1})
+
+    result = rotate(app)
+    assert result.exit_code == 0, result.output
+    assert crypto.is_hybrid(org_public_key(app))
+    assert _versions(app) == {"clients": {2}, "staff": {2}, "notes": {2}}
+    phrase = new_phrase(result)
+    org_key = org_key_of(app, "admin", PASSWORDS["admin"])
+    assert org_key is not None
+    assert crypto.is_hybrid(org_key)
+    assert all(opens(app, org_key).values())
+    assert answers_with(app, org_key, scene.sent) == scene.sent_answers
+    # The recovery phrase printed by that rotation opens the hybrid key too.
+    with app.app_context():
+        org = staff.organisation(db_session())
+        assert org is not None
+        assert staff.recover_org_key(org, phrase) == org_key
+
+
+def _enrol(app: Flask, username: str, password: str) -> str:
+    """A first sign-in that sets up 6-digit codes; the secret of those codes."""
+    browser = app.test_client()
+    browser.post(
+        "/staff/sign-in",
+        data={
+            "username": username,
+            "password": password,
+            "csrf_token": csrf(browser, "/staff/sign-in"),
+        },
+    )
+    page = browser.get("/staff/two-factor").get_data(as_text=True)
+    shown = re.search(r'<p class="code"[^>]*>(.*?)</p>', page, re.DOTALL)
+    assert shown, "no set-up key is shown"
+    secret = "".join(re.findall(r"<span>([A-Z2-7]+)</span>", shown.group(1)))
+    done = browser.post(
+        "/staff/two-factor",
+        data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf(browser, "/staff/two-factor")},
+    )
+    assert done.headers["Location"] == "/workspace"
+    return secret
+
+
+def _sign_in(app: Flask, username: str, password: str, secret: str) -> FlaskClient:
+    forget_used_codes(app, username)
+    browser = app.test_client()
+    first = browser.post(
+        "/staff/sign-in",
+        data={
+            "username": username,
+            "password": password,
+            "csrf_token": csrf(browser, "/staff/sign-in"),
+        },
+    )
+    assert first.headers["Location"] == "/staff/two-factor"
+    done = browser.post(
+        "/staff/two-factor",
+        data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf(browser, "/staff/two-factor")},
+    )
+    assert done.headers["Location"] == "/workspace", done.get_data(as_text=True)
+    return browser
+
+
+def test_an_older_personal_key_is_made_post_quantum_at_the_next_sign_in(
+    app: Flask, team: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A coach whose personal key predates hybrid keys holds their copy of the organisation key
+    and their two-step secret sealed with X25519 alone; their next sign-in gives them a hybrid
+    key and seals both again, and they go on reading records with the same codes."""
+    with monkeypatch.context() as old_days:
+        old_days.setattr(crypto, "new_private_key", crypto.new_data_key)  # X25519 alone
+        with app.app_context():
+            db = db_session()
+            staff.create_staff(
+                db,
+                username="olderkey",
+                display_name="Older Key",
+                role=Role.COACH,
+                password=OTHER_PASSWORD,
+                keys=staff_crypto(),
+                org_private_key=team.org_private_key,
+            )
+            db.commit()
+        secret = _enrol(app, "olderkey", OTHER_PASSWORD)
+    with app.app_context():
+        older = staff.find_staff(db_session(), "olderkey")
+        assert older is not None
+        assert not crypto.is_hybrid(older.public_key or b"")
+        assert crypto.envelope_version(older.wrapped_org_key or b"") == 1
+        assert crypto.envelope_version(older.totp_secret_ct or b"") == 1
+        older_id = older.id
+    person = sent_client(app, "Sam " + marker()[:6])
+    assign_in_database(app, person.id, older_id)
+
+    coach = _sign_in(app, "olderkey", OTHER_PASSWORD, secret)
+    assert person.name in coach.get(f"/clients/{person.id}").get_data(as_text=True)
+    with app.app_context():
+        upgraded = staff.find_staff(db_session(), "olderkey")
+        assert upgraded is not None
+        assert crypto.is_hybrid(upgraded.public_key or b"")
+        assert crypto.envelope_version(upgraded.wrapped_org_key or b"") == 2
+        assert crypto.envelope_version(upgraded.totp_secret_ct or b"") == 2
+    # And the next day: the same password, the same codes, the same records.
+    again = _sign_in(app, "olderkey", OTHER_PASSWORD, secret)
+    assert person.name in again.get(f"/clients/{person.id}").get_data(as_text=True)

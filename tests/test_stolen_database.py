@@ -12,8 +12,9 @@ the config folder. They have no session cookie, no password and no recovery phra
 (a) No marker is in those bytes, as UTF-8 or UTF-16, nor in any hex or base64 run in them.
 (b) No 32-byte window of those bytes (nor of any hex or base64 run decoded, nor of the
     hex-decoded secrets) opens an answer as a data key, or a client's data key as the
-    organisation private key; no run of 16 digits in them opens a client's data key as a
-    return code.
+    organisation private key; no 96-byte window opens one as the organisation's post-quantum
+    hybrid private key (ML-KEM-768 + X25519, version 2 envelopes); no run of 16 digits in them
+    opens a client's data key as a return code.
 
 Control tests show the search is not blind: the same search finds a key, a code or a marker
 as soon as one is placed in the bytes, and it catches an app that stores answers in plaintext
@@ -38,7 +39,7 @@ from sqlalchemy import inspect, select, text
 from intake import crypto, sessions, staff, vault
 from intake.context import key_settings
 from intake.db import database, db_session
-from intake.models import Answer, Client, PartnerOrg, SessionRecord, StaffUser
+from intake.models import Answer, Client, Organisation, PartnerOrg, SessionRecord, StaffUser
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 WINDOW = crypto.KEY_SIZE
@@ -231,6 +232,9 @@ class Targets:
     clients: list[Client]
     key_ids: set[bytes]  # every key id named by a secret-key envelope anywhere in the database
     org_key_ids: set[bytes]  # every public key id named by a sealed envelope
+    # The X25519 halves of the post-quantum hybrid public keys stored (the organisation's and
+    # each staff member's): a hybrid private key ends with the matching X25519 private key.
+    x25519_halves: set[bytes] = field(default_factory=set)
 
 
 def targets(app, loot: Loot) -> Targets:
@@ -249,6 +253,8 @@ def targets(app, loot: Loot) -> Targets:
             for member in db.scalars(select(StaffUser))
             if member.wrapped_org_key
         ]
+        public_keys = [m.public_key for m in db.scalars(select(StaffUser)) if m.public_key]
+        public_keys += [org.public_key for org in db.scalars(select(Organisation))]
         db.expunge_all()
     sealed = [(c.dek_by_org, vault._dek_by_org_aad(c.id)) for c in clients if c.dek_by_org]
     key_ids, org_key_ids = set(), set()
@@ -264,7 +270,8 @@ def targets(app, loot: Loot) -> Targets:
     assert answers
     assert len(sealed) == len(clients) > 0
     assert {crypto.read_header(envelope)[1] for envelope, _ in answers} <= key_ids
-    return Targets(answers, sealed, holders, clients, key_ids, org_key_ids)
+    halves = {key[-WINDOW:] for key in public_keys if crypto.is_hybrid(key)}
+    return Targets(answers, sealed, holders, clients, key_ids, org_key_ids, halves)
 
 
 @dataclass
@@ -288,19 +295,33 @@ def opens_answers(key: bytes, answers: list[tuple[bytes, bytes]]) -> set[int]:
 
 
 def search(loot: Loot, goal: Targets, keys: vault.KeySettings, *, deeper: bool = True) -> Findings:
-    """Try every 32-byte window as a data key and as the org private key; try every run of 16
-    digits as a return code. A hit is then opened for real, and whatever it opens (a session
+    """Try every 32-byte window as a data key and as an X25519 private key, every 96-byte window
+    that ends in the X25519 half of a stored hybrid key as that hybrid private key; try every run
+    of 16 digits as a return code. A hit is then opened for real, and whatever it opens (a session
     payload, a staff copy of the org key) is searched in turn."""
     findings = Findings()
     windows: set[bytes] = set()
     for blob in loot.everything():
         windows.update(blob[i : i + WINDOW] for i in range(len(blob) - WINDOW + 1))
     findings.windows = len(windows)
+    x25519_hits = set()
     for window in windows:
         if crypto.key_id(window) in goal.key_ids:
             findings.named_keys.add(window)
-        if crypto.public_key_id(crypto.public_key_of(window)) in goal.org_key_ids:
+        public = crypto.public_key_of(window)
+        if crypto.public_key_id(public) in goal.org_key_ids:
             findings.org_keys.add(window)
+        if public in goal.x25519_halves:
+            x25519_hits.add(window)
+    # A hybrid private key is 96 bytes: an ML-KEM-768 seed, then an X25519 private key. Any
+    # window whose X25519 half belongs to a stored hybrid key is tried with the 64 bytes before
+    # it as the seed (the whole key, wherever it lies in the stolen bytes).
+    for blob in loot.everything() if x25519_hits else []:
+        for start in range(crypto.MLKEM_SEED_SIZE, len(blob) - WINDOW + 1):
+            if blob[start : start + WINDOW] in x25519_hits:
+                candidate = blob[start - crypto.MLKEM_SEED_SIZE : start + WINDOW]
+                if crypto.public_key_id(crypto.public_key_of(candidate)) in goal.org_key_ids:
+                    findings.org_keys.add(candidate)
 
     for key in findings.named_keys:
         findings.opened_answers |= opens_answers(key, goal.answers)
