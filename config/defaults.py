@@ -59,6 +59,9 @@ SIGN_IN_LIMIT_PER_ACCOUNT = "5 per minute; 30 per hour"
 SIGN_IN_LIMIT_GLOBAL = "300 per minute"
 FAILED_SIGN_INS_BEFORE_PAUSE = 10
 SIGN_IN_PAUSE_MINUTES = 15
+# A browser a staff member has fully signed in on is "their device" for this long: its tries
+# have a budget of their own and are never paused by someone guessing elsewhere.
+DEVICE_DAYS = 90
 
 # Invitations, and partners' referrals.
 INVITE_DAYS = 7

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 
@@ -27,6 +26,9 @@ BASELINE_HEADERS = {
 }
 HSTS = "max-age=63072000; includeSubDomains"
 CLEAR_SITE_DATA = '"cache", "cookies", "storage"'
+# A staff member signing out keeps the cookie that says this is their own device (their session
+# cookie is deleted by name), so someone guessing from elsewhere cannot lock them out.
+CLEAR_SITE_DATA_STAFF = '"cache", "storage"'
 
 
 def init_app(app: Flask) -> None:
@@ -59,24 +61,20 @@ def add_security_headers(response: Response) -> Response:
 
 
 def clear_site_data(response: Response) -> Response:
-    """Ask the browser to forget this site's cookies, storage and cache (sign-out, quick exit)."""
+    """Ask the browser to forget this site's cookies, storage and cache (a client leaving)."""
     response.headers["Clear-Site-Data"] = CLEAR_SITE_DATA
+    return response
+
+
+def forget_on_this_device(response: Response) -> Response:
+    """A staff member signing out: the browser forgets storage and cache, not cookies."""
+    response.headers["Clear-Site-Data"] = CLEAR_SITE_DATA_STAFF
     return response
 
 
 def address_key() -> str:
     """Rate limits per address: the client address as the (trusted) proxy reports it."""
     return "addr:" + (request.remote_addr or "unknown")
-
-
-def account_key() -> str:
-    """Rate limits per account: a hash of the username typed, so the store holds no names."""
-    username = (request.form.get("username") or "").strip().lower()
-    return "acct:" + hashlib.sha256(username.encode("utf-8", "replace")).hexdigest()[:32]
-
-
-def global_key() -> str:
-    return "global"
 
 
 class RedactSecretPaths(logging.Filter):

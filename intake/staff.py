@@ -1,6 +1,7 @@
 """Staff accounts and the organisation key: set-up, sign-in checks, two-factor codes, invites.
 
-Each staff member has a personal X25519 keypair. The private key (their "personal key") is
+Each staff member has a personal keypair (ML-KEM-768 + X25519; older accounts X25519 until
+their next sign-in). The private key (their "personal key") is
 wrapped under their password; the public key is stored as it is. Their copy of the
 organisation private key (coaches and admins only) and their TOTP secret are sealed to the
 public key. So a stolen database and server configuration open neither (both need a
@@ -18,7 +19,7 @@ from datetime import datetime, timedelta
 
 import pyotp
 from argon2 import PasswordHasher
-from sqlalchemy import delete, select
+from sqlalchemy import case, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from intake import crypto, passwords
@@ -215,12 +216,23 @@ def _wrap_personal_key(
     )
 
 
-def register_failure(staff: StaffUser, policy: SignInPolicy, now: datetime) -> None:
-    """Count a wrong password or code; enough of them in a row pause the account."""
-    staff.failed_sign_ins += 1
-    if staff.failed_sign_ins >= policy.failures_before_pause:
-        staff.paused_until = now + policy.pause
-        staff.failed_sign_ins = 0
+def register_failure(db: Session, staff: StaffUser, policy: SignInPolicy, now: datetime) -> None:
+    """Count a wrong password or code; enough of them in a row pause the account.
+
+    One UPDATE that adds to the count the database holds, so wrong tries arriving at once (in
+    threads, processes or hosts) are each counted: none is lost to a read-modify-write.
+    """
+    reaches_pause = StaffUser.failed_sign_ins + 1 >= policy.failures_before_pause
+    db.execute(
+        update(StaffUser)
+        .where(StaffUser.id == staff.id)
+        .values(
+            failed_sign_ins=case((reaches_pause, 0), else_=StaffUser.failed_sign_ins + 1),
+            paused_until=case((reaches_pause, now + policy.pause), else_=StaffUser.paused_until),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.refresh(staff, ["failed_sign_ins", "paused_until"])
 
 
 def register_success(staff: StaffUser, now: datetime) -> None:
@@ -233,22 +245,32 @@ def is_paused(staff: StaffUser, now: datetime) -> bool:
 
 
 def check_password(
-    db: Session, username: str, password: str, keys: StaffCrypto, policy: SignInPolicy
+    db: Session,
+    username: str,
+    password: str,
+    keys: StaffCrypto,
+    policy: SignInPolicy,
+    *,
+    known_device_of: int | None = None,
 ) -> tuple[StaffUser, bytes] | None:
     """The staff member and their personal key when the password is right; None otherwise.
 
     The same work is done whether or not the username exists. Repeated failures pause the
-    account for a while; during a pause even the right password is refused.
+    account for a while; during a pause even the right password is refused — except from a
+    device the account's owner has signed in on before (`known_device_of` is the account it
+    names), whose tries are neither paused nor counted toward a pause: the caller limits
+    them on a budget of their own.
     """
     staff = find_staff(db, username)
     now = utcnow()
     if staff is None or not staff.active:
         passwords.spend_equal_time(keys.hasher)
         return None
+    from_known_device = known_device_of == staff.id
     right = passwords.verify_password(keys.hasher, staff.password_hash, password)
-    if not right or is_paused(staff, now):
-        if not right:
-            register_failure(staff, policy, now)
+    if not right or (is_paused(staff, now) and not from_known_device):
+        if not right and not from_known_device:
+            register_failure(db, staff, policy, now)
         db.flush()
         return None
     try:
@@ -380,13 +402,26 @@ def matching_totp_step(secret: str, code: str, now: datetime) -> int | None:
     return None
 
 
-def accept_totp(staff: StaffUser, secret: str, code: str, now: datetime) -> bool:
-    """True for a right code whose time step has not been used before; remembers the step."""
+def accept_totp(db: Session, staff: StaffUser, secret: str, code: str, now: datetime) -> bool:
+    """True for a right code whose time step has not been used before; remembers the step.
+
+    The step is taken with one conditional UPDATE, so a code sent twice at once (two tabs,
+    two hosts) is accepted by exactly one of them.
+    """
     step = matching_totp_step(secret, code, now)
-    if step is None or (staff.totp_last_step is not None and step <= staff.totp_last_step):
+    if step is None:
         return False
-    staff.totp_last_step = step
-    return True
+    taken = db.execute(
+        update(StaffUser)
+        .where(
+            StaffUser.id == staff.id,
+            or_(StaffUser.totp_last_step.is_(None), StaffUser.totp_last_step < step),
+        )
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    db.refresh(staff, ["totp_last_step"])
+    return taken.rowcount == 1  # type: ignore[attr-defined]
 
 
 def reset_two_factor(db: Session, staff: StaffUser) -> None:

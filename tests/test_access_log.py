@@ -670,3 +670,28 @@ def audit_last_looked(app: Flask, staff_id: int, client_id: str) -> object:
 
     with app.app_context():
         return audit.last_looked(db_session(), staff_id, [client_id]).get(client_id)
+
+
+def test_eight_lists_opened_at_once_all_land_in_one_unbroken_chain(
+    app: Flask, team: Team, logged: Logged
+) -> None:
+    """Eight staff lists written at the same moment (each with 50 names) all succeed: on
+    PostgreSQL they take turns at the chain's end rather than running out of retries."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    before = len(events(app))
+    start = Barrier(8)
+
+    def open_a_list(_n: int) -> None:
+        db = database(app).sessions()
+        try:
+            start.wait()
+            audit.record_many(db, team.ids["coach"], [logged.person.id] * 50, audit.Action.LISTED)
+        finally:
+            db.close()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(open_a_list, range(8)))
+    assert len(events(app)) == before + 8 * 50
+    assert verify(app) is None

@@ -20,13 +20,13 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import TooManyRequests
 
 from intake import staff
-from intake.auth import bp
+from intake.auth import bp, devices, sign_in_tries
 from intake.auth.forms import CodeForm, JoinForm, SignInForm
 from intake.context import sign_in_policy, staff_crypto
 from intake.db import db_session
-from intake.extensions import limiter, login_manager
+from intake.extensions import login_manager
 from intake.models import StaffUser, utcnow
-from intake.security import account_key, address_key, clear_site_data, global_key
+from intake.security import forget_on_this_device
 from intake.sessions import current_session
 
 PENDING_STAFF = "pending_staff_id"
@@ -62,16 +62,17 @@ def _paused(db: Session, username: str) -> StaffUser | None:
     return member
 
 
-def _limit(setting: str) -> str:
-    return str(current_app.config[setting])
+def _known_device() -> devices.Device | None:
+    return devices.known_device(current_app, request)
 
 
-def _failed(response: Response) -> bool:
-    return response.status_code != 302
-
-
-def _pending_account_key() -> str:
-    return f"pending:{current_session().get(PENDING_STAFF)}"
+def _password_budget(db: Session, username: str, device: devices.Device | None) -> str:
+    """The budget a password try comes from: this known device's, or the account's shared one."""
+    if device is not None:
+        member = staff.find_staff(db, username)
+        if member is not None and member.id == device.staff_id:
+            return sign_in_tries.account_of(member.id, device)
+    return sign_in_tries.account_by_name(username)
 
 
 def landing_page(member: StaffUser) -> str:
@@ -113,19 +114,6 @@ def _too_many(_error: TooManyRequests) -> tuple[str, int]:
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
-@limiter.limit(lambda: _limit("SIGN_IN_LIMIT_GLOBAL"), key_func=global_key, methods=["POST"])
-@limiter.limit(
-    lambda: _limit("SIGN_IN_LIMIT_PER_ADDRESS"),
-    key_func=address_key,
-    methods=["POST"],
-    deduct_when=_failed,
-)
-@limiter.limit(
-    lambda: _limit("SIGN_IN_LIMIT_PER_ACCOUNT"),
-    key_func=account_key,
-    methods=["POST"],
-    deduct_when=_failed,
-)
 def sign_in() -> Response | str | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(landing_page(current_user))
@@ -136,11 +124,21 @@ def sign_in() -> Response | str | tuple[str, int]:
         error = _("You were signed out after a while without activity. Please sign in again.")
     if form.validate_on_submit():
         db = db_session()
+        username, device = form.username.data or "", _known_device()
+        # Reserved before the Argon2id check, so a burst cannot all slip past the limit.
+        budget = _password_budget(db, username, device)
+        reservation = sign_in_tries.reserve(budget, known_device=budget.startswith("device:"))
         result = staff.check_password(
-            db, form.username.data or "", form.password.data or "", staff_crypto(), sign_in_policy()
+            db,
+            username,
+            form.password.data or "",
+            staff_crypto(),
+            sign_in_policy(),
+            known_device_of=device.staff_id if device is not None else None,
         )
         db.commit()
         if result is not None:
+            sign_in_tries.it_was_right(reservation)
             member, personal_key = result
             session = current_session()
             session.clear()
@@ -152,8 +150,11 @@ def sign_in() -> Response | str | tuple[str, int]:
             session.regenerate()
             return redirect(url_for("auth.two_factor"))
         # Whether the password was right or not, so the notice tells nobody which it was.
-        paused = _paused(db, form.username.data or "")
-        error = paused_notice(paused) if paused is not None else generic_refusal()
+        paused = _paused(db, username)
+        if paused is not None and not budget.startswith("device:"):
+            error = paused_notice(paused)
+        else:
+            error = generic_refusal()
     elif request.method == "POST":
         error = generic_refusal()
     notice = None
@@ -195,18 +196,6 @@ def _qr_svg(uri: str) -> Markup:
 
 
 @bp.route("/two-factor", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: _limit("SIGN_IN_LIMIT_PER_ADDRESS"),
-    key_func=address_key,
-    methods=["POST"],
-    deduct_when=_failed,
-)
-@limiter.limit(
-    lambda: _limit("SIGN_IN_LIMIT_PER_ACCOUNT"),
-    key_func=_pending_account_key,
-    methods=["POST"],
-    deduct_when=_failed,
-)
 def two_factor() -> Response | str | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(landing_page(current_user))
@@ -233,9 +222,13 @@ def two_factor() -> Response | str | tuple[str, int]:
     if form.validate_on_submit():
         db = db_session()
         now = utcnow()
-        if not staff.is_paused(member, now) and staff.accept_totp(
-            member, secret, form.code.data or "", now
-        ):
+        device = _known_device()
+        budget = sign_in_tries.account_of(member.id, device)
+        from_known_device = budget.startswith("device:")
+        reservation = sign_in_tries.reserve(budget, known_device=from_known_device)
+        paused = staff.is_paused(member, now) and not from_known_device
+        if not paused and staff.accept_totp(db, member, secret, form.code.data or "", now):
+            sign_in_tries.it_was_right(reservation)
             if enrol is not None:
                 staff.store_totp_secret(member, personal_key, secret)
             staff.register_success(member, now)
@@ -249,10 +242,14 @@ def two_factor() -> Response | str | tuple[str, int]:
                 session.put_secret(ORG_KEY, org_key)
             login_user(member)
             session.regenerate()
-            return redirect(landing_page(member))
-        staff.register_failure(member, sign_in_policy(), now)
+            response = redirect(landing_page(member))
+            devices.remember(current_app, response, member.id, device)
+            return response
+        if not from_known_device:
+            staff.register_failure(db, member, sign_in_policy(), now)
         db.commit()
-        error = paused_notice(member) if staff.is_paused(member, now) else generic_refusal()
+        paused = staff.is_paused(member, now) and not from_known_device
+        error = paused_notice(member) if paused else generic_refusal()
     elif request.method == "POST":
         error = generic_refusal()
     return render_template("auth/two_factor.html", form=form, error=error, enrol=enrol)
@@ -262,7 +259,8 @@ def two_factor() -> Response | str | tuple[str, int]:
 def sign_out() -> Response:
     logout_user()
     current_session().destroy()
-    return clear_site_data(redirect(url_for("auth.sign_in", **{"signed-out": "1"})))
+    # Cache and storage go; the session cookie is deleted; a known-device cookie stays.
+    return forget_on_this_device(redirect(url_for("auth.sign_in", **{"signed-out": "1"})))
 
 
 @bp.route("/join/<secret>")
