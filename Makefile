@@ -100,8 +100,9 @@ clean:
 # DATABASE_URL=postgresql+psycopg://... runs it on an empty PostgreSQL database instead.
 CLIENTS ?= 8
 SECONDS ?= 30
+HOSTS ?= 1
 load: install
-	$(PY) -m tools.load --clients $(CLIENTS) --seconds $(SECONDS)
+	$(PY) -m tools.load --clients $(CLIENTS) --seconds $(SECONDS) --hosts $(HOSTS)
 
 # Client pages, saves, the workspace at 100 and 10,000 clients, one full record and key
 # rotation, against a bare Flask page on the same gunicorn settings. See docs/performance.md.

@@ -7,7 +7,9 @@
    `DATABASE_URL` on its own as most hosts set it;
 5. explicit overrides passed to `create_app` (tests).
 
-Production refuses to start without SECRET_KEY and LOOKUP_PEPPER.
+Production refuses to start without SECRET_KEY and LOOKUP_PEPPER, without PUBLIC_URL, on SQLite
+unless HOSTS = 1 says one host is intended, and with a per-process rate-limit store when HOSTS
+says there are several.
 """
 
 from __future__ import annotations
@@ -103,6 +105,7 @@ def check(config: Config) -> None:
         except ValueError:
             problems.append("LOOKUP_PEPPER is not hex.")
     problems.extend(_public_url_problems(config))
+    problems.extend(_hosts_problems(config))
     if problems:
         raise ConfigurationError(
             "Groundwork will not start:\n  "
@@ -111,6 +114,34 @@ def check(config: Config) -> None:
             "and set it as GROUNDWORK_<NAME> in the environment, or in "
             "<instance folder>/groundwork.cfg."
         )
+
+
+def runs_on_sqlite(config: Mapping[str, Any]) -> bool:
+    return str(config.get("DATABASE_URL") or "").startswith("sqlite")
+
+
+def _hosts_problems(config: Config) -> list[str]:
+    """Production on several hosts needs one database server and one shared count of tries;
+    SQLite is for one host, and only when the operator says so."""
+    if config.get("ENV") != "production":
+        return []
+    hosts = config.get("HOSTS")
+    if hosts is not None and (isinstance(hosts, bool) or not isinstance(hosts, int) or hosts < 1):
+        return ["HOSTS is not a whole number of hosts: use 1, 2, 3 …"]
+    if runs_on_sqlite(config) and hosts != 1:
+        return [
+            "DATABASE_URL is not set, or names a SQLite file: on more than one host each would "
+            "keep a file of its own. Set DATABASE_URL to your PostgreSQL server, or set "
+            "HOSTS = 1 if Groundwork runs on this one host only."
+        ]
+    storage = str(config.get("RATELIMIT_STORAGE_URI") or "")
+    if hosts is not None and hosts > 1 and storage.startswith("memory"):
+        return [
+            f"RATELIMIT_STORAGE_URI is {storage}, but HOSTS is {hosts}: each host would count "
+            "tries apart, so a guesser would get a full allowance on each. Use a shared store, "
+            "like redis://localhost:6379/0."
+        ]
+    return []
 
 
 def _public_url_problems(config: Config) -> list[str]:

@@ -12,6 +12,10 @@ LOOKUP_PEPPER = None  # hex; mixed into the return-code lookup hash. Never chang
 
 # Storage. Empty means a SQLite file in the instance folder.
 DATABASE_URL = None
+# How many hosts run Groundwork against this database. Production refuses SQLite unless this is
+# 1 (several hosts would each keep a file of their own), and refuses the memory:// rate-limit
+# store when it is more than 1 (each host would count tries apart). See docs/deployment.md.
+HOSTS = None
 
 # What a person sees.
 # Neutral on purpose: page titles can be seen over a shoulder. Empty means the word "Forms" in
@@ -54,6 +58,10 @@ PASSWORD_HASH_PARALLELISM = 4
 
 # Throttling (Flask-Limiter). Use a shared store such as redis:// with more than one process.
 RATELIMIT_STORAGE_URI = "memory://"
+# A store that does not answer within a second counts as away: each process then counts on its
+# own until it answers again (docs/decisions.md, "When Redis is away").
+RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1}
+RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
 SIGN_IN_LIMIT_PER_ADDRESS = "10 per minute; 60 per hour"
 SIGN_IN_LIMIT_PER_ACCOUNT = "5 per minute; 30 per hour"
 SIGN_IN_LIMIT_GLOBAL = "300 per minute"

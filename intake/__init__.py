@@ -99,6 +99,11 @@ def configure_app(app: Flask, overrides: Mapping[str, Any] | None) -> None:
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     logging.getLogger("intake").setLevel(logging.INFO)
+    if app.config["ENV"] == "production" and settings.runs_on_sqlite(app.config):
+        app.logger.info(
+            "Groundwork runs on one host (HOSTS = 1), with its data in a SQLite file. "
+            "For more than one host, use PostgreSQL and Redis (docs/deployment.md)."
+        )
 
 
 def configure_extensions(app: Flask) -> None:

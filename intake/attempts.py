@@ -36,10 +36,11 @@ class Limits:
 
 @dataclass(frozen=True)
 class Reservation:
-    """What one costly try holds until it is known to have found something."""
+    """What one costly try holds until it is known to have found something, and where."""
 
     address: str
     counted: tuple[tuple[RateLimitItem, tuple[str, ...]], ...]
+    storage: Storage | None = None
 
 
 class Budgets:
@@ -72,16 +73,18 @@ class Budgets:
                 self.give_back(Reservation(address, tuple(counted)))
                 return None
             counted += [(item, ids) for item in hit]
-        return Reservation(address, tuple(counted))
+        return Reservation(address, tuple(counted), self.storage)
 
     def give_back(self, reservation: Reservation) -> None:
         """The try turned out right (or never ran): it does not count."""
         for item, ids in reservation.counted:
-            self.take_back(item, ids)
+            self.take_back(item, ids, reservation.storage)
 
-    def take_back(self, item: RateLimitItem, ids: tuple[str, ...]) -> None:
+    def take_back(
+        self, item: RateLimitItem, ids: tuple[str, ...], storage: Storage | None = None
+    ) -> None:
         # A negative increment: every store the limits library offers (memory, Redis) has it.
-        self.storage.incr(item.key_for(*ids), item.get_expiry(), amount=-1)
+        (storage or self.storage).incr(item.key_for(*ids), item.get_expiry(), amount=-1)
 
     def first_try_of(self, items: list[RateLimitItem], *ids: str) -> bool:
         """Is the try just reserved the only one in every window of these limits?"""
@@ -113,7 +116,7 @@ class CodeTries:
             return None
         shared = self.budgets.reserve(address, [(self.service, ("code-costly", SERVICE))])
         if shared is not None:
-            return Reservation(address, held.counted + shared.counted)
+            return Reservation(address, held.counted + shared.counted, held.storage)
         if self.budgets.first_try_of(self.costly, *mine):
             return held
         self.budgets.give_back(held)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy import text as sql
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from intake import anchors
@@ -24,6 +25,7 @@ from intake.models import Client, ConsentEvent, ConsentText, utcnow
 
 TEXTS_FOLDER = Path(__file__).resolve().parent.parent / "consent_texts"
 GENESIS_HASH = "0" * 64
+WRITE_ATTEMPTS = 8
 _FILE_NAME = re.compile(r"^(?P<purpose>[a-z_]+)\.v(?P<version>[0-9]+)\.txt$")
 
 
@@ -170,23 +172,44 @@ def record(
     actor_staff_id: int | None = None,
     reason_ct: bytes | None = None,
 ) -> ConsentEvent:
-    """Append one decision to the client's chain."""
-    previous = _last_event(db, client_id)
-    event = ConsentEvent(
-        client_id=client_id,
-        purpose=str(purpose),
-        decision=str(decision),
-        consent_text_id=text.id if text else None,
-        actor=str(actor),
-        actor_staff_id=actor_staff_id,
-        reason_ct=reason_ct,
-        at=utcnow(),
-        prev_hash=previous.hash if previous else GENESIS_HASH,
-    )
-    event.hash = _event_hash(event, text.sha256 if text else None)
-    db.add(event)
-    db.flush()
-    return event
+    """Append one decision to the client's chain.
+
+    Two decisions written at once (a double tap reaching two hosts) cannot both follow the same
+    one: the chain's unique index refuses the second, which then follows the first. On
+    PostgreSQL the client's row is locked first, so decisions for one person take turns (ten at
+    once would otherwise run out of tries), and each try runs in a savepoint, so what else the
+    caller's transaction holds stays. SQLite has one writer at a time: there the chain's end
+    cannot move under us.
+    """
+    concurrent = db.get_bind().dialect.name == "postgresql"
+    if concurrent:
+        db.execute(select(Client.id).where(Client.id == client_id).with_for_update())
+    for _attempt in range(WRITE_ATTEMPTS):
+        previous = _last_event(db, client_id)
+        event = ConsentEvent(
+            client_id=client_id,
+            purpose=str(purpose),
+            decision=str(decision),
+            consent_text_id=text.id if text else None,
+            actor=str(actor),
+            actor_staff_id=actor_staff_id,
+            reason_ct=reason_ct,
+            at=utcnow(),
+            prev_hash=previous.hash if previous else GENESIS_HASH,
+        )
+        event.hash = _event_hash(event, text.sha256 if text else None)
+        if not concurrent:
+            db.add(event)
+            db.flush()
+            return event
+        try:
+            with db.begin_nested():
+                db.add(event)
+                db.flush()
+        except IntegrityError:
+            continue  # another decision came first: follow it
+        return event
+    raise RuntimeError("the consent ledger is too busy to write to")
 
 
 def decide(

@@ -11,9 +11,11 @@ from flask import Flask, current_app
 
 from intake import crypto, passwords
 from intake.staff import SignInPolicy, StaffCrypto
+from intake.tries_store import TriesStore
 from intake.vault import KeySettings
 
 _EXTENSION = "groundwork.context"
+_TRIES = "groundwork.tries"
 
 
 @dataclass(frozen=True)
@@ -57,3 +59,14 @@ def staff_crypto() -> StaffCrypto:
 
 def sign_in_policy() -> SignInPolicy:
     return _settings().policy
+
+
+def tries_store() -> TriesStore:
+    """Where tries at secrets are counted: the rate-limit store, or this process's memory
+    while that store does not answer (`intake/tries_store.py`)."""
+    store = current_app.extensions.get(_TRIES)
+    if store is None:
+        from intake.extensions import limiter
+
+        store = current_app.extensions.setdefault(_TRIES, TriesStore(limiter.storage))
+    return store  # type: ignore[no-any-return]

@@ -162,7 +162,7 @@ def join(client: FlaskClient, path: str, username: str, password: str) -> TestRe
 @pytest.fixture
 def production_app(database_url: str, instance_path: Path) -> Iterator[Flask]:
     application = create_app(
-        _settings(database_url, ENV="production", PUBLIC_URL="https://forms.example.org"),
+        _settings(database_url, ENV="production", PUBLIC_URL="https://forms.example.org", HOSTS=1),
         instance_path=str(instance_path),
     )
     yield application

@@ -43,7 +43,7 @@ def start(
         environment["GROUNDWORK_ENV"] = env
     environment["GROUNDWORK_INSTANCE_PATH"] = str(instance)
     if env == "production":
-        settings = {"PUBLIC_URL": "https://forms.example.org", **settings}
+        settings = {"PUBLIC_URL": "https://forms.example.org", "HOSTS": "1", **settings}
     for name, value in settings.items():
         if value == "":
             continue  # a setting left out
@@ -142,7 +142,11 @@ def test_production_with_both_secrets_starts(instance: Path) -> None:
     assert shown["ENV"] == "production"
     assert shown["SECRET_KEY"] == secret_key
     assert shown["LOOKUP_PEPPER"] == pepper
-    assert result.stderr == ""
+    # On SQLite with HOSTS = 1 it says, once, that it runs on one host; nothing else.
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "Groundwork runs on one host (HOSTS = 1), with its data in a SQLite file." in (
+        result.stderr
+    )
 
 
 def test_gunicorn_entry_point_refuses_without_secrets_and_starts_with_them(
@@ -326,3 +330,40 @@ def test_a_new_sqlite_database_is_readable_by_its_owner_only(tmp_path) -> None:
     upgrade_database(app)
     database(app).engine.dispose()
     assert path.stat().st_mode & 0o077 == 0
+
+
+# --- one host or several ------------------------------------------------------------------
+
+
+def test_production_on_sqlite_refuses_unless_one_host_is_intended(instance: Path) -> None:
+    secrets_ = {"SECRET_KEY": a_secret(), "LOOKUP_PEPPER": a_secret()}
+    refused = start(instance, HOSTS="", **secrets_)
+    assert refused.returncode != 0
+    assert "DATABASE_URL is not set, or names a SQLite file" in refused.stderr
+    assert "HOSTS = 1" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    two = start(instance, HOSTS="2", **secrets_)
+    assert two.returncode != 0
+    assert "names a SQLite file" in two.stderr
+    one = start(instance, HOSTS="1", **secrets_)
+    assert one.returncode == 0, one.stderr
+    assert "runs on one host" in one.stderr
+
+
+def test_several_hosts_refuse_a_rate_limit_count_of_their_own(instance: Path) -> None:
+    on_postgres = {
+        "SECRET_KEY": a_secret(),
+        "LOOKUP_PEPPER": a_secret(),
+        # Never connected to: create_app only reads the address.
+        "DATABASE_URL": "postgresql+psycopg://groundwork@127.0.0.1:1/groundwork",
+    }
+    refused = start(instance, HOSTS="2", **on_postgres)
+    assert refused.returncode != 0
+    assert "RATELIMIT_STORAGE_URI is memory://, but HOSTS is 2" in refused.stderr
+    shared = start(
+        instance, HOSTS="2", RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0", **on_postgres
+    )
+    assert shared.returncode == 0, shared.stderr
+    assert "one host" not in shared.stderr
+    nonsense = start(instance, HOSTS='"two"', **on_postgres)
+    assert "HOSTS is not a whole number" in nonsense.stderr

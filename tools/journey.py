@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.client
 import re
+import ssl
 import time
 import uuid
 from collections.abc import Callable
@@ -56,12 +57,14 @@ class Browser:
     on_response: Callable[[str, str, Response | None, float], None] | None = None
     cookies: dict[str, str] = field(default_factory=dict)
     token: str | None = None
+    tls: ssl.SSLContext | None = None  # https, trusting what this context trusts
     _connection: http.client.HTTPConnection | None = None
 
     @classmethod
     def at(cls, url: str, **kwargs: object) -> Browser:
         parts = urlsplit(url)
-        return cls(parts.hostname or "127.0.0.1", parts.port or 80, **kwargs)  # type: ignore[arg-type]
+        default_port = 443 if parts.scheme == "https" else 80
+        return cls(parts.hostname or "127.0.0.1", parts.port or default_port, **kwargs)  # type: ignore[arg-type]
 
     def close(self) -> None:
         if self._connection is not None:
@@ -112,8 +115,12 @@ class Browser:
         for attempt in (1, 2):
             reused = self._connection is not None
             if self._connection is None:
-                self._connection = http.client.HTTPConnection(
-                    self.host, self.port, timeout=self.timeout
+                self._connection = (
+                    http.client.HTTPSConnection(
+                        self.host, self.port, timeout=self.timeout, context=self.tls
+                    )
+                    if self.tls is not None
+                    else http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
                 )
             try:
                 self._connection.request(method, path, body=body, headers=headers)

@@ -3,6 +3,7 @@
     make load                         # 8 people, 30 seconds, SQLite in a temporary folder
     make load CLIENTS=16 SECONDS=60
     DATABASE_URL=postgresql+psycopg://... make load   # an empty PostgreSQL database
+    DATABASE_URL=postgresql+psycopg://... make load HOSTS=2   # two hosts, Redis, nginx in front
 
 Each simulated person (a thread with its own keep-alive connection and cookies) walks
 start → welcome → return code → agree → all 14 pages → check → send, then starts again as a
@@ -18,13 +19,15 @@ lost, could not be opened, or failed. gunicorn runs as docs/deployment.md says (
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import ssl
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
 
-from tools import serve
+from tools import serve, services
 from tools.journey import (
     Browser,
     Journey,
@@ -55,11 +58,11 @@ class Tally:
             self.errors[kind] = self.errors.get(kind, 0) + 1
 
 
-def person(url: str, until: float, tally: Tally) -> None:
+def person(url: str, until: float, tally: Tally, tls: ssl.SSLContext | None = None) -> None:
     while time.monotonic() < until:
         with tally.lock:
             tally.started += 1
-        with Browser.at(url, timeout=300.0, on_response=tally.seen) as browser:
+        with Browser.at(url, timeout=300.0, on_response=tally.seen, tls=tls) as browser:
             try:
                 journey = whole_journey(browser)
             except RequestFailed as problem:
@@ -149,40 +152,79 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--fast-keys", action="store_true", help="cheap Argon2id (not production)")
     parser.add_argument("--reset", action="store_true", help="empty the PostgreSQL database first")
+    parser.add_argument(
+        "--hosts",
+        type=int,
+        default=int(os.environ.get("HOSTS", 1)),
+        help="more than 1: that many gunicorn hosts (the workers shared out), Redis, and nginx "
+        "in front with deploy/nginx/groundwork.conf over TLS; needs PostgreSQL",
+    )
     args = parser.parse_args(argv)
 
     database_url = os.environ.get("DATABASE_URL")
-    instance = serve.prepare(database_url, fast_keys=args.fast_keys, reset=args.reset)
-    kind = "PostgreSQL" if instance.database_url.startswith("postgresql") else "SQLite"
-    print(
-        f"load: {args.clients} people for {args.seconds:g} s; gunicorn {args.workers} workers × "
-        f"{args.threads} threads; {kind}; "
-        f"{'cheap' if args.fast_keys else 'production'} Argon2id; {os.cpu_count()} cores",
-        flush=True,
-    )
+    several = args.hosts > 1
+    if several and not (database_url or "").startswith("postgresql"):
+        raise SystemExit("Several hosts need PostgreSQL: set DATABASE_URL (see the docstring).")
+    workers = max(1, args.workers // args.hosts) if several else args.workers
     tally = Tally()
-    try:
-        with serve.Gunicorn(
-            instance.env,
-            workers=args.workers,
-            threads=args.threads,
-            log_path=instance.folder / "gunicorn.log",
-        ) as server:
-            began = time.monotonic()
-            until = began + args.seconds
-            people = [
-                threading.Thread(target=person, args=(server.url, until, tally), daemon=True)
-                for _ in range(args.clients)
-            ]
-            for thread in people:
-                thread.start()
-            for thread in people:
-                thread.join()
-            elapsed = time.monotonic() - began
-            peaks = server.peak_memory_kib()
+    with contextlib.ExitStack() as running:
+        redis = running.enter_context(services.RedisServer()) if several else None
+        extra = {"HOSTS": args.hosts, "RATELIMIT_STORAGE_URI": redis.url} if redis else {}
+        https_port = services.free_port()
+        if several:
+            extra |= {
+                "TRUSTED_PROXIES": 1,
+                "SECURE_COOKIES": True,
+                "BEHIND_TLS": True,
+                "PUBLIC_URL": f"https://127.0.0.1:{https_port}",
+            }
+        instance = serve.prepare(database_url, fast_keys=args.fast_keys, reset=args.reset, **extra)
+        running.callback(instance.remove)
+        kind = "PostgreSQL" if instance.database_url.startswith("postgresql") else "SQLite"
+        shape = (
+            f"{args.hosts} hosts behind nginx (TLS), Redis, each gunicorn"
+            if several
+            else "gunicorn"
+        )
+        print(
+            f"load: {args.clients} people for {args.seconds:g} s; {shape} {workers} workers × "
+            f"{args.threads} threads; {kind}; "
+            f"{'cheap' if args.fast_keys else 'production'} Argon2id; {os.cpu_count()} cores",
+            flush=True,
+        )
+        hosts = [
+            running.enter_context(
+                serve.Gunicorn(
+                    instance.env,
+                    workers=workers,
+                    threads=args.threads,
+                    log_path=instance.folder / f"gunicorn{n}.log",
+                )
+            )
+            for n in range(args.hosts)
+        ]
+        url, tls = hosts[0].url, None
+        if several:
+            proxy_folder = instance.folder / "nginx"
+            proxy_folder.mkdir(exist_ok=True)
+            proxy = running.enter_context(
+                services.Nginx(proxy_folder, [h.port for h in hosts], https_port=https_port)
+            )
+            url = proxy.url
+            tls = ssl.create_default_context(cafile=str(proxy.certificate))
+        began = time.monotonic()
+        until = began + args.seconds
+        people = [
+            threading.Thread(target=person, args=(url, until, tally, tls), daemon=True)
+            for _ in range(args.clients)
+        ]
+        for thread in people:
+            thread.start()
+        for thread in people:
+            thread.join()
+        elapsed = time.monotonic() - began
+        peaks = {pid: kib for host in hosts for pid, kib in host.peak_memory_kib().items()}
         stored, opened, problems = check_database(instance, tally.journeys)
-    finally:
-        instance.remove()
 
     requests = len(tally.latencies)
     errors = sum(tally.errors.values())

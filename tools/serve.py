@@ -101,6 +101,8 @@ def settings_for(
         "RATELIMIT_STORAGE_URI": "memory://",
         # Production needs the address people open; links built on it are never followed here.
         "PUBLIC_URL": "https://groundwork.invalid",
+        # One host: the only way production accepts a SQLite file.
+        **({"HOSTS": 1} if database_url.startswith("sqlite") else {}),
         **(FAST_KEYS if fast_keys else {}),
         **extra,
     }
@@ -375,6 +377,16 @@ class Gunicorn:
         """Each worker's peak resident memory (VmHWM), in KiB."""
         peaks = {pid: peak_rss_kib(pid) for pid in self.worker_pids()}
         return {pid: kib for pid, kib in peaks.items() if kib is not None}
+
+    def kill(self) -> None:
+        """The host dies at once (SIGKILL to gunicorn and its workers), and its port refuses
+        connections from now on."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=30)
+        if self.listener is not None:
+            self.listener.close()
+            self.listener = None
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

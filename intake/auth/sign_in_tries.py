@@ -11,18 +11,19 @@ from __future__ import annotations
 import hashlib
 
 from flask import current_app
+from limits.storage import Storage
 from werkzeug.exceptions import TooManyRequests
 
 from intake.attempts import Reservation, SignInLimits, SignInTries
 from intake.auth.devices import Device
-from intake.extensions import limiter
+from intake.context import tries_store
 from intake.security import address_key
 
 
-def _tries() -> SignInTries:
+def _tries(storage: Storage) -> SignInTries:
     config = current_app.config
     return SignInTries(
-        limiter.storage,
+        storage,
         SignInLimits(
             per_address=str(config["SIGN_IN_LIMIT_PER_ADDRESS"]),
             per_account=str(config["SIGN_IN_LIMIT_PER_ACCOUNT"]),
@@ -46,7 +47,10 @@ def account_of(staff_id: int, device: Device | None) -> str:
 
 def reserve(account: str, *, known_device: bool) -> Reservation:
     """Hold one try (a password or a code) before checking it, or ask them to wait."""
-    reservation = _tries().reserve(address_key(), account, known_device=known_device)
+    address = address_key()
+    reservation = tries_store().run(
+        lambda storage: _tries(storage).reserve(address, account, known_device=known_device)
+    )
     if reservation is None:
         raise TooManyRequests
     return reservation
@@ -54,4 +58,5 @@ def reserve(account: str, *, known_device: bool) -> Reservation:
 
 def it_was_right(reservation: Reservation) -> None:
     """A right password or code: the try is not counted."""
-    _tries().give_back(reservation)
+    storage = reservation.storage or tries_store().current()
+    tries_store().give_back(lambda: _tries(storage).give_back(reservation))

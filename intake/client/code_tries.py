@@ -4,10 +4,11 @@ its rate-limit store (`intake.attempts` does the counting)."""
 from __future__ import annotations
 
 from flask import current_app
+from limits.storage import Storage
 from werkzeug.exceptions import TooManyRequests
 
 from intake.attempts import CodeTries, Limits, Reservation
-from intake.extensions import limiter
+from intake.context import tries_store
 from intake.security import address_key
 
 RETURN_CODES = "return"
@@ -18,10 +19,10 @@ _PER_ADDRESS = {
 }
 
 
-def _tries(kind: str) -> CodeTries:
+def _tries(kind: str, storage: Storage) -> CodeTries:
     config = current_app.config
     return CodeTries(
-        limiter.storage,
+        storage,
         kind,
         Limits(
             every_try_per_address=str(config["CODE_TRIES_PER_ADDRESS"]),
@@ -33,13 +34,15 @@ def _tries(kind: str) -> CodeTries:
 
 def count_a_try(kind: str) -> None:
     """Any try at a code, well-formed or not; past the limit, the person is asked to wait."""
-    if not _tries(kind).may_try(address_key()):
+    address = address_key()
+    if not tries_store().run(lambda storage: _tries(kind, storage).may_try(address)):
         raise TooManyRequests
 
 
 def reserve_a_lookup(kind: str) -> Reservation:
     """Hold a costly try (an Argon2id or keyed lookup) before doing it, or ask them to wait."""
-    reservation = _tries(kind).reserve(address_key())
+    address = address_key()
+    reservation = tries_store().run(lambda storage: _tries(kind, storage).reserve(address))
     if reservation is None:
         raise TooManyRequests
     return reservation
@@ -47,4 +50,5 @@ def reserve_a_lookup(kind: str) -> Reservation:
 
 def it_opened(kind: str, reservation: Reservation) -> None:
     """The code found something: the try is not counted."""
-    _tries(kind).give_back(reservation)
+    storage = reservation.storage or tries_store().current()
+    tries_store().give_back(lambda: _tries(kind, storage).give_back(reservation))

@@ -85,7 +85,8 @@ def backstage(live_server: LiveServer) -> Backstage:
 @pytest.fixture
 def new_context(browser: Any, live_server: LiveServer) -> Iterator[NewContext]:
     """Makes fresh browser contexts (cookies, cache and storage of their own); all are closed
-    when the test ends. No timeouts: a test waits for what it waits for."""
+    when the test ends. A step that waits a minute for a page or an element fails (a real wait
+    is a few seconds on the slowest machine here); pytest-timeout ends a test that hangs."""
     made: list[Any] = []
 
     def _new_context(
@@ -102,8 +103,8 @@ def new_context(browser: Any, live_server: LiveServer) -> Iterator[NewContext]:
             java_script_enabled=javascript,
             viewport={"width": width, "height": height},
         )
-        context.set_default_timeout(0)
-        context.set_default_navigation_timeout(0)
+        context.set_default_timeout(60_000)
+        context.set_default_navigation_timeout(60_000)
         if axe is not None:
             context.add_init_script(path=str(axe))
         made.append(context)

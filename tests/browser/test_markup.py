@@ -279,8 +279,8 @@ def verdict(
         context = browser.new_context(
             base_url=live_server.url, locale=locale, viewport={"width": 320, "height": 640}
         )
-        context.set_default_timeout(0)
-        context.set_default_navigation_timeout(0)
+        context.set_default_timeout(60_000)
+        context.set_default_navigation_timeout(60_000)
         contexts.append(context)
         return context
 
