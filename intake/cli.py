@@ -78,19 +78,31 @@ def alembic_config() -> AlembicConfig:
     return config
 
 
-def upgrade_database(app: Flask) -> None:
-    """Bring the schema of the app's database to the newest migration."""
+def upgrade_database(app: Flask) -> int:
+    """Bring the schema of the app's database to the newest migration, then publish the
+    consent texts that are new in consent_texts/ (how many)."""
     config = alembic_config()
     with database(app).engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+    with database(app).sessions() as db:
+        added = consent.sync_texts(db)
+        db.commit()
+    return added
 
 
 @db_cli.command("upgrade")
 def db_upgrade() -> None:
     """Create or update the tables."""
-    upgrade_database(current_app._get_current_object())  # type: ignore[attr-defined]
+    try:
+        added = upgrade_database(current_app._get_current_object())  # type: ignore[attr-defined]
+    except consent.ConsentTextChanged as problem:
+        raise click.ClickException(
+            f"{problem}. Published words never change: add a new version instead."
+        ) from None
     click.echo("The database is up to date.")
+    if added:
+        click.echo(f"Published {added} new consent texts.")
 
 
 # --- organisation -------------------------------------------------------------------------

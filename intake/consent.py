@@ -48,6 +48,19 @@ class Actor(StrEnum):
     COACH = "coach"
 
 
+@dataclass(frozen=True)
+class RecordedBy:
+    """Who recorded a decision: the person themselves (the default), or a coach on their behalf
+    ("by voice"), with the reason they gave sealed under the person's data key."""
+
+    actor: str = Actor.CLIENT
+    staff_id: int | None = None
+    reason_ct: bytes | None = None
+
+
+THE_PERSON = RecordedBy()
+
+
 class ConsentTextChanged(Exception):
     """A published consent text was edited in place; publish a new version instead."""
 
@@ -168,9 +181,7 @@ def record(
     purpose: str,
     decision: str,
     text: ConsentText | None,
-    actor: str = Actor.CLIENT,
-    actor_staff_id: int | None = None,
-    reason_ct: bytes | None = None,
+    by: RecordedBy = THE_PERSON,
 ) -> ConsentEvent:
     """Append one decision to the client's chain.
 
@@ -191,9 +202,9 @@ def record(
             purpose=str(purpose),
             decision=str(decision),
             consent_text_id=text.id if text else None,
-            actor=str(actor),
-            actor_staff_id=actor_staff_id,
-            reason_ct=reason_ct,
+            actor=str(by.actor),
+            actor_staff_id=by.staff_id,
+            reason_ct=by.reason_ct,
             at=utcnow(),
             prev_hash=previous.hash if previous else GENESIS_HASH,
         )
@@ -218,13 +229,11 @@ def decide(
     purpose: str,
     decision: str,
     text: ConsentText | None,
-    actor: str = Actor.CLIENT,
-    actor_staff_id: int | None = None,
-    reason_ct: bytes | None = None,
+    by: RecordedBy = THE_PERSON,
 ) -> ConsentEvent:
     """Record a decision and apply what the service now acts on (`effective_state`): sharing
     with a coach, and telling the referring organisation how it goes, start and stop with it."""
-    event = record(db, client.id, purpose, decision, text, actor, actor_staff_id, reason_ct)
+    event = record(db, client.id, purpose, decision, text, by)
     acted_on = effective_state(db, client.id)[purpose]
     granted = acted_on.decision == Decision.GRANTED
     if purpose == Purpose.SHARE_WITH_COACH:
@@ -233,6 +242,17 @@ def decide(
         client.status_shared_at = acted_on.at if granted else None
     db.flush()
     return event
+
+
+def answer(
+    db: Session, client: Client, purpose: str, yes: bool, text: ConsentText
+) -> ConsentEvent | None:
+    """The person's own yes or no to a purpose, recorded if it changes what the service acts
+    on (a yes to a yes records nothing); a no after a yes withdraws it."""
+    current = effective_state(db, client.id).get(purpose)
+    if current is not None and (current.decision == Decision.GRANTED) == yes:
+        return None
+    return decide(db, client, purpose, decision_for(yes, current), text)
 
 
 def decision_for(yes: bool, current: ConsentEvent | None) -> Decision:

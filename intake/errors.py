@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, render_template, request
+from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -78,9 +78,7 @@ def _http_error(error: HTTPException) -> tuple[str | Response, int]:
     if request.path.startswith("/api/") and status < 500:
         # An unknown address or method under the partner API never reaches its blueprint's
         # handler (routing fails first); it still answers in JSON, as docs/openapi.json says.
-        from intake.api.views import _json_error
-
-        return _json_error(error)
+        return json_error(error)
     if status == 404:
         return render_error(
             404,
@@ -130,3 +128,22 @@ def _server_error(error: Exception) -> object:
         _("Something went wrong on our side"),
         _("Your saved answers are safe. Please try again in a few minutes."),
     )
+
+
+def json_error(error: HTTPException) -> tuple[Response, int]:
+    """An error as the partner API answers it: `{"error": "<code>"}` (docs/openapi.json)."""
+    status = error.code or 500
+    code = getattr(error, "error", None) or {
+        400: "bad_request",
+        401: "unauthorized",
+        404: "not_found",
+        405: "method_not_allowed",
+        409: "conflict",
+        413: "too_large",
+        415: "unsupported_media_type",
+        429: "too_many_requests",
+    }.get(status, "error")
+    response = jsonify(error=code)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="groundwork"'
+    return response, status

@@ -1,24 +1,19 @@
-"""Locale selection, text direction and the names of languages in themselves (DESIGN.md §8).
+"""Locale selection, text direction and the names of languages in themselves (DESIGN.md §8),
+the last two from Babel's locale data (CLDR) rather than tables kept here.
 
 Order: an explicit choice kept in the session → the browser's Accept-Language → the default.
 """
 
 from __future__ import annotations
 
+from functools import cache
+
+from babel import Locale
 from flask import current_app, request, session
 
 from intake.crypto import normalise_digits
 from intake.sessions import LOCALE
 
-LANGUAGE_NAMES = {
-    "en": "English",
-    "ar": "العربية",
-    "fa": "فارسی",
-    "uk": "Українська",
-    "fr": "Français",
-    "es": "Español",
-}
-RIGHT_TO_LEFT = frozenset({"ar", "fa", "ps", "ur", "he", "ckb"})
 SESSION_KEY = LOCALE
 
 __all__ = ["normalise_digits"]
@@ -28,9 +23,16 @@ def shipped_locales() -> list[str]:
     return list(current_app.config["SHIPPED_LOCALES"])
 
 
+@cache
+def language_name(code: str) -> str:
+    """A language's name in itself, as a chooser shows it on its own: "Français", "العربية"."""
+    name = Locale.parse(code).get_display_name(code) or code
+    return name[:1].upper() + name[1:]
+
+
 def language_choices() -> list[tuple[str, str]]:
     """(code, name in its own language) for every shipped locale."""
-    return [(code, LANGUAGE_NAMES.get(code, code)) for code in shipped_locales()]
+    return [(code, language_name(code)) for code in shipped_locales()]
 
 
 def select_locale() -> str:
@@ -49,5 +51,6 @@ def choose_locale(code: str) -> bool:
     return True
 
 
+@cache
 def text_direction(locale: str) -> str:
-    return "rtl" if locale.split("_")[0] in RIGHT_TO_LEFT else "ltr"
+    return "rtl" if Locale.parse(locale).text_direction == "rtl" else "ltr"

@@ -2,7 +2,7 @@
 
 A staff password also guards the organisation key against an offline attack on a stolen
 database, so it is at least 12 characters, any characters, no composition rules, up to 128,
-and never one of the common passwords that ships with the `zxcvbn` package.
+and never one of the 30,000 common passwords in `intake/data/common_passwords.txt`.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -19,11 +20,13 @@ MIN_LENGTH = 12
 MAX_LENGTH = 128
 
 
+COMMON_PASSWORDS = Path(__file__).resolve().parent / "data" / "common_passwords.txt"
+
+
 @cache
 def _common_passwords() -> frozenset[str]:
-    from zxcvbn.frequency_lists import FREQUENCY_LISTS
-
-    return frozenset(FREQUENCY_LISTS["passwords"])
+    lines = COMMON_PASSWORDS.read_text(encoding="utf-8").splitlines()
+    return frozenset(line for line in lines if line and not line.startswith("#"))
 
 
 def normalise(password: str) -> str:

@@ -37,6 +37,9 @@ VISITOR = "visitor"
 CLIENT = "client"
 STAFF = "staff"
 LOCALE = "locale"  # the language a person chose (intake.i18n keeps it here)
+# The secrets a signed-in staff member's session holds, shared by every staff blueprint.
+PERSONAL_KEY = "personal_key"
+ORG_KEY = "org_key"
 
 
 class SplitKeySession(CallbackDict[str, Any], SessionMixin):

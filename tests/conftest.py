@@ -19,8 +19,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text, update
+from sqlalchemy.orm import Session
 
-from intake import create_app, staff
+from intake import consent, create_app, staff
 from intake.cli import upgrade_database
 from intake.context import staff_crypto
 from intake.db import db_session
@@ -146,6 +147,10 @@ def database_url(
         with engine.begin() as connection:
             tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
             connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        # As `flask db upgrade` leaves it: the shipped consent texts published.
+        with Session(engine) as db:
+            consent.sync_texts(db, consent.TEXTS_FOLDER)
+            db.commit()
         engine.dispose()
         return
     template = request.getfixturevalue("sqlite_template")

@@ -26,9 +26,9 @@ from sqlalchemy import func, inspect, select, table, text
 from werkzeug.test import TestResponse
 
 from intake import vault
-from intake.client.sections import SECTIONS, Kind, Section
 from intake.db import database, db_session
 from intake.models import Answer, Client
+from intake.questionnaire import SECTIONS, Kind, Section
 from intake.vault import AnswerValue
 
 PAGES = len(SECTIONS)

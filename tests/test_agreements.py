@@ -39,9 +39,9 @@ from flask.testing import FlaskClient
 from journey_helpers import Page, assert_not_stored, database_bytes, marker
 from sqlalchemy import inspect, select, text
 
-from intake.client.sections import FIRST_AGREEMENT_INDEX
 from intake.db import database, db_session
 from intake.models import Agreement, CheckIn
+from intake.questionnaire import FIRST_AGREEMENT_INDEX
 
 PURPOSE_PAGE = FIRST_AGREEMENT_INDEX + 1  # PROMISES: the purpose of coaching
 OUTCOMES_PAGE = FIRST_AGREEMENT_INDEX + 3

@@ -49,7 +49,6 @@ from workspace_helpers import Tree, assign_in_database
 
 from intake import agreements, consent, crypto, referrals, staff, vault
 from intake.client.forms import answers_from, form_class
-from intake.client.sections import SECTIONS, Kind
 from intake.context import staff_crypto
 from intake.db import database, db_session
 from intake.models import (
@@ -64,6 +63,7 @@ from intake.models import (
     Role,
     SessionRecord,
 )
+from intake.questionnaire import SECTIONS, Kind
 from intake.sessions import cookie_name
 
 API_PREFIX = "/api/v1/"

@@ -23,7 +23,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
-from intake import create_app, crypto, staff
+from intake import consent, create_app, crypto, staff
 from intake.auth.views import ORG_KEY
 from intake.cli import DEMO_ACCOUNTS
 from intake.context import staff_crypto
@@ -503,9 +503,15 @@ def test_db_upgrade_makes_a_new_database_usable(tmp_path: Path) -> None:
         _settings(f"sqlite:///{folder}/groundwork.sqlite"), instance_path=str(folder)
     )
     try:
+        shipped = len(list(consent.TEXTS_FOLDER.glob("*/*.txt")))
+        outputs = []
         for _ in range(2):
             result = invoke(fresh, "db", "upgrade")
             assert result.exit_code == 0, result.output
+            outputs.append(result.output)
+        # The consent texts are published by the upgrade, once; never by a page reading them.
+        assert f"Published {shipped} new consent texts." in outputs[0]
+        assert "Published" not in outputs[1]
 
         assert invoke(fresh, "demo").exit_code == 0
         assert count(fresh, StaffUser) == len(DEMO_ACCOUNTS)

@@ -43,9 +43,9 @@ from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from intake import consent, vault
-from intake.client.sections import SECTIONS, Kind
 from intake.db import db_session
 from intake.models import Client, ConsentEvent, ConsentText, SessionRecord
+from intake.questionnaire import SECTIONS, Kind
 from intake.sessions import cookie_name
 
 SENT_NOTICE = "You sent your answers on"

@@ -30,8 +30,8 @@ from markupsafe import escape
 from werkzeug.test import TestResponse
 from workspace_helpers import BIDI_CONTROLS, HELD_BACK, Text, Tree, browser_as, client_ids
 
-from intake.client.sections import LONG_TEXT_LIMIT, SECTIONS, Kind, Question
 from intake.coach.record import SAFETY_CARD
+from intake.questionnaire import LONG_TEXT_LIMIT, SECTIONS, Kind, Question
 from intake.vault import AnswerValue
 
 # A word with no spaces, as long as a long answer may be (LONG_TEXT_LIMIT letters).

@@ -58,7 +58,7 @@ from journey_helpers import (
     section_at,
 )
 from referral_helpers import SHOWN, arrive, begin_referred, partner_browser, refer, statuses
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import DBAPIError
 from werkzeug.test import TestResponse
 
@@ -877,10 +877,13 @@ def texts_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_published_words_never_change(app: Flask, texts_folder: Path) -> None:
+    # `flask db upgrade` published every shipped text; loading again publishes nothing new.
+    shipped = len(list(texts_folder.glob("*/*.txt")))
+    with app.app_context():
+        assert db_session().scalar(select(func.count()).select_from(ConsentText)) == shipped
     result = invoke(app, "consent", "load")
     assert result.exit_code == 0, result.output
-    shipped = len(list(texts_folder.glob("*/*.txt")))
-    assert f"Published {shipped} new consent texts." in result.output
+    assert "Published 0 new consent texts." in result.output
     with app.app_context():
         before = {
             (t.purpose, t.locale, t.version): t.sha256
@@ -996,3 +999,20 @@ def test_where_the_person_never_decided_a_choice_recorded_by_voice_applies_until
     # From now on the person has decided: a later record by voice waits for them.
     _voice(coach, person.id, "contact", "granted")
     assert details not in page_text(coach.get(f"/clients/{person.id}"))
+
+
+def test_reading_a_page_never_publishes_a_text_and_a_missing_one_fails_loudly(
+    app: Flask, client: FlaskClient
+) -> None:
+    """Texts are published by `flask db upgrade` (or `consent load`), not by the first GET: a
+    deployment that lost its texts shows the error page, and writes nothing."""
+    with app.app_context():
+        db = db_session()
+        db.execute(delete(ConsentText))
+        db.commit()
+    client.get("/")
+    client.get("/welcome")
+    response = client.get("/agree")
+    assert response.status_code == 500
+    with app.app_context():
+        assert db_session().scalar(select(func.count()).select_from(ConsentText)) == 0

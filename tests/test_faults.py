@@ -41,10 +41,10 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from intake import audit, consent, crypto, staff, vault
-from intake.client.sections import SECTIONS
 from intake.context import key_settings, staff_crypto
 from intake.db import db_session
 from intake.models import Answer, Client, Organisation
+from intake.questionnaire import SECTIONS
 from tools.journey import (
     Browser,
     Fields,

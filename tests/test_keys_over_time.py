@@ -32,10 +32,10 @@ from workspace_helpers import assign_in_database
 
 from intake import crypto, referrals, staff, vault
 from intake.auth.views import ORG_KEY
-from intake.client.sections import SECTIONS
 from intake.context import staff_crypto
 from intake.db import database, db_session
 from intake.models import Client, Referral, Role, SessionRecord, StaffInvite, StaffUser, utcnow
+from intake.questionnaire import SECTIONS
 from intake.sessions import STAFF
 
 NEW_ADMIN_PASSWORD = "kites above the old harbour"

@@ -59,9 +59,9 @@ from werkzeug.test import TestResponse
 from workspace_helpers import without_csrf_tokens
 
 from intake import crypto
-from intake.client.sections import SECTIONS
 from intake.db import db_session
 from intake.models import Client, ClientStatus
+from intake.questionnaire import SECTIONS
 
 ORG = "Test charity"
 STATUS = "status_to_referrer"

@@ -150,7 +150,7 @@ def test_wrong_passwords_are_counted_across_both_hosts(shape: Shape) -> None:
 def test_a_host_killed_mid_journey_and_the_person_carries_on_through_the_other(
     shape: Shape,
 ) -> None:
-    from intake.client.sections import SECTIONS
+    from intake.questionnaire import SECTIONS
 
     journey = Sent()
     with shape.browser() as phone:

@@ -18,9 +18,9 @@ from flask.testing import FlaskClient
 from journey_helpers import Phone, fill, typed_words
 from sqlalchemy import func, inspect, select, text, update
 
-from intake.client.sections import SECTIONS
 from intake.db import database, db_session
 from intake.models import AccessEvent, Client, SessionRecord, StaffUser
+from intake.questionnaire import SECTIONS
 from intake.vault import AnswerValue
 
 SIGN_IN_PATH = "/staff/sign-in"

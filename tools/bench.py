@@ -656,7 +656,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _section(number: int) -> Any:
-    from intake.client.sections import SECTIONS
+    from intake.questionnaire import SECTIONS
 
     return SECTIONS[number - 1]
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
 
-from intake.client.sections import FIRST_AGREEMENT_INDEX, SECTIONS, Kind, Section
+from intake.questionnaire import FIRST_AGREEMENT_INDEX, SECTIONS, Kind, Section
 
 PAGES = len(SECTIONS)
 _CSRF = (

@@ -91,9 +91,9 @@ def check_database(instance: serve.Instance, journeys: list[Journey]) -> tuple[i
     from sqlalchemy import select
 
     from intake import vault
-    from intake.client.sections import SECTIONS
     from intake.db import database, db_session
     from intake.models import Answer, Client, ClientStatus
+    from intake.questionnaire import SECTIONS
 
     problems: list[str] = []
     sent: list[Client] = []

@@ -17,6 +17,7 @@ from intake import i18n, referrals, staff
 from intake.api import bp
 from intake.context import key_settings
 from intake.db import db_session
+from intake.errors import json_error
 from intake.extensions import csrf, limiter
 from intake.links import public_url
 from intake.models import ApiToken, PartnerOrg, Referral, utcnow
@@ -53,23 +54,7 @@ def _authenticate() -> None:
     g.api_token = token
 
 
-@bp.errorhandler(HTTPException)
-def _json_error(error: HTTPException) -> tuple[Response, int]:
-    status = error.code or 500
-    code = getattr(error, "error", None) or {
-        400: "bad_request",
-        401: "unauthorized",
-        404: "not_found",
-        405: "method_not_allowed",
-        409: "conflict",
-        413: "too_large",
-        415: "unsupported_media_type",
-        429: "too_many_requests",
-    }.get(status, "error")
-    response = jsonify(error=code)
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="groundwork"'
-    return response, status
+bp.register_error_handler(HTTPException, json_error)
 
 
 def _org() -> PartnerOrg:

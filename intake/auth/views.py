@@ -27,12 +27,10 @@ from intake.db import db_session
 from intake.extensions import login_manager
 from intake.models import StaffUser, utcnow
 from intake.security import forget_on_this_device
-from intake.sessions import current_session
+from intake.sessions import ORG_KEY, PERSONAL_KEY, STAFF, current_session
 
 PENDING_STAFF = "pending_staff_id"
 PENDING_SINCE = "pending_since"
-PERSONAL_KEY = "personal_key"
-ORG_KEY = "org_key"
 ENROL_SECRET = "enrol_totp_secret"  # noqa: S105 - the name of a session slot
 INVITE_SECRET = "invite_secret"  # noqa: S105 - the name of a session slot
 
@@ -84,7 +82,7 @@ def landing_page(member: StaffUser) -> str:
 def load_staff(user_id: str) -> StaffUser | None:
     """The signed-in person, only while their session row says so and they are active."""
     session = current_session()
-    if session.kind != "staff" or str(session.staff_id) != user_id:
+    if session.kind != STAFF or str(session.staff_id) != user_id:
         return None
     member = db_session().get(StaffUser, int(user_id))
     if member is None or not member.active:
@@ -141,13 +139,11 @@ def sign_in() -> Response | str | tuple[str, int]:
             sign_in_tries.it_was_right(reservation)
             member, personal_key = result
             session = current_session()
-            session.clear()
-            session.secrets.clear()
+            session.restart()
             session.bind_staff(member.id)
             session[PENDING_STAFF] = member.id
             session[PENDING_SINCE] = utcnow().isoformat()
             session.put_secret(PERSONAL_KEY, personal_key)
-            session.regenerate()
             return redirect(url_for("auth.two_factor"))
         # Whether the password was right or not, so the notice tells nobody which it was.
         paused = _paused(db, username)
@@ -234,14 +230,12 @@ def two_factor() -> Response | str | tuple[str, int]:
             staff.register_success(member, now)
             org_key = staff.open_org_key(member, personal_key)
             db.commit()
-            session.clear()
-            session.secrets.clear()
+            session.restart()
             session.bind_staff(member.id)
             session.put_secret(PERSONAL_KEY, personal_key)
             if org_key is not None:
                 session.put_secret(ORG_KEY, org_key)
             login_user(member)
-            session.regenerate()
             response = redirect(landing_page(member))
             devices.remember(current_app, response, member.id, device)
             return response

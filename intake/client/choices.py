@@ -15,12 +15,12 @@ from flask import Response, abort, g, redirect, render_template, request, url_fo
 
 from intake import agreements, audit, consent, i18n, referrals, vault
 from intake.client import bp, receipts
-from intake.client.review import review_sections
-from intake.client.texts import explanation_of, question_of, text_for
 from intake.client.visit import CONSENT_CHECKED, client_required, current_visit
+from intake.consent_texts import explanation_of, question_of, text_for
 from intake.db import db_session, forget_deleted_pages
 from intake.form_base import GroundworkForm
 from intake.models import ConsentText, PartnerOrg, Referral, StaffUser
+from intake.review import review_sections
 from intake.sessions import current_session
 
 SHOWN_PURPOSES = (
@@ -313,7 +313,7 @@ def _everything() -> dict[str, object]:
     copy = referrals.open_client_copy(client, visit.data_key)
     return {
         "client": client,
-        "language": i18n.LANGUAGE_NAMES.get(client.locale, client.locale),
+        "language": i18n.language_name(client.locale),
         "coach_name": coach.display_name if coach else None,
         "referred_by": partner.name if partner else None,
         "referral_nickname": copy[0] if copy else None,

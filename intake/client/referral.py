@@ -13,12 +13,12 @@ from wtforms import StringField
 
 from intake import crypto, i18n, referrals
 from intake.client import bp, code_tries
-from intake.client.forms import FitsIn
 from intake.context import key_settings
 from intake.db import db_session
 from intake.form_base import GroundworkForm
 from intake.models import Client, PartnerOrg, Referral, utcnow
 from intake.sessions import current_session
+from intake.validators import FitsIn
 
 REFERRAL = "referral_id"
 

@@ -10,13 +10,13 @@ from wtforms import TextAreaField
 
 from intake import agreements
 from intake.client import bp
-from intake.client.forms import FitsIn, readable
-from intake.client.review import review_sections
-from intake.client.sections import Part
 from intake.client.visit import client_required
 from intake.db import db_session
 from intake.form_base import GroundworkForm
 from intake.models import AgreementKind, utcnow
+from intake.questionnaire import Part
+from intake.review import review_sections
+from intake.validators import FitsIn, readable
 from intake.vault import OpenedSection
 
 

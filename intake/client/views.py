@@ -30,9 +30,6 @@ from intake.client.forms import (
     form_class,
 )
 from intake.client.referral import mark_pending_used, pending_referral, too_many_codes
-from intake.client.review import review_sections
-from intake.client.sections import FIRST_AGREEMENT_INDEX, SECTIONS, section_at
-from intake.client.texts import text_for
 from intake.client.visit import (
     NEWCOMER,
     Answers,
@@ -48,6 +45,7 @@ from intake.client.visit import (
     keep_visit_answers,
     return_code_of_visit,
 )
+from intake.consent_texts import text_for
 from intake.context import key_settings
 from intake.db import db_session
 from intake.models import (
@@ -59,6 +57,8 @@ from intake.models import (
     Referral,
     utcnow,
 )
+from intake.questionnaire import FIRST_AGREEMENT_INDEX, SECTIONS, section_at
+from intake.review import review_sections
 from intake.security import clear_site_data
 from intake.sessions import current_session
 from intake.staff import organisation
@@ -279,14 +279,7 @@ def page(number: int) -> object:
 
 def _decide_on_page(purpose: str, yes: bool) -> ConsentEvent | None:
     """Record a consent asked on a page, if the answer changed it."""
-    visit = g.visit
-    db = db_session()
-    current = consent.effective_state(db, visit.client.id).get(purpose)
-    if current is not None and (current.decision == consent.Decision.GRANTED) == yes:
-        return None
-    return consent.decide(
-        db, visit.client, purpose, consent.decision_for(yes, current), text_for(purpose)
-    )
+    return consent.answer(db_session(), g.visit.client, purpose, yes, text_for(purpose))
 
 
 @bp.route("/before-the-agreement")

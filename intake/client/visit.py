@@ -25,9 +25,9 @@ from typing import Any, Protocol
 from flask import g, redirect, request, url_for
 
 from intake import consent, i18n, vault
-from intake.client.sections import SECTIONS, Section
 from intake.db import db_session
 from intake.models import Client, ClientStatus, utcnow
+from intake.questionnaire import SECTIONS, Section
 from intake.sessions import CLIENT, VISITOR, current_session
 from intake.vault import AnswerValue, OpenedSection
 

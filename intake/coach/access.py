@@ -15,11 +15,10 @@ from flask import abort
 from flask_login import current_user
 
 from intake import workspace
-from intake.auth.views import ORG_KEY
 from intake.db import db_session
 from intake.extensions import login_manager
 from intake.models import Client, StaffUser
-from intake.sessions import current_session
+from intake.sessions import ORG_KEY, current_session
 
 
 def signed_in_staff() -> StaffUser:

@@ -7,13 +7,12 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from intake import staff
-from intake.auth.views import PERSONAL_KEY
 from intake.coach import bp
 from intake.coach.access import signed_in_staff
 from intake.coach.forms import PasswordChangeForm
 from intake.context import sign_in_policy, staff_crypto
 from intake.db import db_session
-from intake.sessions import current_session
+from intake.sessions import PERSONAL_KEY, current_session
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

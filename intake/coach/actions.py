@@ -10,14 +10,13 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
 from intake import agreements, consent, crypto, vault
-from intake.client.sections import SECTIONS, Part
-from intake.client.texts import text_for
 from intake.coach import bp
 from intake.coach.access import client_or_404, org_key, signed_in_staff, staff_only
 from intake.db import db_session
 from intake.form_base import GroundworkForm
 from intake.labels import DECISION, PURPOSE
 from intake.models import CheckIn, Client, ClientStatus, ConsentText, utcnow
+from intake.questionnaire import SECTIONS, Part
 
 VOICE_PURPOSES = (
     consent.Purpose.SHARE_WITH_COACH,
@@ -100,9 +99,7 @@ def record_voice_consent(client_id: str) -> Response:
         purpose,
         form.decision.data or "",
         text_for_locale(purpose, client.locale),
-        actor=consent.Actor.COACH,
-        actor_staff_id=signed_in_staff().id,
-        reason_ct=reason_ct,
+        consent.RecordedBy(consent.Actor.COACH, signed_in_staff().id, reason_ct),
     )
     db.commit()
     return _back(client, "#consent")
@@ -110,7 +107,6 @@ def record_voice_consent(client_id: str) -> Response:
 
 def text_for_locale(purpose: str, locale: str) -> ConsentText:
     """The words in the client's own language: what the coach read out to them."""
-    text_for(purpose)  # make sure the texts are loaded
     return consent.current_text(db_session(), purpose, locale)
 
 

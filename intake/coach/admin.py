@@ -11,7 +11,6 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
 from intake import audit, consent, i18n, staff
-from intake.client.texts import text_for
 from intake.coach import bp
 from intake.coach.access import admin_only, org_key, signed_in_staff
 from intake.coach.forms import ConfirmForm, InviteForm
@@ -137,7 +136,6 @@ def consent_texts() -> str:
     """The words clients are shown for each consent, and publishing a new version of them.
     Everyone who said yes to the old words is asked again at their next visit."""
     db = db_session()
-    text_for(consent.Purpose.STORE_ANSWERS)  # make sure the repository's texts are loaded
     form = PublishForm()
     form.locale.choices = [SelectChoice(code, name) for code, name in i18n.language_choices()]
     published = None

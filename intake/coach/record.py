@@ -12,8 +12,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intake import agreements, consent, referrals, workspace
-from intake.client.review import ReviewedSection, answer_text, review_sections
-from intake.client.sections import SECTIONS_BY_KEY, Part
 from intake.models import (
     AgreementKind,
     Client,
@@ -22,6 +20,8 @@ from intake.models import (
     Referral,
     StaffUser,
 )
+from intake.questionnaire import SECTIONS_BY_KEY, Part
+from intake.review import ReviewedSection, answer_text, review_sections
 
 # What a coach must know before a first session, in the order they need it.
 SAFETY_CARD: tuple[tuple[LazyString, str, str], ...] = (

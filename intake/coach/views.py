@@ -12,7 +12,6 @@ from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
 from intake import audit, consent, referrals, workspace
-from intake.client.sections import SECTIONS
 from intake.coach import bp
 from intake.coach.access import admin_only, client_or_404, org_key, signed_in_staff, staff_only
 from intake.coach.actions import AgreedForm, PlanForm, StatusForm, VoiceConsentForm
@@ -21,6 +20,7 @@ from intake.db import db_session
 from intake.form_base import GroundworkForm
 from intake.models import StaffUser, utcnow
 from intake.paging import page_or_first
+from intake.questionnaire import SECTIONS
 
 
 class AssignForm(GroundworkForm):

@@ -19,7 +19,6 @@ from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 from intake import i18n, referrals, staff
-from intake.client.forms import FitsIn, readable, without_nul
 from intake.context import key_settings
 from intake.db import db_session
 from intake.extensions import login_manager
@@ -28,6 +27,7 @@ from intake.links import public_url
 from intake.models import Role, StaffUser
 from intake.paging import page_or_first
 from intake.partner import bp
+from intake.validators import FitsIn, readable, without_nul
 
 
 class ReferralForm(GroundworkForm):

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from journey_helpers import fill, section_at
 
-from intake.client.sections import SECTIONS, Kind
+from intake.questionnaire import SECTIONS, Kind
 
 from .harness import LiveServer
 from .tours import CONTINUE, NEXT_LINK, SUBMIT, open_page, path_of, press, read_return_code

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from intake.client.sections import SECTIONS
+from intake.questionnaire import SECTIONS
 
 from .harness import Backstage, LiveServer
 from .tours import CONTINUE, SUBMIT, open_page, path_of, press

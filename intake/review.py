@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from flask_babel import LazyString
 
-from intake.client.sections import SECTIONS, Kind, Part, Question
+from intake.questionnaire import SECTIONS, Kind, Part, Question
 from intake.vault import AnswerValue, OpenedSection
 
 

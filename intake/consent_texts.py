@@ -1,0 +1,23 @@
+"""The consent texts as the person reads them, chosen in the person's language."""
+
+from __future__ import annotations
+
+from intake import consent, i18n
+from intake.db import db_session
+from intake.models import ConsentText
+
+
+def text_for(purpose: str) -> ConsentText:
+    """The newest published words of a purpose in the page's language. Texts are published by
+    `flask db upgrade` and `flask consent load`, never by a page reading them: a missing text
+    is a deployment mistake and fails loudly (LookupError)."""
+    return consent.current_text(db_session(), purpose, i18n.select_locale())
+
+
+def question_of(text: ConsentText) -> str:
+    """The first line of a text is its question; the rest explains it."""
+    return text.body.strip().split("\n\n", 1)[0]
+
+
+def explanation_of(text: ConsentText) -> list[str]:
+    return text.body.strip().split("\n\n")[1:]

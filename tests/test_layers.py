@@ -1,0 +1,57 @@
+"""The parts of Groundwork import downwards only: a blueprint (client, coach, partner, api,
+auth) never imports another, and the modules below them never import a blueprint. Shared
+things — the questionnaire, the review of answers, consent texts, validators, session slot
+names — live below the blueprints (docs/decisions.md, "One owner for each rule")."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+INTAKE = Path(__file__).resolve().parent.parent / "intake"
+BLUEPRINTS = {"client", "coach", "partner", "api", "auth"}
+
+
+def imported(path: Path) -> set[str]:
+    """Every intake module this file imports, at the top or inside a function."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return {name for name in names if name == "intake" or name.startswith("intake.")}
+
+
+def blueprint_of(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] in BLUEPRINTS else None
+
+
+def test_no_blueprint_imports_another() -> None:
+    crossings = []
+    for blueprint in sorted(BLUEPRINTS):
+        for path in sorted((INTAKE / blueprint).glob("*.py")):
+            for module in imported(path):
+                other = blueprint_of(module)
+                if other is not None and other != blueprint:
+                    crossings.append(f"{path.relative_to(INTAKE)} imports {module}")
+    assert crossings == []
+
+
+def test_modules_below_the_blueprints_never_import_one() -> None:
+    upwards = []
+    for path in sorted(INTAKE.glob("*.py")):
+        if path.name == "__init__.py":
+            continue  # the app factory registers the blueprints
+        for module in imported(path):
+            if blueprint_of(module) is not None:
+                upwards.append(f"{path.name} imports {module}")
+    assert upwards == []
+
+
+def test_the_walk_sees_imports_inside_functions_too(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text("def late():\n    from intake.coach import views\n")
+    assert "intake.coach.views" in imported(sample)
