@@ -18,6 +18,7 @@ Knows nothing of Flask: callers pass the address and the limits.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from limits import RateLimitItem, parse_many
@@ -53,7 +54,7 @@ class Budgets:
 
     def hit_all(self, items: list[RateLimitItem], *ids: str) -> list[RateLimitItem] | None:
         """Count one try against each limit; None (and nothing left counted) if one is full."""
-        done = []
+        done: list[RateLimitItem] = []
         for item in items:
             if not self.counter.hit(item, *ids):
                 for counted in (*done, item):
@@ -63,7 +64,7 @@ class Budgets:
         return done
 
     def reserve(
-        self, address: str, budgets: list[tuple[list[RateLimitItem], tuple[str, ...]]]
+        self, address: str, budgets: Sequence[tuple[list[RateLimitItem], tuple[str, ...]]]
     ) -> Reservation | None:
         """Hold one try against every budget, or none at all."""
         counted: list[tuple[RateLimitItem, tuple[str, ...]]] = []

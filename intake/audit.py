@@ -239,7 +239,7 @@ def last_looked(db: Session, staff_id: int, client_ids: list[str]) -> dict[str, 
         )
         .group_by(AccessEvent.client_id)
     )
-    return dict(rows.all())  # type: ignore[arg-type]
+    return {str(row[0]): row[1] for row in rows.all()}
 
 
 # --- anchors (intake/anchors.py) -----------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -73,7 +74,7 @@ def _csrf_error(_error: CSRFError) -> tuple[str, int]:
     )
 
 
-def _http_error(error: HTTPException) -> tuple[str | Response, int]:
+def _http_error(error: HTTPException) -> ResponseReturnValue:
     status = error.code or 500
     if request.path.startswith("/api/") and status < 500:
         # An unknown address or method under the partner API never reaches its blueprint's
@@ -106,7 +107,7 @@ def _http_error(error: HTTPException) -> tuple[str | Response, int]:
     )
 
 
-def _unavailable(error: Exception) -> object:
+def _unavailable(error: Exception) -> ResponseReturnValue:
     log.error("database unavailable: %s", type(error).__name__)
     if request.path.startswith("/api/"):
         return {"error": "unavailable"}, 503
@@ -117,7 +118,7 @@ def _unavailable(error: Exception) -> object:
     )
 
 
-def _server_error(error: Exception) -> object:
+def _server_error(error: Exception) -> ResponseReturnValue:
     original = getattr(error, "original_exception", None)
     if isinstance(original, (SQLAlchemyError, DatabaseUnavailable)):
         return _unavailable(original)

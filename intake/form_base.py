@@ -19,7 +19,8 @@ from wtforms.i18n import messages_path
 @cache
 def wtforms_translations(locale: str) -> Translations:
     """WTForms' catalog for one language (English when WTForms has none for it)."""
-    return Translations.load(messages_path(), [locale], domain="wtforms")
+    loaded = Translations.load(messages_path(), [locale], domain="wtforms")
+    return loaded if isinstance(loaded, Translations) else Translations()
 
 
 class GroundworkForm(FlaskForm):

@@ -189,7 +189,7 @@ def withdraw(referral: Referral) -> bool:
 
 def open_sealed(referral: Referral, org_key: bytes) -> tuple[str | None, str | None]:
     """(nickname, note) for a coach who holds the organisation key."""
-    opened = []
+    opened: list[str | None] = []
     for part, envelope in (("nickname", referral.nickname_ct), ("note", referral.note_ct)):
         if envelope is None or referral.reference is None:
             opened.append(None)

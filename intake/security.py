@@ -6,6 +6,7 @@ import logging
 import re
 
 from flask import Flask, Response, abort, current_app, request
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; "
@@ -60,13 +61,13 @@ def add_security_headers(response: Response) -> Response:
     return response
 
 
-def clear_site_data(response: Response) -> Response:
+def clear_site_data(response: WerkzeugResponse) -> WerkzeugResponse:
     """Ask the browser to forget this site's cookies, storage and cache (a client leaving)."""
     response.headers["Clear-Site-Data"] = CLEAR_SITE_DATA
     return response
 
 
-def forget_on_this_device(response: Response) -> Response:
+def forget_on_this_device(response: WerkzeugResponse) -> WerkzeugResponse:
     """A staff member signing out: the browser forgets storage and cache, not cookies."""
     response.headers["Clear-Site-Data"] = CLEAR_SITE_DATA_STAFF
     return response

@@ -421,7 +421,7 @@ def accept_totp(db: Session, staff: StaffUser, secret: str, code: str, now: date
         .execution_options(synchronize_session=False)
     )
     db.refresh(staff, ["totp_last_step"])
-    return taken.rowcount == 1  # type: ignore[attr-defined]
+    return getattr(taken, "rowcount", 0) == 1
 
 
 def reset_two_factor(db: Session, staff: StaffUser) -> None:

@@ -254,7 +254,8 @@ def seal_json(data_key: bytes, value: object, aad: bytes) -> bytes:
 def open_json(data_key: bytes, envelope: bytes, aad: bytes) -> object | None:
     """The value, or None when the envelope is damaged (never an empty value)."""
     try:
-        return json.loads(crypto.decrypt(data_key, envelope, aad))
+        value: object = json.loads(crypto.decrypt(data_key, envelope, aad))
+        return value
     except (crypto.CannotOpen, ValueError):
         return None
 

@@ -58,7 +58,7 @@ class ClientPage:
     names_opened: tuple[str, ...] = ()  # whose "what to call you" answer was opened to show
 
 
-def visible_to(staff: StaffUser) -> Select[tuple[Client]]:
+def visible_to(staff: StaffUser) -> Select[Client]:
     """The clients whose records this staff member may open: an admin, every sent intake;
     a coach, the ones assigned to them; anyone else, none."""
     query = select(Client).where(Client.status.in_(VISIBLE_STATUSES), Client.shared_at.is_not(None))
@@ -122,7 +122,7 @@ def _in_order(column: Any, descending: bool) -> Any:
 
 def client_page(
     db: Session,
-    query: Select[tuple[Client]],
+    query: Select[Client],
     org_key: bytes,
     viewer_id: int,
     *,
@@ -169,16 +169,16 @@ def client_page(
     )
 
 
-def _shared() -> Select[tuple[Client]]:
+def _shared() -> Select[Client]:
     """Sent, and still shared: withdrawing "share with a coach" takes a client off every list."""
     return select(Client).where(Client.status.in_(VISIBLE_STATUSES), Client.shared_at.is_not(None))
 
 
-def assigned_to(staff: StaffUser) -> Select[tuple[Client]]:
+def assigned_to(staff: StaffUser) -> Select[Client]:
     return _shared().where(Client.assigned_coach_id == staff.id)
 
 
-def waiting_for_a_coach() -> Select[tuple[Client]]:
+def waiting_for_a_coach() -> Select[Client]:
     """Sent and shared, with no coach, or with a coach who has left (deactivated): nobody is
     stranded when a coach goes."""
     gone = select(StaffUser.id).where(StaffUser.active.is_(False))
@@ -187,7 +187,7 @@ def waiting_for_a_coach() -> Select[tuple[Client]]:
     )
 
 
-def with_a_coach() -> Select[tuple[Client]]:
+def with_a_coach() -> Select[Client]:
     """Sent and shared, with a coach who is still here: what an admin looks through to find
     someone to move to another coach."""
     here = select(StaffUser.id).where(StaffUser.active.is_(True))

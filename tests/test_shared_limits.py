@@ -15,7 +15,7 @@ import pytest
 from conftest import PASSWORDS, Team, make_team, need
 from flask import Flask
 from flask.testing import FlaskClient
-from staff_helpers import csrf
+from staff_helpers import csrf, post_password
 
 from intake import create_app
 from tools.services import RedisServer, ServiceMissing
@@ -58,14 +58,7 @@ def hosts(
 
 
 def wrong_password(browser: FlaskClient, attempt: int) -> int:
-    return browser.post(
-        "/staff/sign-in",
-        data={
-            "username": "coach",
-            "password": f"a wrong password, try {attempt}",
-            "csrf_token": csrf(browser, "/staff/sign-in"),
-        },
-    ).status_code
+    return post_password(browser, "coach", f"a wrong password, try {attempt}").status_code
 
 
 def test_wrong_passwords_spread_over_two_hosts_are_counted_once(
@@ -80,14 +73,7 @@ def test_wrong_passwords_spread_over_two_hosts_are_counted_once(
     # The next try is refused whichever host it reaches, right password or not.
     assert wrong_password(on_second, 99) == 429
     assert wrong_password(on_first, 100) == 429
-    right = on_first.post(
-        "/staff/sign-in",
-        data={
-            "username": "coach",
-            "password": PASSWORDS["coach"],
-            "csrf_token": csrf(on_first, "/staff/sign-in"),
-        },
-    )
+    right = post_password(on_first, "coach", PASSWORDS["coach"])
     assert right.status_code == 429
     assert team.ids["coach"]
 
@@ -124,14 +110,7 @@ def test_when_redis_stops_people_still_sign_in_and_come_back_and_tries_are_still
     assert browser.get("/").status_code == 200
     assert wrong_password(browser, 0) == 200
     team.forget_used_codes("coach")
-    right = browser.post(
-        "/staff/sign-in",
-        data={
-            "username": "coach",
-            "password": PASSWORDS["coach"],
-            "csrf_token": csrf(browser, "/staff/sign-in"),
-        },
-    )
+    right = post_password(browser, "coach", PASSWORDS["coach"])
     assert right.status_code == 302
     assert (
         browser.post(

@@ -13,8 +13,9 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from flask import Flask, Request, Response
+from flask import Flask, Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 SALT = "groundwork-known-device"
 
@@ -50,7 +51,7 @@ def known_device(app: Flask, request: Request) -> Device | None:
     return Device(staff_id, name)
 
 
-def remember(app: Flask, response: Response, staff_id: int, device: Device | None) -> None:
+def remember(app: Flask, response: WerkzeugResponse, staff_id: int, device: Device | None) -> None:
     """After a complete sign-in: this device is known for this person (for DEVICE_DAYS more)."""
     name = device.name if device is not None and device.staff_id == staff_id else None
     value = _serializer(app).dumps({"s": staff_id, "d": name or secrets.token_urlsafe(16)})

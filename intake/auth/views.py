@@ -9,15 +9,18 @@ when (docs/decisions.md, "A paused account says so").
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import segno
-from flask import Response, current_app, redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import format_time, format_timedelta
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import TooManyRequests
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from intake import staff
 from intake.auth import bp, devices, sign_in_tries
@@ -36,7 +39,8 @@ INVITE_SECRET = "invite_secret"  # noqa: S105 - the name of a session slot
 
 
 def generic_refusal() -> str:
-    return _("We could not sign you in. Check your details and try again.")
+    refusal: str = _("We could not sign you in. Check your details and try again.")
+    return refusal
 
 
 def paused_notice(member: StaffUser) -> str:
@@ -44,12 +48,13 @@ def paused_notice(member: StaffUser) -> str:
     # Always in minutes, like the setting: "15 minutes", "90 minutes", never "2 hours".
     duration = format_timedelta(sign_in_policy().pause, granularity="minute", threshold=10**6)
     # Translators: %(duration)s is like "15 minutes"; %(time)s is a time of day, like 10:45.
-    return _(
+    notice: str = _(
         "This account is paused for %(duration)s after too many tries. "
         "You can try again at %(time)s.",
         duration=duration,
         time=format_time(member.paused_until, "short"),
     )
+    return notice
 
 
 def _paused(db: Session, username: str) -> StaffUser | None:
@@ -91,14 +96,15 @@ def load_staff(user_id: str) -> StaffUser | None:
 
 
 @login_manager.unauthorized_handler
-def _sign_in_first() -> Response:
+def _sign_in_first() -> WerkzeugResponse:
     """To the sign-in page; if the session just ended after a while, the page says so."""
     ended = current_session().ended in ("idle", "expired")
-    return redirect(url_for("auth.sign_in", **({"ended": "1"} if ended else {})))
+    values: dict[str, Any] = {"ended": "1"} if ended else {}
+    return redirect(url_for("auth.sign_in", **values))
 
 
 login_manager.login_view = "auth.sign_in"
-login_manager.login_message = None  # type: ignore[assignment]
+login_manager.login_message = None
 login_manager.session_protection = None  # the split-key session row is the protection
 
 
@@ -112,7 +118,7 @@ def _too_many(_error: TooManyRequests) -> tuple[str, int]:
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
-def sign_in() -> Response | str | tuple[str, int]:
+def sign_in() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(landing_page(current_user))
     form = SignInForm()
@@ -192,7 +198,7 @@ def _qr_svg(uri: str) -> Markup:
 
 
 @bp.route("/two-factor", methods=["GET", "POST"])
-def two_factor() -> Response | str | tuple[str, int]:
+def two_factor() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(landing_page(current_user))
     pending = _pending()
@@ -250,15 +256,16 @@ def two_factor() -> Response | str | tuple[str, int]:
 
 
 @bp.route("/sign-out", methods=["POST"])
-def sign_out() -> Response:
+def sign_out() -> WerkzeugResponse:
     logout_user()
     current_session().destroy()
     # Cache and storage go; the session cookie is deleted; a known-device cookie stays.
-    return forget_on_this_device(redirect(url_for("auth.sign_in", **{"signed-out": "1"})))
+    values: dict[str, Any] = {"signed-out": "1"}
+    return forget_on_this_device(redirect(url_for("auth.sign_in", **values)))
 
 
 @bp.route("/join/<secret>")
-def join_link(secret: str) -> Response:
+def join_link(secret: str) -> WerkzeugResponse:
     """Move the invite secret out of the address bar into the session, then show the form."""
     session = current_session()
     session.put_secret(INVITE_SECRET, secret.encode())
@@ -266,7 +273,7 @@ def join_link(secret: str) -> Response:
 
 
 @bp.route("/join", methods=["GET", "POST"])
-def join() -> Response | str | tuple[str, int]:
+def join() -> ResponseReturnValue:
     session = current_session()
     raw_secret = session.get_secret(INVITE_SECRET)
     db = db_session()

@@ -12,6 +12,8 @@ import json
 import re
 
 from flask import Response, abort, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from intake import agreements, audit, consent, i18n, referrals, vault
 from intake.client import bp, receipts
@@ -40,7 +42,7 @@ def _purposes_for(client_referred: bool) -> list[str]:
     return [p for p in SHOWN_PURPOSES if p != consent.Purpose.STATUS_TO_REFERRER or client_referred]
 
 
-def _decide(purpose: str, decision: str) -> Response:
+def _decide(purpose: str, decision: str) -> WerkzeugResponse:
     visit = g.visit
     db = db_session()
     event = consent.decide(db, visit.client, purpose, decision, text_for(purpose))
@@ -51,7 +53,7 @@ def _decide(purpose: str, decision: str) -> Response:
 
 @bp.route("/my-choices", methods=["GET", "POST"])
 @client_required
-def my_choices() -> Response | str:
+def my_choices() -> ResponseReturnValue:
     visit = g.visit
     db = db_session()
     form = ChoiceForm()
@@ -111,7 +113,7 @@ def receipt_download(event_id: int) -> Response:
 
 
 @bp.route("/deleted")
-def deleted() -> Response | str:
+def deleted() -> ResponseReturnValue:
     """After deleting everything: what was deleted, and the receipt of that choice."""
     items = receipts.erased()
     if not items:
@@ -139,7 +141,7 @@ def _json_download(document: object, filename: str) -> Response:
 
 @bp.route("/delete-everything", methods=["GET", "POST"])
 @client_required
-def delete_everything() -> Response | str:
+def delete_everything() -> ResponseReturnValue:
     """Withdraw "keep my answers": after one plain confirmation, everything is erased."""
     form = ChoiceForm()
     if not form.validate_on_submit():
@@ -175,7 +177,7 @@ def _word_changes(old: str, new: str) -> list[tuple[str, str]]:
 
 @bp.route("/decide-again", methods=["GET", "POST"])
 @client_required
-def decide_again() -> Response | str:
+def decide_again() -> ResponseReturnValue:
     """New words for something they agreed to, or a choice their coach recorded for them:
     they decide, one at a time, before carrying on."""
     visit = g.visit

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from flask import Response, redirect, url_for
+from flask import redirect, url_for
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from intake import consent
 from intake.models import ConsentEvent, ConsentText
@@ -47,7 +48,7 @@ def just_decided() -> list[dict[str, str]]:
     return items if isinstance(items, list) else []
 
 
-def give_erased(decisions: Iterable[tuple[ConsentEvent, ConsentText | None]]) -> Response:
+def give_erased(decisions: Iterable[tuple[ConsentEvent, ConsentText | None]]) -> WerkzeugResponse:
     """Keep the receipt of an erasure in the session and show it."""
     items = [{**consent.receipt(event, text), "erased": True} for event, text in decisions]
     current_session()[ERASED] = items

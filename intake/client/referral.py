@@ -7,7 +7,8 @@ kind page that offers to start without it.
 
 from __future__ import annotations
 
-from flask import Response, redirect, render_template, url_for
+from flask import redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from wtforms import StringField
 
@@ -40,7 +41,7 @@ def pending_referral() -> tuple[Referral, str] | None:
     return referral, org.name if org else ""
 
 
-def _arrive(referral: Referral | None) -> Response | tuple[str, int]:
+def _arrive(referral: Referral | None) -> ResponseReturnValue:
     why = referrals.why_closed(referral, utcnow())
     if why is not None or referral is None:
         return render_template("client/referral_closed.html", why=why), 410
@@ -59,13 +60,13 @@ def mark_pending_used(referral: Referral, client: Client) -> bool:
 
 
 @bp.route("/r/<token>")
-def referral_link(token: str) -> Response | tuple[str, int]:
+def referral_link(token: str) -> ResponseReturnValue:
     """A referral link: its token leaves the address bar at once."""
     return _arrive(referrals.by_token(db_session(), token))
 
 
 @bp.route("/referral-code", methods=["GET", "POST"])
-def referral_code() -> Response | str | tuple[str, int]:
+def referral_code() -> ResponseReturnValue:
     form = ReferralCodeForm()
     not_found = False
     if form.validate_on_submit():
@@ -85,7 +86,7 @@ def referral_code() -> Response | str | tuple[str, int]:
 
 
 @bp.route("/referred")
-def referred() -> Response | str:
+def referred() -> ResponseReturnValue:
     pending = pending_referral()
     if pending is None:
         return redirect(url_for("client.start"))

@@ -3,7 +3,8 @@ coaching plan (or asking for a change), and saying what they bring to a session.
 
 from __future__ import annotations
 
-from flask import Response, abort, current_app, g, redirect, render_template, request, url_for
+from flask import abort, current_app, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import TextAreaField
@@ -54,7 +55,7 @@ def _latest_opened(kind: str) -> agreements.OpenedAgreement | None:
 
 @bp.route("/agreement", methods=["GET", "POST"])
 @client_required
-def agreement() -> Response | str:
+def agreement() -> ResponseReturnValue:
     form = ResponseForm()
     if form.validate_on_submit():
         kind = request.form.get("kind", "")
@@ -95,7 +96,7 @@ def agreement() -> Response | str:
 
 @bp.route("/before-a-session", methods=["GET", "POST"])
 @client_required
-def check_in() -> Response | str:
+def check_in() -> ResponseReturnValue:
     form = CheckInForm()
     db = db_session()
     today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)

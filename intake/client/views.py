@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 
-from flask import Response, current_app, g, redirect, render_template, request, url_for
+from flask import current_app, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import TooManyRequests
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from intake import agreements, audit, consent, crypto, i18n, vault
 from intake.client import bp, code_tries, receipts
@@ -95,7 +97,7 @@ def _consent_texts(referred: bool) -> dict[str, ConsentText]:
 
 
 @bp.route("/agree", methods=["GET", "POST"])
-def agree() -> Response | str | tuple[str, int]:
+def agree() -> ResponseReturnValue:
     """Ask to keep the answers and to share them with a coach.
 
     Nothing chosen is not a decision: the page comes back with a calm note and nothing is
@@ -127,7 +129,7 @@ def agree() -> Response | str | tuple[str, int]:
 
 def _keep_answers(
     form: ConsentForm, texts: dict[str, ConsentText], pending: tuple[Referral, str] | None
-) -> Response | tuple[str, int]:
+) -> ResponseReturnValue:
     """The person said yes to keeping their answers: make their record and their code, keep
     anything they wrote in this visit, and record each choice they made."""
     db = db_session()
@@ -162,7 +164,7 @@ def _keep_answers(
 
 
 @bp.route("/this-visit-only")
-def visit_only() -> Response | str:
+def visit_only() -> ResponseReturnValue:
     """For someone who keeps nothing: what that means, and the way on."""
     if not is_visit_only():
         return redirect(url_for("client.agree"))
@@ -173,7 +175,7 @@ def visit_only() -> Response | str:
 
 @bp.route("/your-code", methods=["GET", "POST"])
 @client_required
-def your_code() -> Response | str:
+def your_code() -> ResponseReturnValue:
     """The return code, given once the person has chosen to keep their answers."""
     code = return_code_of_visit()
     if code is None:  # a visit opened before codes were kept in the session
@@ -223,7 +225,9 @@ def _where_the_pages_start() -> str:
     return url_for("client.your_space")
 
 
-def _render_page(number: int, form: object, notice: str | None = None, status: int = 200) -> object:
+def _render_page(
+    number: int, form: object, notice: str | None = None, status: int = 200
+) -> ResponseReturnValue:
     section = section_at(number)
     consent_text = (
         text_for(section.consent_purpose)
@@ -339,7 +343,7 @@ def check() -> str:
 
 @bp.route("/send", methods=["POST"])
 @client_required
-def send() -> Response | str:
+def send() -> ResponseReturnValue:
     visit = g.visit
     db = db_session()
     if visit.client.status != ClientStatus.DRAFT:
@@ -374,7 +378,7 @@ def send() -> Response | str:
 
 @bp.route("/sent")
 @client_required
-def sent() -> Response | str:
+def sent() -> ResponseReturnValue:
     if not g.visit.sent:
         return redirect(url_for("client.check"))
     return render_template("client/sent.html")
@@ -471,7 +475,7 @@ def _save_carried(carried: tuple[int, MultiDict[str, str]]) -> str:
 
 
 @bp.route("/come-back", methods=["GET", "POST"])
-def come_back() -> Response | tuple[str, int] | str:
+def come_back() -> ResponseReturnValue:
     """Type the return code to carry on, on any device."""
     form = ReturnCodeForm()
     carried = _carried()
@@ -514,7 +518,7 @@ def _too_many(_error: TooManyRequests) -> tuple[str, int]:
 
 
 @bp.errorhandler(CSRFError)
-def _page_not_saved(_error: CSRFError) -> object:
+def _page_not_saved(_error: CSRFError) -> ResponseReturnValue:
     """A page posted without a valid token: lose nothing.
 
     If the visit is still open, show the page again with what was typed. If this browser's own
@@ -568,7 +572,7 @@ def ended() -> str:
 
 
 @bp.route("/exit")
-def quick_exit() -> Response:
+def quick_exit() -> WerkzeugResponse:
     """Leave at once: end the session on the server, clear the browser, go somewhere neutral.
 
     A plain link, so it works without JavaScript; the script only adds the Escape shortcut
@@ -580,7 +584,7 @@ def quick_exit() -> Response:
 
 
 @bp.route("/leave")
-def leave() -> Response:
+def leave() -> WerkzeugResponse:
     """A calm way out at the end ("I'm done for now"): end the session, go to the start."""
     current_session().destroy()
     return clear_site_data(redirect(url_for("client.start")))

@@ -84,7 +84,7 @@ def day(moment: datetime) -> str:
     "٧ ديسمبر ٢٠٢٦". English is written day first, as where Groundwork is used."""
     locale = get_locale()
     english = locale is None or locale.language == "en"
-    return format_date(moment, "d MMMM y" if english else "long")
+    return str(format_date(moment, "d MMMM y" if english else "long"))
 
 
 def when(moment: datetime | str) -> str:
@@ -96,7 +96,7 @@ def when(moment: datetime | str) -> str:
     locale = get_locale()
     english = locale is None or locale.language == "en"
     time = format_time(moment, "HH:mm" if english else "short")
-    return _("%(date)s, %(time)s", date=day(moment), time=time)
+    return str(_("%(date)s, %(time)s", date=day(moment), time=time))
 
 
 @bp.app_template_filter("receipt_number")

@@ -3,8 +3,9 @@ relationship agreement, the coaching plan, what was agreed for a session, and th
 
 from __future__ import annotations
 
-from flask import Response, abort, redirect, url_for
+from flask import abort, redirect, url_for
 from flask_babel import lazy_gettext as _l
+from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms import RadioField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
@@ -75,13 +76,13 @@ def _data_key(client: Client) -> bytes:
         abort(409)
 
 
-def _back(client: Client, anchor: str = "") -> Response:
+def _back(client: Client, anchor: str = "") -> WerkzeugResponse:
     return redirect(url_for("coach.client_record", client_id=client.id) + anchor)
 
 
 @bp.route("/clients/<client_id>/consent", methods=["POST"])
 @staff_only
-def record_voice_consent(client_id: str) -> Response:
+def record_voice_consent(client_id: str) -> WerkzeugResponse:
     """Consent given by voice: recorded with a reason, shown to the client at their next visit
     to confirm or withdraw."""
     client = client_or_404(client_id)
@@ -112,7 +113,7 @@ def text_for_locale(purpose: str, locale: str) -> ConsentText:
 
 @bp.route("/clients/<client_id>/relationship", methods=["POST"])
 @staff_only
-def accept_relationship(client_id: str) -> Response:
+def accept_relationship(client_id: str) -> WerkzeugResponse:
     """Accept the client's PROMISES answers, as they stand now, as the relationship agreement."""
     client = client_or_404(client_id)
     if not GroundworkForm().validate_on_submit():
@@ -132,7 +133,7 @@ def accept_relationship(client_id: str) -> Response:
 
 @bp.route("/clients/<client_id>/plan", methods=["POST"])
 @staff_only
-def write_plan(client_id: str) -> Response:
+def write_plan(client_id: str) -> WerkzeugResponse:
     client = client_or_404(client_id)
     form = PlanForm()
     if not form.validate_on_submit():
@@ -146,7 +147,7 @@ def write_plan(client_id: str) -> Response:
 
 @bp.route("/clients/<client_id>/check-ins/<int:check_in_id>/agreed", methods=["POST"])
 @staff_only
-def record_agreed(client_id: str, check_in_id: int) -> Response:
+def record_agreed(client_id: str, check_in_id: int) -> WerkzeugResponse:
     client = client_or_404(client_id)
     db = db_session()
     check_in = db.get(CheckIn, check_in_id)
@@ -164,7 +165,7 @@ def record_agreed(client_id: str, check_in_id: int) -> Response:
 
 @bp.route("/clients/<client_id>/status", methods=["POST"])
 @staff_only
-def change_status(client_id: str) -> Response:
+def change_status(client_id: str) -> WerkzeugResponse:
     client = client_or_404(client_id)
     form = StatusForm()
     if not form.validate_on_submit():

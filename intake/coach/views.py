@@ -8,6 +8,7 @@ from datetime import datetime
 
 from flask import Response, abort, redirect, render_template, request, url_for
 from flask_login import login_required
+from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
@@ -173,7 +174,7 @@ def client_export(client_id: str) -> Response:
 
 @bp.route("/clients/<client_id>/assign", methods=["POST"])
 @admin_only
-def client_assign(client_id: str) -> Response:
+def client_assign(client_id: str) -> WerkzeugResponse:
     client = client_or_404(client_id)
     db = db_session()
     form = AssignForm()
