@@ -27,3 +27,7 @@ class GroundworkForm(FlaskForm):
     class Meta:
         def get_translations(self, form: Any) -> Translations:
             return wtforms_translations(str(get_locale() or "en"))
+
+
+class ConfirmForm(GroundworkForm):
+    """A button that only needs its CSRF token."""

@@ -18,3 +18,8 @@ def page_number(value: str | None) -> int | None:
 def page_or_first(value: str | None) -> int:
     """For pages people click through: anything that is not a page number means the first."""
     return page_number(value) or 1
+
+
+def page_count(total: int, per_page: int) -> int:
+    """How many pages `total` rows fill, `per_page` to a page; an empty list is one page."""
+    return max(1, -(-total // per_page))

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from intake import audit, consent, crypto, vault
 from intake.models import Answer, Client, ClientStatus, PartnerOrg, Referral, StaffUser
+from intake.paging import page_count
 
 PER_PAGE = 25
 VISIBLE_STATUSES = (ClientStatus.SUBMITTED, ClientStatus.ACTIVE, ClientStatus.CLOSED)
@@ -132,7 +133,7 @@ def client_page(
 ) -> ClientPage:
     """One page of clients from `query`, sorted by a plaintext column, with names opened."""
     total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
-    pages = max(1, -(-total // PER_PAGE))
+    pages = page_count(total, PER_PAGE)
     page = min(max(1, page), pages)
     ordered = query.order_by(_in_order(SORT_COLUMNS[sort], descending), Client.id)
     rows = db.execute(

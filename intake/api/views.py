@@ -21,7 +21,7 @@ from intake.errors import json_error
 from intake.extensions import csrf, limiter
 from intake.links import public_url
 from intake.models import ApiToken, PartnerOrg, Referral, utcnow
-from intake.paging import page_number
+from intake.paging import page_count, page_number
 
 OPENAPI = Path(__file__).resolve().parent.parent.parent / "docs" / "openapi.json"
 
@@ -95,7 +95,7 @@ def list_referrals() -> Response:
     return jsonify(
         referrals=[_as_json(row) for row in rows],
         page=page,
-        pages=max(1, -(-total // referrals.PER_PAGE)),
+        pages=page_count(total, referrals.PER_PAGE),
     )
 
 

@@ -11,13 +11,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-import segno
 from flask import current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import format_time, format_timedelta
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
-from markupsafe import Markup
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -29,6 +27,7 @@ from intake.context import sign_in_policy, staff_crypto
 from intake.db import db_session
 from intake.extensions import login_manager
 from intake.models import StaffUser, utcnow
+from intake.qr import qr_svg
 from intake.security import forget_on_this_device
 from intake.sessions import ORG_KEY, PERSONAL_KEY, STAFF, current_session
 
@@ -192,11 +191,6 @@ def _forget_pending() -> None:
         session.drop_secret(secret)
 
 
-def _qr_svg(uri: str) -> Markup:
-    svg = segno.make(uri, error="m").svg_inline(scale=4, dark="#0b0c0c", light="#ffffff")
-    return Markup(svg)  # noqa: S704 - segno's own SVG, built from our own provisioning URI
-
-
 @bp.route("/two-factor", methods=["GET", "POST"])
 def two_factor() -> ResponseReturnValue:
     if current_user.is_authenticated:
@@ -216,7 +210,7 @@ def two_factor() -> ResponseReturnValue:
             session.put_secret(ENROL_SECRET, enrol_secret)
         secret = enrol_secret.decode()
         enrol = {
-            "qr": _qr_svg(staff.totp_uri(secret, member.username)),
+            "qr": qr_svg(staff.totp_uri(secret, member.username)),
             "secret_groups": [secret[i : i + 4] for i in range(0, len(secret), 4)],
         }
     form = CodeForm()

@@ -13,14 +13,14 @@ from wtforms.validators import InputRequired, Length
 from intake import audit, consent, i18n, staff
 from intake.coach import bp
 from intake.coach.access import admin_only, org_key, signed_in_staff
-from intake.coach.forms import ConfirmForm, InviteForm
+from intake.coach.forms import InviteForm
 from intake.context import staff_crypto
 from intake.db import db_session
-from intake.form_base import GroundworkForm
+from intake.form_base import ConfirmForm, GroundworkForm
 from intake.labels import PURPOSE
 from intake.links import public_url
 from intake.models import Role, StaffUser
-from intake.paging import page_or_first
+from intake.paging import page_count, page_or_first
 
 LOG_PER_PAGE = 50
 
@@ -112,7 +112,7 @@ def access_log() -> str:
         "coach/access_log.html",
         entries=entries,
         page=page,
-        pages=max(1, -(-total // LOG_PER_PAGE)),
+        pages=page_count(total, LOG_PER_PAGE),
         broken_at=broken_at,
         intact_message=_("The log is complete: no entry has been changed or removed."),
     )

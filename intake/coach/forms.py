@@ -32,10 +32,6 @@ class InviteForm(GroundworkForm):
     )
 
 
-class ConfirmForm(GroundworkForm):
-    """A button that only needs its CSRF token."""
-
-
 class PasswordChangeForm(GroundworkForm):
     current = PasswordField(_l("Your current password"), validators=[Length(max=1000)])
     new = PasswordField(_l("Your new password"), validators=[Length(max=1000)])

@@ -8,7 +8,6 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
 
-import segno
 from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
@@ -22,11 +21,12 @@ from intake import i18n, referrals, staff
 from intake.context import key_settings
 from intake.db import db_session
 from intake.extensions import login_manager
-from intake.form_base import GroundworkForm
+from intake.form_base import ConfirmForm, GroundworkForm
 from intake.links import public_url
 from intake.models import Role, StaffUser
-from intake.paging import page_or_first
+from intake.paging import page_count, page_or_first
 from intake.partner import bp
+from intake.qr import qr_svg
 from intake.validators import FitsIn, readable, without_nul
 
 
@@ -51,10 +51,6 @@ class ReferralForm(GroundworkForm):
 
 class TokenForm(GroundworkForm):
     label = StringField(_l("What the token is for"), validators=[FitsIn(80)])
-
-
-class ConfirmForm(GroundworkForm):
-    """A button that only needs its CSRF token."""
 
 
 def partner_staff() -> StaffUser:
@@ -91,7 +87,7 @@ def home() -> str:
         member=member,
         rows=rows,
         page=page,
-        pages=max(1, -(-total // referrals.PER_PAGE)),
+        pages=page_count(total, referrals.PER_PAGE),
         confirm=ConfirmForm(),
     )
 
@@ -100,15 +96,6 @@ def _referral_form() -> ReferralForm:
     form = ReferralForm()
     form.locale.choices = [SelectChoice(code, name) for code, name in i18n.language_choices()]
     return form
-
-
-def _qr(url: str) -> Markup:
-    """The link as a QR code that scales to the size the stylesheet gives it (a viewBox, no
-    fixed width and height), so it is never cut off on a phone or on paper."""
-    svg = segno.make(url, error="m").svg_inline(
-        scale=4, dark="#0b0c0c", light="#ffffff", omitsize=True
-    )
-    return Markup(svg)  # noqa: S704 - segno's own SVG of our own link
 
 
 def _typed(address: str) -> tuple[str, str]:
@@ -158,7 +145,7 @@ def new_referral() -> str | tuple[str, int]:
             address_host=host,
             address_path=path,
             in_english=_in_english,
-            qr=_qr(link),
+            qr=qr_svg(link, scales=True),
             org_name=member.partner_org.name,
             expires=made.referral.expires_at,
             card_locale=locale,
