@@ -17,6 +17,8 @@ from typing import TypeVar
 
 from limits.storage import MemoryStorage, Storage
 
+from intake.attempts import Budgets, Reservation
+
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
@@ -56,11 +58,11 @@ class TriesStore:
         self._came_back()
         return result
 
-    def give_back(self, work: Callable[[], None]) -> None:
+    def give_back(self, reservation: Reservation) -> None:
         """Give a try back where it was counted; if that store is away, the count just
         expires with its window."""
         try:
-            work()
+            Budgets(reservation.storage or self.current()).give_back(reservation)
         except self.shared.base_exceptions:
             self._went_away()
 

@@ -45,9 +45,15 @@ def account_of(staff_id: int, device: Device | None) -> str:
     return f"staff:{staff_id}"
 
 
-def reserve(account: str, *, known_device: bool) -> Reservation:
+def is_known_device(budget: str) -> bool:
+    """Is this budget a known device's own (from `account_of`)?"""
+    return budget.startswith("device:")
+
+
+def reserve(account: str) -> Reservation:
     """Hold one try (a password or a code) before checking it, or ask them to wait."""
     address = address_key()
+    known_device = is_known_device(account)
     reservation = tries_store().run(
         lambda storage: _tries(storage).reserve(address, account, known_device=known_device)
     )
@@ -58,5 +64,4 @@ def reserve(account: str, *, known_device: bool) -> Reservation:
 
 def it_was_right(reservation: Reservation) -> None:
     """A right password or code: the try is not counted."""
-    storage = reservation.storage or tries_store().current()
-    tries_store().give_back(lambda: _tries(storage).give_back(reservation))
+    tries_store().give_back(reservation)

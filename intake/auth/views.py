@@ -130,7 +130,7 @@ def sign_in() -> ResponseReturnValue:
         username, device = form.username.data or "", _known_device()
         # Reserved before the Argon2id check, so a burst cannot all slip past the limit.
         budget = _password_budget(db, username, device)
-        reservation = sign_in_tries.reserve(budget, known_device=budget.startswith("device:"))
+        reservation = sign_in_tries.reserve(budget)
         result = staff.check_password(
             db,
             username,
@@ -152,7 +152,7 @@ def sign_in() -> ResponseReturnValue:
             return redirect(url_for("auth.two_factor"))
         # Whether the password was right or not, so the notice tells nobody which it was.
         paused = _paused(db, username)
-        if paused is not None and not budget.startswith("device:"):
+        if paused is not None and not sign_in_tries.is_known_device(budget):
             error = paused_notice(paused)
         else:
             error = generic_refusal()
@@ -220,8 +220,8 @@ def two_factor() -> ResponseReturnValue:
         now = utcnow()
         device = _known_device()
         budget = sign_in_tries.account_of(member.id, device)
-        from_known_device = budget.startswith("device:")
-        reservation = sign_in_tries.reserve(budget, known_device=from_known_device)
+        from_known_device = sign_in_tries.is_known_device(budget)
+        reservation = sign_in_tries.reserve(budget)
         paused = staff.is_paused(member, now) and not from_known_device
         if not paused and staff.accept_totp(db, member, secret, form.code.data or "", now):
             sign_in_tries.it_was_right(reservation)
