@@ -7,13 +7,25 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 DEV := GROUNDWORK_ENV=development GROUNDWORK_PUBLIC_URL=http://$(HOST):$(PORT)
 
-.PHONY: install run code test test-sqlite test-postgresql lint format clean translations compile-translations plain load bench weight screenshots
+.PHONY: install lock run code test test-sqlite test-postgresql lint format clean translations compile-translations plain load bench weight screenshots
 
-$(VENV)/.installed: pyproject.toml requirements.lock
+# Every package exactly as locked, each checked against its hash; then Groundwork itself, built
+# with the locked setuptools (no unhashed download).
+PIP := $(PY) -m pip install -q --disable-pip-version-check
+$(VENV)/.installed: pyproject.toml requirements/development.lock
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install -q --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	$(PIP) --upgrade pip
+	$(PIP) --require-hashes -r requirements/development.lock
+	$(PIP) --no-deps --no-build-isolation -e .
 	touch $@
+
+# Write both locks again from pyproject.toml: what production installs, and what development adds
+# on top of exactly those versions. Keeps every pin it can; `make lock UPGRADE=1` takes the newest.
+LOCK := $(VENV)/bin/uv pip compile pyproject.toml -q --universal --python-version 3.11 \
+	--generate-hashes --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
+lock: $(VENV)/.installed
+	$(LOCK) -o requirements/production.lock
+	$(LOCK) --extra dev -c requirements/production.lock -o requirements/development.lock
 
 install: $(VENV)/.installed compile-translations $(if $(wildcard package-lock.json),node_modules/.installed)
 
@@ -36,7 +48,7 @@ compile-translations: $(VENV)/.installed
 
 # Extract every string again and update each locale's catalog (new strings arrive empty).
 translations: $(VENV)/.installed
-	$(VENV)/bin/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --add-comments=Translators: \
+	$(VENV)/bin/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -k N_ --add-comments=Translators: \
 		--no-wrap --sort-by-file --project=Groundwork --copyright-holder=Groundwork \
 		-o translations/messages.pot .
 	@for po in translations/*/LC_MESSAGES/messages.po; do \

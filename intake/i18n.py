@@ -10,13 +10,20 @@ from functools import cache
 
 from babel import Locale
 from flask import current_app, request, session
+from flask_babel import gettext
 
 from intake.crypto import normalise_digits
 from intake.sessions import LOCALE
+from intake.wording import Sentence
 
 SESSION_KEY = LOCALE
 
 __all__ = ["normalise_digits"]
+
+
+def say(sentence: Sentence) -> str:
+    """A domain module's sentence in the reader's language."""
+    return str(gettext(sentence.text, **sentence.params))
 
 
 def shipped_locales() -> list[str]:

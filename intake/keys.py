@@ -28,6 +28,7 @@ from intake.models import (
     utcnow,
 )
 from intake.sessions import STAFF
+from intake.wording import N_
 
 
 @dataclass(frozen=True)
@@ -47,14 +48,14 @@ class Rotation:
 def _organisation_or_fail(db: Session) -> Organisation:
     org = staff.organisation(db)
     if org is None:
-        raise staff.StaffError("There is no organisation yet: run `flask org init` first.")
+        raise staff.StaffError(N_("There is no organisation yet: run `flask org init` first."))
     return org
 
 
 def rotate(db: Session, old_private_key: bytes, keys: staff.StaffCrypto) -> Rotation:
     org = _organisation_or_fail(db)
     if crypto.public_key_of(old_private_key) != org.public_key:
-        raise staff.StaffError("That is not the organisation's current key.")
+        raise staff.StaffError(N_("That is not the organisation's current key."))
     pair = crypto.generate_org_keypair()
     resealed = 0
     for client in db.scalars(select(Client).where(Client.dek_by_org.is_not(None))):
@@ -112,7 +113,9 @@ def recover(
     try:
         org_key = staff.recover_org_key(org, phrase)
     except crypto.CannotOpen:
-        raise staff.StaffError("That recovery phrase does not open the organisation key.") from None
+        raise staff.StaffError(
+            N_("That recovery phrase does not open the organisation key.")
+        ) from None
     member = staff.find_staff(db, username)
     if member is None:
         return staff.create_staff(

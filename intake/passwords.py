@@ -16,6 +16,10 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from intake.wording import N_, Sentence
+
+# The one place the lengths are set: the checks below, the hints on the forms (through
+# `intake.templating`'s `password_min_length`) and the catalogs all take them from here.
 MIN_LENGTH = 12
 MAX_LENGTH = 128
 
@@ -34,21 +38,23 @@ def normalise(password: str) -> str:
     return unicodedata.normalize("NFKC", password)
 
 
-def problem_with(password: str, username: str = "") -> str | None:
+def problem_with(password: str, username: str = "") -> Sentence | None:
     """A plain sentence saying what to change, or None when the password is fine."""
     password = normalise(password)
     length = len(password)
     if length < MIN_LENGTH:
-        return f"Use at least {MIN_LENGTH} characters. A few words in a row work well."
+        return N_(
+            "Use at least %(count)d characters. A few words in a row work well.", count=MIN_LENGTH
+        )
     if length > MAX_LENGTH:
-        return f"Use at most {MAX_LENGTH} characters."
+        return N_("Use at most %(count)d characters.", count=MAX_LENGTH)
     lowered = password.lower()
     if lowered in _common_passwords() or lowered.rstrip("0123456789!.") in _common_passwords():
-        return "That password is very common. Choose one that other people are unlikely to use."
+        return N_("That password is very common. Choose one that other people are unlikely to use.")
     if username and username.lower() in lowered:
-        return "Choose a password that does not contain your username."
+        return N_("Choose a password that does not contain your username.")
     if len(set(password)) < 4:
-        return "That password repeats itself too much. Choose one with more variety."
+        return N_("That password repeats itself too much. Choose one with more variety.")
     return None
 
 

@@ -32,13 +32,19 @@ from intake.models import (
     StaffUser,
     utcnow,
 )
+from intake.wording import N_, Sentence
 
 TOTP_STEP_SECONDS = 30
 TOTP_ISSUER = "Groundwork"
 
 
 class StaffError(Exception):
-    """A request about staff accounts that cannot be done; the message is safe to show."""
+    """A request about staff accounts that cannot be done. `sentence` is safe to show, and is
+    translated where it is shown (`intake.i18n.say`)."""
+
+    def __init__(self, sentence: Sentence) -> None:
+        super().__init__(str(sentence))
+        self.sentence = sentence
 
 
 @dataclass(frozen=True)
@@ -93,7 +99,7 @@ def init_organisation(
     """Make the organisation keypair and its first admin. Returns the recovery phrase,
     which is stored nowhere: whoever runs this must write it down."""
     if organisation(db) is not None:
-        raise StaffError("This Groundwork already has an organisation.")
+        raise StaffError(N_("This Groundwork already has an organisation."))
     pair = crypto.generate_org_keypair()
     phrase = crypto.generate_recovery_phrase()
     org = Organisation(
@@ -157,18 +163,18 @@ def create_staff(
 ) -> StaffUser:
     username = normalise_username(username)
     if not username or len(username) > 80:
-        raise StaffError("Choose a username of 1 to 80 characters.")
+        raise StaffError(N_("Choose a username of 1 to 80 characters."))
     if find_staff(db, username) is not None:
-        raise StaffError("That username is taken. Choose another one.")
+        raise StaffError(N_("That username is taken. Choose another one."))
     problem = passwords.problem_with(password, username)
     if problem:
         raise StaffError(problem)
     if role == Role.PARTNER:
         if partner_org is None:
-            raise StaffError("Partner staff belong to a partner organisation.")
+            raise StaffError(N_("Partner staff belong to a partner organisation."))
         org_private_key = None
     elif org_private_key is None:
-        raise StaffError("Coaches and admins need the organisation key.")
+        raise StaffError(N_("Coaches and admins need the organisation key."))
     staff = StaffUser(
         username=username,
         display_name=display_name.strip() or username,
@@ -191,7 +197,7 @@ def create_staff(
 def grant_org_key(staff: StaffUser, org_private_key: bytes) -> None:
     """Give someone their own copy of the organisation key, sealed to their public key."""
     if staff.public_key is None:
-        raise StaffError("This account has no personal key yet: they need to sign in once.")
+        raise StaffError(N_("This account has no personal key yet: they need to sign in once."))
     staff.wrapped_org_key = crypto.seal(staff.public_key, org_private_key, _org_key_aad(staff.id))
 
 
@@ -436,7 +442,7 @@ def partner_org_named(db: Session, name: str) -> PartnerOrg:
     """The partner organisation with this name, made if it is new."""
     name = name.strip()
     if not name or len(name) > 200:
-        raise StaffError("Give the partner organisation a name of up to 200 characters.")
+        raise StaffError(N_("Give the partner organisation a name of up to 200 characters."))
     found = db.scalar(select(PartnerOrg).where(PartnerOrg.name == name))
     if found is None:
         found = PartnerOrg(name=name)
@@ -471,9 +477,9 @@ def create_invite(
 ) -> str:
     """A single-use invite. Returns the secret for the link; only its hash is stored."""
     if role == Role.PARTNER and partner_org is None:
-        raise StaffError("Partner staff belong to a partner organisation.")
+        raise StaffError(N_("Partner staff belong to a partner organisation."))
     if role != Role.PARTNER and org_private_key is None:
-        raise StaffError("Inviting a coach needs the organisation key.")
+        raise StaffError(N_("Inviting a coach needs the organisation key."))
     secret = crypto.new_secret_token()
     token_hash = crypto.token_digest(secret)
     invite = StaffInvite(

@@ -10,7 +10,28 @@ from flask import Flask, current_app, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from intake import i18n, labels
+from intake import i18n, labels, passwords
+from intake.agreements import Response as AgreementResponse
+from intake.audit import Action as AccessAction
+from intake.consent import Actor, Decision, Purpose
+from intake.models import AgreementKind, ClientStatus
+from intake.questionnaire import Kind as QuestionKind
+from intake.referrals import Status as ReferralStatus
+from intake.referrals import Unusable as ReferralClosed
+
+# The enums templates compare with, by these names, instead of their values as strings.
+TEMPLATE_ENUMS = {
+    "AccessAction": AccessAction,
+    "Actor": Actor,
+    "AgreementKind": AgreementKind,
+    "AgreementResponse": AgreementResponse,
+    "ClientStatus": ClientStatus,
+    "Decision": Decision,
+    "Purpose": Purpose,
+    "QuestionKind": QuestionKind,
+    "ReferralClosed": ReferralClosed,
+    "ReferralStatus": ReferralStatus,
+}
 
 # Translators: the name of the site in every client page's title and top bar. Keep it plain and
 # neutral: someone looking over the person's shoulder should learn nothing from it.
@@ -23,6 +44,8 @@ def init_app(app: Flask) -> None:
     app.context_processor(_page_context)
     labels.init_app(app)
     app.jinja_env.globals["static_url"] = static_url
+    app.jinja_env.globals["password_min_length"] = passwords.MIN_LENGTH
+    app.jinja_env.globals.update(TEMPLATE_ENUMS)
 
 
 def _page_context() -> dict[str, object]:

@@ -351,6 +351,40 @@ def test_a_refused_password_change_says_why_and_changes_nothing(
     assert browser.get("/workspace").status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("locale", "too_common", "hint"),
+    [
+        (
+            "fr",
+            "Ce mot de passe est très courant. Choisissez-en un que d’autres personnes utilisent "
+            "rarement.",
+            "Utilisez au moins 12 caractères.",
+        ),
+        ("ar", "كلمة المرور هذه شائعة جدًا.", "يُرجى استخدام 12 حرفًا على الأقل."),
+    ],
+)
+def test_a_refused_password_is_explained_in_the_staff_members_language(
+    app: Flask, team: Team, locale: str, too_common: str, hint: str
+) -> None:
+    browser = sign_in_as(app, "coach", team=team)
+    page = browser.get("/account/password", headers={"Accept-Language": locale})
+    assert hint in page.get_data(as_text=True), "the length in the hint is the policy's"
+    response = browser.post(
+        "/account/password",
+        headers={"Accept-Language": locale},
+        data={
+            "current": PASSWORDS["coach"],
+            "new": "Password1234!",
+            "new_again": "Password1234!",
+            "csrf_token": csrf(browser, "/account/password"),
+        },
+    )
+    assert response.status_code == 400
+    (said,) = error_summary(response)
+    assert said.startswith(too_common)
+    assert TOO_COMMON not in response.get_data(as_text=True)
+
+
 def test_a_right_password_change_moves_the_key_and_ends_other_sessions(
     app: Flask, team: Team, admin: FlaskClient
 ) -> None:

@@ -6,6 +6,7 @@ names — live below the blueprints (docs/decisions.md, "One owner for each rule
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 INTAKE = Path(__file__).resolve().parent.parent / "intake"
@@ -55,3 +56,18 @@ def test_the_walk_sees_imports_inside_functions_too(tmp_path: Path) -> None:
     sample = tmp_path / "sample.py"
     sample.write_text("def late():\n    from intake.coach import views\n")
     assert "intake.coach.views" in imported(sample)
+
+
+def test_templates_compare_with_enums_not_their_values() -> None:
+    """`client.status == ClientStatus.DRAFT`, never `== "draft"`: a renamed value then fails
+    loudly (an undefined name) instead of silently never matching."""
+    compared = re.compile(r"""(==|!=)\s*["'][a-z_]+["']""")
+    allowed = {"audience", "code", "card_locale"}  # a template's own arguments, not stored codes
+    found = []
+    for path in sorted((INTAKE.parent / "templates").rglob("*.html")):
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            for match in compared.finditer(line):
+                before = line[: match.start()].rstrip().split()[-1:] or [""]
+                if before[0].split(".")[0].strip("({") not in allowed:
+                    found.append(f"{path.name}:{number}: {line.strip()[:80]}")
+    assert found == []

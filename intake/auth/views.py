@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from intake import staff
+from intake import i18n, staff
 from intake.auth import bp, devices, sign_in_tries
 from intake.auth.forms import CodeForm, JoinForm, SignInForm
 from intake.context import sign_in_policy, staff_crypto
@@ -291,7 +291,7 @@ def join() -> ResponseReturnValue:
                 )
             except staff.StaffError as problem:
                 db.rollback()
-                error = str(problem)
+                error = i18n.say(problem.sentence)
             else:
                 db.commit()
                 session.destroy()

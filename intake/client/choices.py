@@ -17,10 +17,10 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from intake import agreements, audit, consent, i18n, referrals, vault
 from intake.client import bp, receipts
+from intake.client.forms import ChoiceForm
 from intake.client.visit import CONSENT_CHECKED, client_required, current_visit
 from intake.consent_texts import explanation_of, question_of, text_for
 from intake.db import db_session, forget_deleted_pages
-from intake.form_base import GroundworkForm
 from intake.models import ConsentText, PartnerOrg, Referral, StaffUser
 from intake.review import review_sections
 from intake.sessions import current_session
@@ -32,10 +32,6 @@ SHOWN_PURPOSES = (
     consent.Purpose.STATUS_TO_REFERRER,
     consent.Purpose.ANONYMOUS_STATISTICS,
 )
-
-
-class ChoiceForm(GroundworkForm):
-    """One press: the purpose and the new decision travel as the button's values."""
 
 
 def _purposes_for(client_referred: bool) -> list[str]:

@@ -1,5 +1,6 @@
-"""Forms of the client journey, built from the sections. Validation checks format only:
-nothing is ever required (DESIGN.md §2)."""
+"""Forms of the client journey: the questions (built from the questionnaire), the return and
+referral codes, consent choices, check-ins and answers to an agreement. Validation checks format
+only: nothing is ever required (DESIGN.md §2)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from intake import agreements
 from intake.form_base import GroundworkForm
 from intake.questionnaire import Kind, Question, Section
 from intake.validators import FitsIn, OneOf, readable, without_nul
@@ -124,3 +126,38 @@ class SendForm(GroundworkForm):
     """Sending; `share` carries a yes given on the check page itself."""
 
     share = BooleanField(_l("A coach can read my answers"))
+
+
+class ChoiceForm(GroundworkForm):
+    """One press: the purpose and the new decision travel as the button's values."""
+
+
+class ResponseForm(GroundworkForm):
+    note = TextAreaField(
+        _l("What would you like to change? (if you want to say)"),
+        validators=[FitsIn(agreements.TEXT_LIMIT), readable],
+    )
+
+
+class CheckInForm(GroundworkForm):
+    goal = TextAreaField(
+        _l("What would you like from today's session?"),
+        description=_l("So you and your coach can use the time well."),
+        validators=[FitsIn(agreements.TEXT_LIMIT), readable],
+    )
+    off_limits = TextAreaField(
+        _l("Is there anything you do not want to talk about today?"),
+        description=_l("Your coach will not bring it up today."),
+        validators=[FitsIn(agreements.TEXT_LIMIT), readable],
+    )
+    arriving = TextAreaField(
+        _l("How are you arriving today?"),
+        description=_l(
+            "For example tired, worried or hopeful. It helps your coach go at your pace."
+        ),
+        validators=[FitsIn(agreements.TEXT_LIMIT), readable],
+    )
+
+
+class ReferralCodeForm(GroundworkForm):
+    code = StringField(_l("Your referral code"), validators=[FitsIn(40)])

@@ -9,23 +9,16 @@ from __future__ import annotations
 
 from flask import redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import lazy_gettext as _l
-from wtforms import StringField
 
 from intake import crypto, i18n, referrals
 from intake.client import bp, code_tries
+from intake.client.forms import ReferralCodeForm
 from intake.context import key_settings
 from intake.db import db_session
-from intake.form_base import GroundworkForm
 from intake.models import Client, PartnerOrg, Referral, utcnow
 from intake.sessions import current_session
-from intake.validators import FitsIn
 
 REFERRAL = "referral_id"
-
-
-class ReferralCodeForm(GroundworkForm):
-    code = StringField(_l("Your referral code"), validators=[FitsIn(40)])
 
 
 def pending_referral() -> tuple[Referral, str] | None:

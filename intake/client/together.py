@@ -6,46 +6,16 @@ from __future__ import annotations
 from flask import abort, current_app, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from wtforms import TextAreaField
 
 from intake import agreements
 from intake.client import bp
+from intake.client.forms import CheckInForm, ResponseForm
 from intake.client.visit import client_required
 from intake.db import db_session
-from intake.form_base import GroundworkForm
 from intake.models import AgreementKind, utcnow
 from intake.questionnaire import Part
 from intake.review import review_sections
-from intake.validators import FitsIn, readable
 from intake.vault import OpenedSection
-
-
-class ResponseForm(GroundworkForm):
-    note = TextAreaField(
-        _l("What would you like to change? (if you want to say)"),
-        validators=[FitsIn(agreements.TEXT_LIMIT), readable],
-    )
-
-
-class CheckInForm(GroundworkForm):
-    goal = TextAreaField(
-        _l("What would you like from today's session?"),
-        description=_l("So you and your coach can use the time well."),
-        validators=[FitsIn(agreements.TEXT_LIMIT), readable],
-    )
-    off_limits = TextAreaField(
-        _l("Is there anything you do not want to talk about today?"),
-        description=_l("Your coach will not bring it up today."),
-        validators=[FitsIn(agreements.TEXT_LIMIT), readable],
-    )
-    arriving = TextAreaField(
-        _l("How are you arriving today?"),
-        description=_l(
-            "For example tired, worried or hopeful. It helps your coach go at your pace."
-        ),
-        validators=[FitsIn(agreements.TEXT_LIMIT), readable],
-    )
 
 
 def _latest_opened(kind: str) -> agreements.OpenedAgreement | None:

@@ -1,28 +1,22 @@
 """Who may open what in the workspace, checked in one place.
 
-`staff_only` turns away anyone who is not a signed-in coach or admin (partners get 404, as if
-the page did not exist). `client_or_404` loads a client *and* checks that the signed-in person
-may see them; every route that takes a client id goes through it.
+`staff_only` and `admin_only` (from `intake.roles`) turn away anyone who is not a signed-in
+coach or admin (partners get 404, as if the page did not exist). `client_or_404` loads a client
+*and* checks that the signed-in person may see them; every route that takes a client id goes
+through it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
-
 from flask import abort
-from flask_login import current_user
 
 from intake import workspace
 from intake.db import db_session
-from intake.extensions import login_manager
-from intake.models import Client, StaffUser
+from intake.models import Client
+from intake.roles import admin_only, signed_in_staff, staff_only
 from intake.sessions import ORG_KEY, current_session
 
-
-def signed_in_staff() -> StaffUser:
-    return current_user._get_current_object()  # type: ignore[no-any-return]
+__all__ = ["admin_only", "client_or_404", "org_key", "signed_in_staff", "staff_only"]
 
 
 def org_key() -> bytes:
@@ -31,34 +25,6 @@ def org_key() -> bytes:
     if key is None:
         abort(404)
     return key
-
-
-def staff_only(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Signed-in coaches and admins only."""
-
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.is_authenticated:
-            return login_manager.unauthorized()
-        if not signed_in_staff().reads_answers:
-            abort(404)
-        return view(*args, **kwargs)
-
-    return wrapped
-
-
-def admin_only(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Signed-in admins only; everyone else is told the page does not exist."""
-
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.is_authenticated:
-            return login_manager.unauthorized()
-        if not signed_in_staff().is_admin:
-            abort(404)
-        return view(*args, **kwargs)
-
-    return wrapped
 
 
 def client_or_404(client_id: str) -> Client:

@@ -6,7 +6,7 @@ from flask import render_template
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from intake import staff
+from intake import i18n, staff
 from intake.coach import bp
 from intake.coach.access import signed_in_staff
 from intake.coach.forms import PasswordChangeForm
@@ -41,7 +41,7 @@ def change_password() -> str | tuple[str, int]:
                 staff.change_password(db, member, personal_key, form.new.data or "", staff_crypto())
             except staff.StaffError as problem:
                 db.rollback()
-                error = str(problem)
+                error = i18n.say(problem.sentence)
             else:
                 staff.end_sessions(db, member.id, keep_id_hash=session.id_hash)
                 db.commit()

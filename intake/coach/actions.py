@@ -4,69 +4,16 @@ relationship agreement, the coaching plan, what was agreed for a session, and th
 from __future__ import annotations
 
 from flask import abort, redirect, url_for
-from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response as WerkzeugResponse
-from wtforms import RadioField, SelectField, TextAreaField
-from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length
 
 from intake import agreements, consent, crypto, vault
 from intake.coach import bp
 from intake.coach.access import client_or_404, org_key, signed_in_staff, staff_only
+from intake.coach.forms import AgreedForm, PlanForm, StatusForm, VoiceConsentForm
 from intake.db import db_session
 from intake.form_base import GroundworkForm
-from intake.labels import DECISION, PURPOSE
 from intake.models import CheckIn, Client, ClientStatus, ConsentText, utcnow
 from intake.questionnaire import SECTIONS, Part
-
-VOICE_PURPOSES = (
-    consent.Purpose.SHARE_WITH_COACH,
-    consent.Purpose.CONTACT,
-    consent.Purpose.STATUS_TO_REFERRER,
-    consent.Purpose.ANONYMOUS_STATISTICS,
-)
-
-
-class VoiceConsentForm(GroundworkForm):
-    purpose = SelectField(
-        _l("What they agreed to, or not"),
-        choices=[SelectChoice(p.value, PURPOSE[p]) for p in VOICE_PURPOSES],
-    )
-    decision = RadioField(
-        _l("Their answer"),
-        choices=[
-            SelectChoice(consent.Decision.GRANTED.value, DECISION["granted"]),
-            SelectChoice(consent.Decision.DECLINED.value, DECISION["declined"]),
-            SelectChoice(consent.Decision.WITHDRAWN.value, DECISION["withdrawn"]),
-        ],
-    )
-    reason = TextAreaField(
-        _l("Why you are recording it for them (they will see this)"),
-        validators=[InputRequired(), Length(max=1000)],
-    )
-
-
-class PlanForm(GroundworkForm):
-    goals = TextAreaField(
-        _l("The goals you wrote together, one on each line"),
-        validators=[Length(max=agreements.TEXT_LIMIT * 5)],
-    )
-
-
-class AgreedForm(GroundworkForm):
-    agreed = TextAreaField(
-        _l("What you agreed for this session"),
-        validators=[InputRequired(), Length(max=agreements.TEXT_LIMIT)],
-    )
-
-
-class StatusForm(GroundworkForm):
-    status = RadioField(
-        choices=[
-            SelectChoice(ClientStatus.ACTIVE.value, _l("In coaching")),
-            SelectChoice(ClientStatus.CLOSED.value, _l("Closed")),
-        ]
-    )
 
 
 def _data_key(client: Client) -> bytes:

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
-from wtforms import SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length
 
 from intake import audit, consent, i18n, staff
 from intake.coach import bp
 from intake.coach.access import admin_only, org_key, signed_in_staff
-from intake.coach.forms import InviteForm
+from intake.coach.forms import InviteForm, PublishForm
 from intake.context import staff_crypto
 from intake.db import db_session
-from intake.form_base import ConfirmForm, GroundworkForm
-from intake.labels import PURPOSE
+from intake.form_base import ConfirmForm
 from intake.links import public_url
 from intake.models import Role, StaffUser
 from intake.paging import page_count, page_or_first
@@ -63,7 +59,7 @@ def team() -> str:
         )
     except staff.StaffError as problem:
         db.rollback()
-        return _team_page(form, error=str(problem))
+        return _team_page(form, error=i18n.say(problem.sentence))
     db.commit()
     # Shown once, in this response only; the secret is never stored.
     link = public_url("auth.join_link", secret=secret)
@@ -115,18 +111,6 @@ def access_log() -> str:
         pages=page_count(total, LOG_PER_PAGE),
         broken_at=broken_at,
         intact_message=_("The log is complete: no entry has been changed or removed."),
-    )
-
-
-class PublishForm(GroundworkForm):
-    purpose = SelectField(
-        _l("Which consent"),
-        choices=[SelectChoice(p.value, PURPOSE[p]) for p in consent.Purpose],
-    )
-    locale = SelectField(_l("Language"))
-    body = TextAreaField(
-        _l("The new words: the question on the first line, then a blank line, then the rest"),
-        validators=[InputRequired(), Length(max=5000)],
     )
 
 

@@ -1,13 +1,26 @@
-"""Forms of the staff workspace."""
+"""Forms of the staff workspace: the team, passwords, what a coach records on a client's
+record (consent by voice, agreements, status), assigning, and publishing consent words."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import PasswordField, RadioField, StringField
+from wtforms import PasswordField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, InputRequired, Length
 
+from intake import agreements, consent
 from intake.form_base import GroundworkForm
+from intake.labels import DECISION, PURPOSE
+from intake.models import ClientStatus
+
+# What a coach may write down for someone who told them by voice (storing answers is always
+# the person's own act, on their own device).
+VOICE_PURPOSES = (
+    consent.Purpose.SHARE_WITH_COACH,
+    consent.Purpose.CONTACT,
+    consent.Purpose.STATUS_TO_REFERRER,
+    consent.Purpose.ANONYMOUS_STATISTICS,
+)
 
 
 class InviteForm(GroundworkForm):
@@ -36,3 +49,61 @@ class PasswordChangeForm(GroundworkForm):
     current = PasswordField(_l("Your current password"), validators=[Length(max=1000)])
     new = PasswordField(_l("Your new password"), validators=[Length(max=1000)])
     new_again = PasswordField(_l("Type the new password again"), validators=[Length(max=1000)])
+
+
+class VoiceConsentForm(GroundworkForm):
+    purpose = SelectField(
+        _l("What they agreed to, or not"),
+        choices=[SelectChoice(p.value, PURPOSE[p]) for p in VOICE_PURPOSES],
+    )
+    decision = RadioField(
+        _l("Their answer"),
+        choices=[
+            SelectChoice(consent.Decision.GRANTED.value, DECISION["granted"]),
+            SelectChoice(consent.Decision.DECLINED.value, DECISION["declined"]),
+            SelectChoice(consent.Decision.WITHDRAWN.value, DECISION["withdrawn"]),
+        ],
+    )
+    reason = TextAreaField(
+        _l("Why you are recording it for them (they will see this)"),
+        validators=[InputRequired(), Length(max=1000)],
+    )
+
+
+class PlanForm(GroundworkForm):
+    goals = TextAreaField(
+        _l("The goals you wrote together, one on each line"),
+        validators=[Length(max=agreements.TEXT_LIMIT * 5)],
+    )
+
+
+class AgreedForm(GroundworkForm):
+    agreed = TextAreaField(
+        _l("What you agreed for this session"),
+        validators=[InputRequired(), Length(max=agreements.TEXT_LIMIT)],
+    )
+
+
+class StatusForm(GroundworkForm):
+    status = RadioField(
+        choices=[
+            SelectChoice(ClientStatus.ACTIVE.value, _l("In coaching")),
+            SelectChoice(ClientStatus.CLOSED.value, _l("Closed")),
+        ]
+    )
+
+
+class PublishForm(GroundworkForm):
+    purpose = SelectField(
+        _l("Which consent"),
+        choices=[SelectChoice(p.value, PURPOSE[p]) for p in consent.Purpose],
+    )
+    locale = SelectField(_l("Language"))
+    body = TextAreaField(
+        _l("The new words: the question on the first line, then a blank line, then the rest"),
+        validators=[InputRequired(), Length(max=5000)],
+    )
+
+
+class AssignForm(GroundworkForm):
+    coach = SelectField(validate_choice=False)

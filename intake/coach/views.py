@@ -9,23 +9,18 @@ from datetime import datetime
 from flask import Response, abort, redirect, render_template, request, url_for
 from flask_login import login_required
 from werkzeug.wrappers import Response as WerkzeugResponse
-from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
 from intake import audit, consent, referrals, workspace
 from intake.coach import bp
 from intake.coach.access import admin_only, client_or_404, org_key, signed_in_staff, staff_only
-from intake.coach.actions import AgreedForm, PlanForm, StatusForm, VoiceConsentForm
+from intake.coach.forms import AgreedForm, AssignForm, PlanForm, StatusForm, VoiceConsentForm
 from intake.coach.record import record_view
 from intake.db import db_session
 from intake.form_base import GroundworkForm
 from intake.models import StaffUser, utcnow
 from intake.paging import page_or_first
 from intake.questionnaire import SECTIONS
-
-
-class AssignForm(GroundworkForm):
-    coach = SelectField(validate_choice=False)
 
 
 def _page_arg(name: str = "page") -> int:

@@ -4,72 +4,24 @@ print in the client's language), withdrawing an unused one, and API tokens."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
-from typing import Any
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_babel import force_locale
-from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.wrappers import Response
-from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 from intake import i18n, referrals, staff
 from intake.context import key_settings
 from intake.db import db_session
-from intake.extensions import login_manager
-from intake.form_base import ConfirmForm, GroundworkForm
+from intake.form_base import ConfirmForm
 from intake.links import public_url
-from intake.models import Role, StaffUser
 from intake.paging import page_count, page_or_first
 from intake.partner import bp
+from intake.partner.forms import ReferralForm, TokenForm
 from intake.qr import qr_svg
-from intake.validators import FitsIn, readable, without_nul
-
-
-class ReferralForm(GroundworkForm):
-    locale = SelectField(_l("The language the person reads best"))
-    nickname = StringField(
-        _l("A first name or nickname (if you want)"),
-        description=_l("Sealed for the coaching team as soon as you press the button."),
-        validators=[FitsIn(referrals.NICKNAME_LIMIT), readable],
-        filters=[without_nul],
-    )
-    note = TextAreaField(
-        _l("A note for the coach (if you want)"),
-        description=_l(
-            "Sealed for the coaching team as soon as you press the button. "
-            "You will not be able to read it again."
-        ),
-        validators=[FitsIn(referrals.NOTE_LIMIT), readable],
-        filters=[without_nul],
-    )
-
-
-class TokenForm(GroundworkForm):
-    label = StringField(_l("What the token is for"), validators=[FitsIn(80)])
-
-
-def partner_staff() -> StaffUser:
-    return current_user._get_current_object()  # type: ignore[no-any-return]
-
-
-def partner_only(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Signed-in partner staff only; anyone else is told the page does not exist."""
-
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.is_authenticated:
-            return login_manager.unauthorized()
-        member = partner_staff()
-        if member.role != Role.PARTNER or member.partner_org_id is None:
-            abort(404)
-        return view(*args, **kwargs)
-
-    return wrapped
+from intake.roles import partner_only, signed_in_staff
 
 
 def _page_arg() -> int:
@@ -79,7 +31,7 @@ def _page_arg() -> int:
 @bp.route("/")
 @partner_only
 def home() -> str:
-    member = partner_staff()
+    member = signed_in_staff()
     page = _page_arg()
     rows, total = referrals.rows_for(db_session(), member.partner_org_id, page)  # type: ignore[arg-type]
     return render_template(
@@ -118,7 +70,7 @@ def new_referral() -> str | tuple[str, int]:
     if not form.validate_on_submit():
         return render_template("partner/new.html", form=form), (400 if form.errors else 200)
     db = db_session()
-    member = partner_staff()
+    member = signed_in_staff()
     org = staff.organisation(db)
     if org is None or member.partner_org is None:
         abort(503)
@@ -165,7 +117,7 @@ def new_referral() -> str | tuple[str, int]:
 @partner_only
 def withdraw(reference: str) -> Response:
     db = db_session()
-    referral = referrals.one_for(db, partner_staff().partner_org_id, reference)  # type: ignore[arg-type]
+    referral = referrals.one_for(db, signed_in_staff().partner_org_id, reference)  # type: ignore[arg-type]
     if referral is None:
         abort(404)
     if not ConfirmForm().validate_on_submit() or not referrals.withdraw(referral):
@@ -178,7 +130,7 @@ def withdraw(reference: str) -> Response:
 @partner_only
 def api_tokens() -> str:
     db = db_session()
-    member = partner_staff()
+    member = signed_in_staff()
     form = TokenForm()
     token = None
     if form.validate_on_submit() and member.partner_org is not None:
@@ -200,7 +152,7 @@ def revoke_token(token_id: int) -> Response:
     db = db_session()
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    if not referrals.revoke_token(db, partner_staff().partner_org_id, token_id):  # type: ignore[arg-type]
+    if not referrals.revoke_token(db, signed_in_staff().partner_org_id, token_id):  # type: ignore[arg-type]
         abort(404)
     db.commit()
     return redirect(url_for("partner.api_tokens"))
