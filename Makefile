@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml requirements/development.lock
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) --upgrade pip
 	$(PIP) --require-hashes -r requirements/development.lock
-	$(PIP) --no-deps --no-build-isolation -e .
+	$(PIP) -q --no-deps --no-build-isolation -e .  # -qq: setuptools warns of every editable install
 	touch $@
 
 # Write both locks again from pyproject.toml: what production installs, and what development adds
@@ -83,13 +83,18 @@ weight: install
 screenshots: install
 	$(PY) -m pytest -q tests/browser/screenshots.py
 
+# The suite on every core (pytest-xdist); each worker has its own SQLite files, and its own
+# schema on the PostgreSQL server. WORKERS=0 runs it in one process.
+WORKERS ?= auto
+PYTEST := $(PY) -m pytest -n $(WORKERS) --dist worksteal
+
 test-sqlite: install
-	$(PY) -m pytest
+	$(PYTEST)
 
 # Runs where a PostgreSQL server is named by TEST_DATABASE_URL; CI always has one.
 test-postgresql: install
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
-		$(PY) -m pytest --database=postgresql; \
+		$(PYTEST) --database=postgresql; \
 	elif [ "$$CI" = "true" ]; then \
 		echo "CI needs TEST_DATABASE_URL (a PostgreSQL server); .ci/run sets it." >&2; exit 1; \
 	else \

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     Boolean,
+    CursorResult,
     DateTime,
+    Executable,
     ForeignKey,
     Index,
     Integer,
@@ -25,9 +27,16 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from intake.db import metadata
+
+
+def rows_changed(db: Session, statement: Executable) -> int:
+    """Run an UPDATE or DELETE and say how many rows it changed (a conditional UPDATE that
+    changed one row is the one that won a race)."""
+    result = cast("CursorResult[Any]", db.execute(statement))
+    return result.rowcount
 
 
 def utcnow() -> datetime:

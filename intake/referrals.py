@@ -27,6 +27,7 @@ from intake.models import (
     PartnerOrg,
     Referral,
     StaffUser,
+    rows_changed,
     utcnow,
 )
 
@@ -161,16 +162,17 @@ def mark_used(db: Session, referral: Referral, client: Client) -> bool:
     """A client has started from this referral: it cannot be used again. False when someone
     else used it a moment before (the conditional update decides who was first)."""
     now = utcnow()
-    claimed = db.execute(
+    claimed = rows_changed(
+        db,
         update(Referral)
         .where(
             Referral.id == referral.id,
             Referral.used_at.is_(None),
             Referral.withdrawn_at.is_(None),
         )
-        .values(used_at=now, status=Status.STARTED)
+        .values(used_at=now, status=Status.STARTED),
     )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if claimed != 1:
         return False
     db.refresh(referral)
     client.referral_id = referral.id

@@ -25,6 +25,14 @@ def signed_in_staff() -> StaffUser:
     return current_user._get_current_object()  # type: ignore[no-any-return]
 
 
+def signed_in_partner_org_id() -> int:
+    """The partner organisation of this request's staff member (only inside `partner_only`)."""
+    org_id = signed_in_staff().partner_org_id
+    if org_id is None:  # partner_only lets nobody without one in
+        abort(404)
+    return org_id
+
+
 def only(rule: Callable[[StaffUser], bool]) -> Callable[[View], View]:
     def decorator(view: View) -> View:
         @wraps(view)

@@ -27,7 +27,7 @@ from werkzeug.datastructures import CallbackDict
 
 from intake import crypto
 from intake.db import db_session
-from intake.models import SessionRecord, utcnow
+from intake.models import SessionRecord, rows_changed, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -323,11 +323,12 @@ def purge_ended(config: dict[str, Any]) -> int:
     now = utcnow()
     idle_cutoff = now - timedelta(minutes=config["SESSION_IDLE_MINUTES"])
     staff_cutoff = now - timedelta(hours=config["STAFF_SESSION_HOURS"])
-    result = db.execute(
+    removed = rows_changed(
+        db,
         delete(SessionRecord).where(
             (SessionRecord.last_seen_at < idle_cutoff)
             | ((SessionRecord.kind == STAFF) & (SessionRecord.created_at < staff_cutoff))
-        )
+        ),
     )
     db.commit()
-    return result.rowcount  # type: ignore[attr-defined, no-any-return]
+    return removed

@@ -30,6 +30,7 @@ from intake.models import (
     SessionRecord,
     StaffInvite,
     StaffUser,
+    rows_changed,
     utcnow,
 )
 from intake.wording import N_, Sentence
@@ -361,7 +362,7 @@ def end_sessions(db: Session, staff_id: int, keep_id_hash: str | None = None) ->
     statement = delete(SessionRecord).where(SessionRecord.staff_id == staff_id)
     if keep_id_hash:
         statement = statement.where(SessionRecord.id_hash != keep_id_hash)
-    return db.execute(statement).rowcount  # type: ignore[attr-defined, no-any-return]
+    return rows_changed(db, statement)
 
 
 def deactivate(db: Session, staff: StaffUser) -> None:
@@ -417,17 +418,18 @@ def accept_totp(db: Session, staff: StaffUser, secret: str, code: str, now: date
     step = matching_totp_step(secret, code, now)
     if step is None:
         return False
-    taken = db.execute(
+    taken = rows_changed(
+        db,
         update(StaffUser)
         .where(
             StaffUser.id == staff.id,
             or_(StaffUser.totp_last_step.is_(None), StaffUser.totp_last_step < step),
         )
         .values(totp_last_step=step)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
     db.refresh(staff, ["totp_last_step"])
-    return getattr(taken, "rowcount", 0) == 1
+    return taken == 1
 
 
 def reset_two_factor(db: Session, staff: StaffUser) -> None:

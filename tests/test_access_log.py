@@ -20,14 +20,15 @@ from dataclasses import dataclass
 
 import pytest
 from click.testing import Result
-from conftest import Team
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_babel import format_date, format_time
-from journey_helpers import Phone
 from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.exc import DBAPIError
-from staff_helpers import SentClient, assign, rename, sent_client, sign_in_as
+from support.clients import MadeClient, sent_client
+from support.journey import Phone
+from support.staff import StaffBrowser, assign, rename
+from support.team import Team
 
 from intake import audit, vault
 from intake.db import database, db_session
@@ -124,18 +125,18 @@ def names(app: Flask, team: Team) -> dict[int, str]:
 class Logged:
     """A sent client, assigned to the coach, whose record was read, printed, exported, read."""
 
-    person: SentClient
+    person: MadeClient
     admin: FlaskClient
     coach: FlaskClient
     ids: list[int]
 
 
 @pytest.fixture
-def logged(app: Flask, team: Team, names: dict[int, str]) -> Logged:
+def logged(app: Flask, team: Team, names: dict[int, str], auth: StaffBrowser) -> Logged:
     person = sent_client(app, "Hana Quietbrook")
-    admin = sign_in_as(app, "admin", team=team)
+    admin = auth.sign_in("admin")
     assign(admin, person.id, team.ids["coach"])
-    coach = sign_in_as(app, "coach", team=team)
+    coach = auth.sign_in("coach")
     for path in ("", "/print", "/export", ""):
         assert coach.get(f"/clients/{person.id}{path}").status_code == 200, path
     rows = events(app)
@@ -148,7 +149,7 @@ def logged(app: Flask, team: Team, names: dict[int, str]) -> Logged:
 
 
 def test_the_client_sees_each_look_in_plain_words_and_nobody_elses(
-    app: Flask, team: Team, names: dict[int, str]
+    app: Flask, team: Team, names: dict[int, str], auth: StaffBrowser
 ) -> None:
     first = sent_client(app, "Hana Quietbrook")
     other = sent_client(app, "Yusuf Lantern-Reed")
@@ -159,11 +160,11 @@ def test_the_client_sees_each_look_in_plain_words_and_nobody_elses(
         == 1
     )
 
-    admin = sign_in_as(app, "admin", team=team)
+    admin = auth.sign_in("admin")
     assign(admin, first.id, team.ids["coach"])
     assign(admin, other.id, team.ids["coach2"])
 
-    coach = sign_in_as(app, "coach", team=team)
+    coach = auth.sign_in("coach")
     record = coach.get(f"/clients/{first.id}")
     assert record.status_code == 200
     assert first.name in record.get_data(as_text=True)
@@ -176,7 +177,7 @@ def test_the_client_sees_each_look_in_plain_words_and_nobody_elses(
     # The coach cannot open someone assigned to another coach, and that is not a look.
     assert coach.get(f"/clients/{other.id}").status_code == 404
 
-    coach2 = sign_in_as(app, "coach2", team=team)
+    coach2 = auth.sign_in("coach2")
     assert other.name in coach2.get(f"/clients/{other.id}").get_data(as_text=True)
 
     mine = events(app, first.id)
@@ -412,11 +413,12 @@ def test_the_entry_is_committed_before_the_data_key_is_opened(
     monkeypatch: pytest.MonkeyPatch,
     path: str,
     action: str,
+    auth: StaffBrowser,
 ) -> None:
     person = sent_client(app, "Lior Harbourlight")
-    admin = sign_in_as(app, "admin", team=team)
+    admin = auth.sign_in("admin")
     assign(admin, person.id, team.ids["coach"])
-    coach = sign_in_as(app, "coach", team=team)
+    coach = auth.sign_in("coach")
 
     seen_when_opening: list[int] = []
     original = vault.unlock_with_org_key
@@ -437,12 +439,16 @@ def test_the_entry_is_committed_before_the_data_key_is_opened(
 
 
 def test_a_look_that_fails_after_the_entry_still_leaves_the_entry(
-    app: Flask, team: Team, names: dict[int, str], monkeypatch: pytest.MonkeyPatch
+    app: Flask,
+    team: Team,
+    names: dict[int, str],
+    monkeypatch: pytest.MonkeyPatch,
+    auth: StaffBrowser,
 ) -> None:
     person = sent_client(app, "Teo Windmere")
-    admin = sign_in_as(app, "admin", team=team)
+    admin = auth.sign_in("admin")
     assign(admin, person.id, team.ids["coach"])
-    coach = sign_in_as(app, "coach", team=team)
+    coach = auth.sign_in("coach")
 
     def broken(*_args: object, **_kwargs: object) -> object:
         raise RuntimeError("the page could not be drawn")
@@ -646,11 +652,11 @@ def test_a_mistyped_anchor_is_named_and_nothing_is_claimed(
 
 
 def test_names_shown_in_a_list_are_in_the_log_and_the_person_sees_it(
-    app: Flask, team: Team, names: dict[int, str]
+    app: Flask, team: Team, names: dict[int, str], auth: StaffBrowser
 ) -> None:
     """A name is an answer: opening it for the workspace lists writes an entry per person."""
     named = sent_client(app, "Hana Quietbrook")
-    admin = sign_in_as(app, "admin", team=team)
+    admin = auth.sign_in("admin")
     before = len(events(app))
     page = admin.get("/workspace")
     assert named.name in page.get_data(as_text=True)

@@ -15,22 +15,14 @@ from urllib.parse import urlsplit
 
 import pyotp
 import pytest
-from conftest import PASSWORDS, Team, csrf
 from flask import Flask
 from flask.testing import FlaskClient
-from journey_helpers import every_value
 from sqlalchemy import func, select
-from staff_helpers import (
-    SentClient,
-    assign,
-    enrolment_secret,
-    error_summary,
-    forget_used_codes,
-    post_code,
-    post_password,
-    sent_client,
-    sign_in_as,
-)
+from support.clients import MadeClient, sent_client
+from support.database import every_value
+from support.pages import csrf, enrolment_secret, error_summary
+from support.staff import StaffBrowser, assign
+from support.team import PASSWORDS, Team
 from werkzeug.test import TestResponse
 
 from intake import staff
@@ -92,12 +84,12 @@ def join(app: Flask, link: str, username: str, password: str) -> FlaskClient:
 
 def first_sign_in(browser: FlaskClient, username: str, password: str) -> str:
     """Sign in for the first time, setting up the 6-digit codes; returns where it lands."""
-    assert post_password(browser, username, password).status_code == 302
+    assert StaffBrowser.post_password(browser, username, password).status_code == 302
     page = browser.get("/staff/two-factor")
     assert "Set up your 6-digit codes" in page.get_data(as_text=True)
     assert re.search(r'<div class="qr"[^>]*>\s*<svg', page.get_data(as_text=True))
     secret = enrolment_secret(page)
-    response = post_code(browser, pyotp.TOTP(secret).now())
+    response = StaffBrowser.post_code(browser, pyotp.TOTP(secret).now())
     assert response.status_code == 302, error_summary(response)
     return response.headers["Location"]
 
@@ -127,7 +119,7 @@ def count(app: Flask, model: type) -> int:
         return int(db_session().scalar(select(func.count()).select_from(model)) or 0)
 
 
-def reads_the_record(browser: FlaskClient, person: SentClient) -> None:
+def reads_the_record(browser: FlaskClient, person: MadeClient) -> None:
     response = browser.get(f"/clients/{person.id}")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
@@ -142,8 +134,8 @@ def assert_signed_out(browser: FlaskClient) -> None:
 
 
 @pytest.fixture
-def admin(app: Flask, team: Team) -> FlaskClient:
-    return sign_in_as(app, "admin", team=team)
+def admin(app: Flask, team: Team, auth: StaffBrowser) -> FlaskClient:
+    return auth.sign_in("admin")
 
 
 # --- inviting -----------------------------------------------------------------------------
@@ -237,8 +229,8 @@ def test_a_partner_invite_without_an_organisation_gets_a_kind_error_and_makes_no
     assert 'value="Sam Referrer"' in response.get_data(as_text=True)
 
 
-def test_only_an_admin_can_invite(app: Flask, team: Team) -> None:
-    coach = sign_in_as(app, "coach", team=team)
+def test_only_an_admin_can_invite(app: Flask, team: Team, auth: StaffBrowser) -> None:
+    coach = auth.sign_in("coach")
     before = count(app, StaffInvite)
     assert coach.get("/team").status_code == 404
     response = coach.post(
@@ -257,9 +249,9 @@ def test_only_an_admin_can_invite(app: Flask, team: Team) -> None:
 
 
 def test_resetting_someones_codes_makes_them_set_up_the_app_again(
-    app: Flask, team: Team, admin: FlaskClient
+    app: Flask, team: Team, admin: FlaskClient, auth: StaffBrowser
 ) -> None:
-    coach = sign_in_as(app, "coach", team=team)
+    coach = auth.sign_in("coach")
     assert coach.get("/workspace").status_code == 200
     response = admin.post(
         f"/team/{team.ids['coach']}/reset-two-step", data={"csrf_token": csrf(admin, "/team")}
@@ -274,8 +266,8 @@ def test_resetting_someones_codes_makes_them_set_up_the_app_again(
     assert "Not set up" in row.group(0)
 
     browser = app.test_client()
-    forget_used_codes(app, "coach")
-    assert post_password(browser, "coach", PASSWORDS["coach"]).status_code == 302
+    auth.forget_used_codes("coach")
+    assert auth.post_password(browser, "coach", PASSWORDS["coach"]).status_code == 302
     page = browser.get("/staff/two-factor")
     assert "Set up your 6-digit codes" in page.get_data(as_text=True)
     assert re.search(r'<div class="qr"[^>]*>\s*<svg', page.get_data(as_text=True))
@@ -284,10 +276,10 @@ def test_resetting_someones_codes_makes_them_set_up_the_app_again(
     # The old phone's code no longer signs in.
     old_code = team.code("coach")
     if old_code != pyotp.TOTP(new_secret).now():  # a one-in-a-million clash otherwise
-        refused = post_code(browser, old_code)
+        refused = auth.post_code(browser, old_code)
         assert error_summary(refused) == [generic_refusal_text(app)]
         assert_signed_out(browser)
-    assert post_code(browser, pyotp.TOTP(new_secret).now()).status_code == 302
+    assert auth.post_code(browser, pyotp.TOTP(new_secret).now()).status_code == 302
     assert browser.get("/workspace").status_code == 200
 
 
@@ -335,10 +327,16 @@ def change(browser: FlaskClient, current: str, new: str, again: str | None = Non
     ids=["wrong-current", "too-short", "too-common", "mistyped"],
 )
 def test_a_refused_password_change_says_why_and_changes_nothing(
-    app: Flask, team: Team, current: str, new: str, again: str | None, message: str
+    app: Flask,
+    team: Team,
+    current: str,
+    new: str,
+    again: str | None,
+    message: str,
+    auth: StaffBrowser,
 ) -> None:
-    browser = sign_in_as(app, "coach", team=team)
-    elsewhere = sign_in_as(app, "coach", team=team)
+    browser = auth.sign_in("coach")
+    elsewhere = auth.sign_in("coach")
     before = member(app, "coach").password_hash
     response = change(browser, current, new, again)
     assert response.status_code == 400
@@ -364,9 +362,9 @@ def test_a_refused_password_change_says_why_and_changes_nothing(
     ],
 )
 def test_a_refused_password_is_explained_in_the_staff_members_language(
-    app: Flask, team: Team, locale: str, too_common: str, hint: str
+    app: Flask, team: Team, locale: str, too_common: str, hint: str, auth: StaffBrowser
 ) -> None:
-    browser = sign_in_as(app, "coach", team=team)
+    browser = auth.sign_in("coach")
     page = browser.get("/account/password", headers={"Accept-Language": locale})
     assert hint in page.get_data(as_text=True), "the length in the hint is the policy's"
     response = browser.post(
@@ -386,12 +384,12 @@ def test_a_refused_password_is_explained_in_the_staff_members_language(
 
 
 def test_a_right_password_change_moves_the_key_and_ends_other_sessions(
-    app: Flask, team: Team, admin: FlaskClient
+    app: Flask, team: Team, admin: FlaskClient, auth: StaffBrowser
 ) -> None:
     person = sent_client(app, "Dara Fernhill")
     assign(admin, person.id, team.ids["coach"])
-    here = sign_in_as(app, "coach", team=team)
-    elsewhere = sign_in_as(app, "coach", team=team)
+    here = auth.sign_in("coach")
+    elsewhere = auth.sign_in("coach")
     reads_the_record(elsewhere, person)
 
     response = change(here, PASSWORDS["coach"], NEW_PASSWORD)
@@ -405,12 +403,12 @@ def test_a_right_password_change_moves_the_key_and_ends_other_sessions(
     reads_the_record(here, person)
 
     # The old password no longer opens anything; the new one opens the same org key.
-    forget_used_codes(app, "coach")
+    auth.forget_used_codes("coach")
     stranger = app.test_client()
-    refused = post_password(stranger, "coach", PASSWORDS["coach"])
+    refused = auth.post_password(stranger, "coach", PASSWORDS["coach"])
     assert refused.status_code == 200
     assert error_summary(refused) == [generic_refusal_text(app)]
     assert org_key_of(app, "coach", NEW_PASSWORD) == team.org_private_key
 
-    fresh = sign_in_as(app, "coach", password=NEW_PASSWORD, team=team)
+    fresh = auth.sign_in("coach", password=NEW_PASSWORD)
     reads_the_record(fresh, person)

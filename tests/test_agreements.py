@@ -21,23 +21,16 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import Team
-from consent_helpers import (
-    Person,
-    assign,
-    come_back,
-    label,
-    my_data,
-    new_person,
-    page_text,
-    raw_sql,
-    staff_browser,
-    staff_post,
-)
 from flask import Flask
 from flask.testing import FlaskClient
-from journey_helpers import Page, assert_not_stored, database_bytes, marker
 from sqlalchemy import inspect, select, text
+from support.clients import MadeClient, come_back, make_client
+from support.consent import label, my_data
+from support.database import assert_not_stored, database_bytes, raw_sql
+from support.journey import marker
+from support.pages import Page, page_text
+from support.staff import StaffBrowser, assign, staff_post
+from support.team import Team
 
 from intake.db import database, db_session
 from intake.models import Agreement, CheckIn
@@ -53,13 +46,13 @@ COACH_NAME = "Rowan Ferreira-Quill"
 # --- helpers ------------------------------------------------------------------------------
 
 
-def coached(app: Flask, team: Team, admin: FlaskClient, coach: str = "coach") -> Person:
-    person = new_person(app)
+def coached(app: Flask, team: Team, admin: FlaskClient, coach: str = "coach") -> MadeClient:
+    person = make_client(app)
     assign(admin, person.id, team.ids[coach])
     return person
 
 
-def record(coach: FlaskClient, person: Person) -> str:
+def record(coach: FlaskClient, person: MadeClient) -> str:
     response = coach.get(f"/clients/{person.id}")
     assert response.status_code == 200
     return page_text(response)
@@ -83,7 +76,7 @@ def check_in_ids(app: Flask, client_id: str) -> list[int]:
         )
 
 
-def respond(person: Person, kind: str, version: int, response: str, note: str = "") -> None:
+def respond(person: MadeClient, kind: str, version: int, response: str, note: str = "") -> None:
     person.phone.get("/agreement")
     answer = person.phone.post(
         "/agreement", {"kind": kind, "version": str(version), "response": response, "note": note}
@@ -91,7 +84,7 @@ def respond(person: Person, kind: str, version: int, response: str, note: str = 
     assert answer.headers["Location"] == "/agreement"
 
 
-def check_in(person: Person, **fields: str) -> None:
+def check_in(person: MadeClient, **fields: str) -> None:
     person.phone.get("/before-a-session")
     person.phone.keep_private(*fields.values())
     answer = person.phone.post(
@@ -105,7 +98,7 @@ def check_in(person: Person, **fields: str) -> None:
     assert answer.headers["Location"] == "/before-a-session?sent=1"
 
 
-def agree_on(coach: FlaskClient, person: Person, check_in_id: int, words: str) -> int:
+def agree_on(coach: FlaskClient, person: MadeClient, check_in_id: int, words: str) -> int:
     return staff_post(
         coach, f"/clients/{person.id}/check-ins/{check_in_id}/agreed", {"agreed": words}
     ).status_code
@@ -130,10 +123,10 @@ def database_state(app: Flask) -> dict[str, list[str]]:
 
 
 def test_the_relationship_agreement_is_accepted_confirmed_revisited_and_kept(
-    app: Flask, team: Team, database_kind: str, instance_path: Path
+    app: Flask, team: Team, database_kind: str, instance_path: Path, auth: StaffBrowser
 ) -> None:
-    admin = staff_browser(team, "admin")
-    coach = staff_browser(team, "coach")
+    admin = auth.sign_in("admin")
+    coach = auth.sign_in("coach")
     person = coached(app, team, admin)
     purpose = str(person.answers[PURPOSE_PAGE]["purpose"])
     outcomes = str(person.answers[OUTCOMES_PAGE]["outcomes"])
@@ -211,10 +204,10 @@ def test_the_relationship_agreement_is_accepted_confirmed_revisited_and_kept(
 
 
 def test_the_plan_is_written_questioned_rewritten_and_confirmed(
-    app: Flask, team: Team, database_kind: str, instance_path: Path
+    app: Flask, team: Team, database_kind: str, instance_path: Path, auth: StaffBrowser
 ) -> None:
-    admin = staff_browser(team, "admin")
-    coach = staff_browser(team, "coach")
+    admin = auth.sign_in("admin")
+    coach = auth.sign_in("coach")
     person = coached(app, team, admin)
     first, second, third = marker(), marker(), marker()
     note = f"Could we start with the second one? {marker()}"
@@ -268,10 +261,10 @@ def test_the_plan_is_written_questioned_rewritten_and_confirmed(
 
 
 def test_before_a_session_the_client_says_what_they_bring_and_sees_what_was_agreed(
-    app: Flask, team: Team, database_kind: str, instance_path: Path
+    app: Flask, team: Team, database_kind: str, instance_path: Path, auth: StaffBrowser
 ) -> None:
-    admin = staff_browser(team, "admin")
-    coach = staff_browser(team, "coach")
+    admin = auth.sign_in("admin")
+    coach = auth.sign_in("coach")
     person = coached(app, team, admin)
     goal, off_limits, arriving, agreed = marker(), marker(), marker(), marker()
     come_back(app, person)
@@ -336,10 +329,10 @@ def test_before_a_session_the_client_says_what_they_bring_and_sees_what_was_agre
     ],
 )
 def test_another_coach_gets_404_and_changes_nothing(
-    app: Flask, team: Team, path: str, form: dict[str, str]
+    app: Flask, team: Team, path: str, form: dict[str, str], auth: StaffBrowser
 ) -> None:
-    admin = staff_browser(team, "admin")
-    other_coach = staff_browser(team, "coach2")
+    admin = auth.sign_in("admin")
+    other_coach = auth.sign_in("coach2")
     person = coached(app, team, admin)
     come_back(app, person)
     check_in(person, goal=marker())
@@ -353,9 +346,11 @@ def test_another_coach_gets_404_and_changes_nothing(
         assert other_coach.get(f"/clients/{person.id}{page}").status_code == 404
 
 
-def test_a_check_in_of_one_client_cannot_be_reached_through_another(app: Flask, team: Team) -> None:
-    admin = staff_browser(team, "admin")
-    coach = staff_browser(team, "coach")
+def test_a_check_in_of_one_client_cannot_be_reached_through_another(
+    app: Flask, team: Team, auth: StaffBrowser
+) -> None:
+    admin = auth.sign_in("admin")
+    coach = auth.sign_in("coach")
     mine = coached(app, team, admin)
     also_mine = coached(app, team, admin)
     come_back(app, mine)
@@ -370,7 +365,7 @@ def test_a_check_in_of_one_client_cannot_be_reached_through_another(app: Flask, 
 
 
 def test_my_data_holds_everything_about_the_person_and_nothing_of_anyone_else(
-    app: Flask, team: Team
+    app: Flask, team: Team, auth: StaffBrowser
 ) -> None:
     raw_sql(
         app,
@@ -378,8 +373,8 @@ def test_my_data_holds_everything_about_the_person_and_nothing_of_anyone_else(
         name=COACH_NAME,
         id=team.ids["coach"],
     )
-    admin = staff_browser(team, "admin")
-    coach = staff_browser(team, "coach")
+    admin = auth.sign_in("admin")
+    coach = auth.sign_in("coach")
     people = [coached(app, team, admin) for _ in range(2)]
     written: dict[str, dict[str, str]] = {}
     for person in people:

@@ -17,10 +17,13 @@ from urllib.parse import urlsplit
 import pyotp
 import pytest
 from click.testing import Result
-from conftest import PASSWORDS, Team, _settings, csrf
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
+from support.app import settings_for
+from support.pages import csrf
+from support.staff import StaffBrowser
+from support.team import PASSWORDS, Team
 from werkzeug.test import TestResponse
 
 from intake import consent, create_app, crypto, staff
@@ -87,23 +90,6 @@ def database_bytes(app: Flask) -> bytes:
     return b"\x00".join(parts)
 
 
-def post_password(client: FlaskClient, username: str, password: str) -> TestResponse:
-    return client.post(
-        "/staff/sign-in",
-        data={
-            "username": username,
-            "password": password,
-            "csrf_token": csrf(client, "/staff/sign-in"),
-        },
-    )
-
-
-def post_code(client: FlaskClient, code: str) -> TestResponse:
-    return client.post(
-        "/staff/two-factor", data={"code": code, "csrf_token": csrf(client, "/staff/two-factor")}
-    )
-
-
 def enrolment_secret(client: FlaskClient) -> str:
     """The key the two-factor page shows as text, for people who cannot scan the picture."""
     page = client.get("/staff/two-factor").get_data(as_text=True)
@@ -114,10 +100,10 @@ def enrolment_secret(client: FlaskClient) -> str:
 
 def enrol_and_sign_in(client: FlaskClient, username: str, password: str) -> str:
     """Sign in for the first time: password, set up the 6-digit codes, land in the workspace."""
-    first = post_password(client, username, password)
+    first = StaffBrowser.post_password(client, username, password)
     assert first.status_code == 302, first.get_data(as_text=True)
     secret = enrolment_secret(client)
-    done = post_code(client, pyotp.TOTP(secret).now())
+    done = StaffBrowser.post_code(client, pyotp.TOTP(secret).now())
     assert done.status_code == 302, done.get_data(as_text=True)
     landing = urlsplit(done.headers["Location"]).path
     assert landing in ("/workspace", "/partner/")
@@ -162,7 +148,9 @@ def join(client: FlaskClient, path: str, username: str, password: str) -> TestRe
 @pytest.fixture
 def production_app(database_url: str, instance_path: Path) -> Iterator[Flask]:
     application = create_app(
-        _settings(database_url, ENV="production", PUBLIC_URL="https://forms.example.org", HOSTS=1),
+        settings_for(
+            database_url, ENV="production", PUBLIC_URL="https://forms.example.org", HOSTS=1
+        ),
         instance_path=str(instance_path),
     )
     yield application
@@ -348,16 +336,16 @@ def test_a_partner_invite_without_a_partner_org_is_refused(app: Flask, team: Tea
 
 
 def test_deactivating_signs_someone_out_and_removes_their_key(
-    app: Flask, team: Team, client: FlaskClient, sign_in
+    app: Flask, team: Team, client: FlaskClient, auth: StaffBrowser
 ) -> None:
-    sign_in("coach")
+    auth.sign_in("coach", browser=client)
     assert client.get("/workspace").status_code == 200
 
     result = invoke(app, "staff", "deactivate", "coach")
 
     assert result.exit_code == 0, result.output
     assert client.get("/workspace").status_code == 302, "still signed in"
-    refused = post_password(client, "coach", PASSWORDS["coach"])
+    refused = auth.post_password(client, "coach", PASSWORDS["coach"])
     assert refused.status_code != 302, "a deactivated coach signed in"
     coach = member(app, "coach")
     assert coach.active is False
@@ -380,19 +368,19 @@ def test_deactivating_nobody_says_so(app: Flask, team: Team) -> None:
 
 
 def test_reset_2fa_signs_out_and_asks_for_a_new_code_app(
-    app: Flask, team: Team, client: FlaskClient, sign_in
+    app: Flask, team: Team, client: FlaskClient, auth: StaffBrowser
 ) -> None:
-    sign_in("coach")
+    auth.sign_in("coach", browser=client)
 
     result = invoke(app, "staff", "reset-2fa", "coach")
 
     assert result.exit_code == 0, result.output
     assert client.get("/workspace").status_code == 302, "still signed in"
-    assert post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
+    assert auth.post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
     new_secret = enrolment_secret(client)
     assert new_secret != team.totp["coach"]
-    assert post_code(client, team.code("coach")).status_code != 302, "the old app still works"
-    assert post_code(client, pyotp.TOTP(new_secret).now()).status_code == 302
+    assert auth.post_code(client, team.code("coach")).status_code != 302, "the old app still works"
+    assert auth.post_code(client, pyotp.TOTP(new_secret).now()).status_code == 302
     assert client.get("/workspace").status_code == 200
     assert session_secret(client, ORG_KEY) == team.org_private_key
 
@@ -456,8 +444,8 @@ def test_demo_code_signs_the_demo_coach_in(app: Flask, client: FlaskClient) -> N
         db.commit()
     assert secret is not None
     assert pyotp.TOTP(secret).verify(code, valid_window=1)
-    assert post_password(client, "coach", accounts["coach"]).status_code == 302
-    assert post_code(client, code).status_code == 302
+    assert StaffBrowser.post_password(client, "coach", accounts["coach"]).status_code == 302
+    assert StaffBrowser.post_code(client, code).status_code == 302
     assert client.get("/workspace").status_code == 200
 
 
@@ -500,7 +488,7 @@ def test_db_upgrade_makes_a_new_database_usable(tmp_path: Path) -> None:
     folder = tmp_path / "fresh"
     folder.mkdir()
     fresh = create_app(
-        _settings(f"sqlite:///{folder}/groundwork.sqlite"), instance_path=str(folder)
+        settings_for(f"sqlite:///{folder}/groundwork.sqlite"), instance_path=str(folder)
     )
     try:
         shipped = len(list(consent.TEXTS_FOLDER.glob("*/*.txt")))

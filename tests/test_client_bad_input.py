@@ -16,24 +16,26 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from journey_helpers import (
-    CLIENT_TABLES,
-    PERSIAN_DIGITS,
-    Page,
-    Phone,
+from sqlalchemy import func, select, update
+from support.database import (
     answer_rows,
     assert_not_stored,
     count_rows,
     database_bytes,
+    only_client,
+    read_as_coach,
+)
+from support.journey import (
+    CLIENT_TABLES,
+    PERSIAN_DIGITS,
+    Phone,
     fill,
     in_digits,
     marker,
-    only_client,
-    read_as_coach,
     section_at,
     typed_words,
 )
-from sqlalchemy import func, select, update
+from support.pages import Page
 
 from intake import create_app
 from intake.db import database, db_session

@@ -18,28 +18,30 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from journey_helpers import (
+from sqlalchemy import func, select
+from support.database import (
+    answer_rows,
+    assert_not_stored,
+    count_rows,
+    database_bytes,
+    only_client,
+    read_as_coach,
+)
+from support.journey import (
     ARABIC_INDIC_DIGITS,
     CLIENT_TABLES,
     PAGES,
     PERSIAN_DIGITS,
     SITE_NAME,
-    Page,
     Phone,
-    answer_rows,
-    assert_not_stored,
-    count_rows,
-    database_bytes,
     fill,
     in_digits,
     marker,
-    only_client,
-    read_as_coach,
     return_code_shown,
     section_at,
     typed_words,
 )
-from sqlalchemy import func, select
+from support.pages import Page
 from werkzeug.test import TestResponse
 
 from intake import consent, vault

@@ -23,43 +23,29 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import Team, need
-from consent_helpers import (
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import DBAPIError
+from support.app import invoke, need
+from support.clients import MadeClient, client_id_of, client_row, come_back, make_client
+from support.consent import (
     CONTACT_PAGE,
-    Person,
-    assign,
     block_for,
-    client_id_of,
-    client_row,
-    come_back,
     consent_blocks,
     consent_events,
     drop_append_only_triggers,
-    invoke,
     label,
-    new_person,
-    page_text,
-    raw_sql,
     receipts_for,
     restore_append_only_triggers,
     sha256,
-    staff_browser,
-    staff_post,
 )
-from flask import Flask
-from flask.testing import FlaskClient
-from journey_helpers import (
-    Phone,
-    assert_not_stored,
-    count_rows,
-    database_bytes,
-    fill,
-    marker,
-    section_at,
-)
-from referral_helpers import SHOWN, arrive, begin_referred, partner_browser, refer, statuses
-from sqlalchemy import delete, func, select
-from sqlalchemy.exc import DBAPIError
+from support.database import assert_not_stored, count_rows, database_bytes, raw_sql
+from support.journey import Phone, fill, marker, section_at
+from support.pages import page_text
+from support.referrals import SHOWN, arrive, begin_referred, refer, statuses
+from support.staff import StaffBrowser, assign, staff_post
+from support.team import Team
 from werkzeug.test import TestResponse
 
 from intake import consent
@@ -145,8 +131,8 @@ def verify(app: Flask) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def sent_and_assigned(app: Flask, team: Team, admin: FlaskClient, **kwargs: object) -> Person:
-    person = new_person(app, **kwargs)  # type: ignore[arg-type]
+def sent_and_assigned(app: Flask, team: Team, admin: FlaskClient, **kwargs: object) -> MadeClient:
+    person = make_client(app, **kwargs)  # type: ignore[arg-type]
     assign(admin, person.id, team.ids["coach"])
     return person
 
@@ -188,7 +174,7 @@ def test_the_receipts_of_the_first_two_choices_fingerprint_the_words_on_the_agre
 def test_the_receipt_of_the_contact_question_fingerprints_the_words_on_page_three(
     app: Flask, team: Team
 ) -> None:
-    person = new_person(app, pages=CONTACT_PAGE - 1, send=False)
+    person = make_client(app, pages=CONTACT_PAGE - 1, send=False)
     page = person.phone.get(f"/page/{CONTACT_PAGE}")
     (block,) = consent_blocks(page)
     assert block.question == "Can we contact you in the ways you chose?"
@@ -209,7 +195,7 @@ def test_the_receipt_of_the_contact_question_fingerprints_the_words_on_page_thre
 def test_a_choice_on_my_choices_is_confirmed_and_its_receipt_reads_and_downloads_the_same(
     app: Flask, team: Team
 ) -> None:
-    person = new_person(app, pages=1, send=False)
+    person = make_client(app, pages=1, send=False)
     phone = person.phone
     page = phone.get("/my-choices")
     block = block_for(page, "anonymous_statistics")
@@ -265,13 +251,13 @@ def attacker(app: Flask, database_kind: str) -> Iterator[Callable[[], None]]:
         restore_append_only_triggers(app, database_kind)
 
 
-def _middle_event(app: Flask, person: Person) -> int:
+def _middle_event(app: Flask, person: MadeClient) -> int:
     events = consent_events(app, person.id)
     assert [e.purpose for e in events] == ["store_answers", "share_with_coach", "contact"]
     return events[1].id
 
 
-def _change_decision(app: Flask, person: Person) -> None:
+def _change_decision(app: Flask, person: MadeClient) -> None:
     """Turn their "yes, a coach can read my answers" into a "no" after the fact."""
     raw_sql(
         app,
@@ -280,11 +266,11 @@ def _change_decision(app: Flask, person: Person) -> None:
     )
 
 
-def _delete_middle(app: Flask, person: Person) -> None:
+def _delete_middle(app: Flask, person: MadeClient) -> None:
     raw_sql(app, "DELETE FROM consent_event WHERE id = :id", id=_middle_event(app, person))
 
 
-def _swap_text(app: Flask, person: Person) -> None:
+def _swap_text(app: Flask, person: MadeClient) -> None:
     """Make the decision point at other words than the ones they were shown."""
     with app.app_context():
         other = db_session().scalar(
@@ -298,7 +284,7 @@ def _swap_text(app: Flask, person: Person) -> None:
     )
 
 
-def _change_time(app: Flask, person: Person) -> None:
+def _change_time(app: Flask, person: MadeClient) -> None:
     events = consent_events(app, person.id)
     raw_sql(
         app,
@@ -308,7 +294,7 @@ def _change_time(app: Flask, person: Person) -> None:
     )
 
 
-def _change_actor(app: Flask, person: Person) -> None:
+def _change_actor(app: Flask, person: MadeClient) -> None:
     raw_sql(
         app,
         "UPDATE consent_event SET actor = 'coach' WHERE id = :id",
@@ -325,12 +311,12 @@ def test_flask_consent_verify_names_the_client_whose_ledger_was_changed(
     app: Flask,
     team: Team,
     attacker: Callable[[], None],
-    tamper: Callable[[Flask, Person], None],
+    tamper: Callable[[Flask, MadeClient], None],
 ) -> None:
-    victim = new_person(
+    victim = make_client(
         app, pages=CONTACT_PAGE, send=False, extra={CONTACT_PAGE: {"consent_choice": "yes"}}
     )
-    bystander = new_person(app, pages=1, send=False)
+    bystander = make_client(app, pages=1, send=False)
     code, output = verify(app)
     assert code == 0, output
     assert INTACT in output
@@ -370,7 +356,7 @@ def verify_against(app: Flask, anchor: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def rebuild_chain(app: Flask, person: Person, decision: str) -> None:
+def rebuild_chain(app: Flask, person: MadeClient, decision: str) -> None:
     """Change the person's first decision and recompute their whole chain, as someone with
     write access and this code could: the chain is whole again."""
     events = consent_events(app, person.id)
@@ -397,10 +383,10 @@ def rebuild_chain(app: Flask, person: Person, decision: str) -> None:
 
 
 def test_consent_verify_prints_an_anchor_that_later_decisions_keep(app: Flask, team: Team) -> None:
-    new_person(app, pages=1, send=False)
+    make_client(app, pages=1, send=False)
     anchor = anchor_now(app)
 
-    new_person(app, pages=1, send=False)
+    make_client(app, pages=1, send=False)
     code, output = verify_against(app, anchor)
     assert code == 0, output
     assert f"entry {anchor.split(':')[0]} is as it was" in output
@@ -410,8 +396,8 @@ def test_consent_verify_prints_an_anchor_that_later_decisions_keep(app: Flask, t
 def test_a_rebuilt_consent_chain_passes_alone_but_not_against_an_anchor(
     app: Flask, team: Team, attacker: Callable[[], None]
 ) -> None:
-    victim = new_person(app, pages=1, send=False)
-    new_person(app, pages=1, send=False)
+    victim = make_client(app, pages=1, send=False)
+    make_client(app, pages=1, send=False)
     anchor = anchor_now(app)
     attacker()
     rebuild_chain(app, victim, "declined")  # "they never agreed to keep their answers"
@@ -427,8 +413,8 @@ def test_a_rebuilt_consent_chain_passes_alone_but_not_against_an_anchor(
 def test_a_consent_chain_cut_short_fails_against_an_anchor(
     app: Flask, team: Team, attacker: Callable[[], None], whose: str
 ) -> None:
-    first = new_person(app, pages=1, send=False)
-    second = new_person(app, pages=1, send=False)
+    first = make_client(app, pages=1, send=False)
+    second = make_client(app, pages=1, send=False)
     anchor = anchor_now(app)
     attacker()
     cut = consent_events(app, (second if whose == "newest" else first).id)[-1]
@@ -443,7 +429,9 @@ def test_a_consent_chain_cut_short_fails_against_an_anchor(
 # --- withdrawal: "No: delete everything" ---------------------------------------------------
 
 
-def _coach_everything(app: Flask, team: Team, person: Person, coach: FlaskClient) -> dict[str, str]:
+def _coach_everything(
+    app: Flask, team: Team, person: MadeClient, coach: FlaskClient
+) -> dict[str, str]:
     """A relationship agreement, a plan with a note from the client, a check-in and what was
     agreed: every kind of record Groundwork keeps about a person, each with a marker."""
     words = {name: marker() for name in ("goal", "note", "today", "arriving", "agreed")}
@@ -500,10 +488,10 @@ def _rows_of(app: Flask, client_id: str) -> dict[str, int]:
 
 
 def test_no_delete_everything_erases_every_trace_and_leaves_a_receipt(
-    app: Flask, team: Team, database_kind: str, instance_path: Path
+    app: Flask, team: Team, database_kind: str, instance_path: Path, auth: StaffBrowser
 ) -> None:
-    admin = staff_browser(team, "admin")
-    coach = staff_browser(team, "coach")
+    admin = auth.sign_in("admin")
+    coach = auth.sign_in("coach")
     person = sent_and_assigned(app, team, admin)
     other = sent_and_assigned(app, team, admin)
     written = _coach_everything(app, team, person, coach)
@@ -597,13 +585,13 @@ def _publish_share_v2(admin: FlaskClient, body: str) -> TestResponse:
 
 
 def test_new_words_ask_those_who_said_yes_and_a_no_there_stops_sharing(
-    app: Flask, team: Team
+    app: Flask, team: Team, auth: StaffBrowser
 ) -> None:
-    admin = staff_browser(team, "admin")
-    coach = staff_browser(team, "coach")
+    admin = auth.sign_in("admin")
+    coach = auth.sign_in("coach")
     stays = sent_and_assigned(app, team, admin)
     leaves = sent_and_assigned(app, team, admin)
-    said_no = new_person(app, share="no", pages=2, send=False)
+    said_no = make_client(app, share="no", pages=2, send=False)
     names = {p.id: str(p.answers[1]["name"]) for p in (stays, leaves)}
     before = workspace_text(coach)
     assert all(name in before for name in names.values())
@@ -674,9 +662,9 @@ def test_new_words_ask_those_who_said_yes_and_a_no_there_stops_sharing(
         assert person.phone.get("/check").status_code == 200
 
 
-def test_changed_words_mark_only_what_changed(app: Flask, team: Team) -> None:
-    admin = staff_browser(team, "admin")
-    person = new_person(app, pages=1, send=False)
+def test_changed_words_mark_only_what_changed(app: Flask, team: Team, auth: StaffBrowser) -> None:
+    admin = auth.sign_in("admin")
+    person = make_client(app, pages=1, send=False)
     lines = SHARE_V1.strip().split("\n\n")
     new_question = "May a coach read your answers?"
     new_body = "\n\n".join([new_question, *lines[1:]]) + "\n"
@@ -693,10 +681,12 @@ def test_changed_words_mark_only_what_changed(app: Flask, team: Team) -> None:
     ]
 
 
-def test_the_same_new_words_in_two_languages_are_the_same_version(app: Flask, team: Team) -> None:
+def test_the_same_new_words_in_two_languages_are_the_same_version(
+    app: Flask, team: Team, auth: StaffBrowser
+) -> None:
     if "fr" not in app.config["SHIPPED_LOCALES"]:
         need("French to ship, as a second language to publish in")
-    admin = staff_browser(team, "admin")
+    admin = auth.sign_in("admin")
     english = SHARE_V1.strip() + "\n\n" + NEW_SENTENCE + "\n"
     french_v1 = (consent.TEXTS_FOLDER / "fr" / "share_with_coach.v1.txt").read_text("utf-8")
     french = (
@@ -719,11 +709,11 @@ def test_the_same_new_words_in_two_languages_are_the_same_version(app: Flask, te
 
 @pytest.mark.parametrize("answer", ["granted", "declined"])
 def test_a_choice_recorded_by_voice_is_shown_to_the_client_to_confirm_or_withdraw(
-    app: Flask, team: Team, database_kind: str, instance_path: Path, answer: str
+    app: Flask, team: Team, database_kind: str, instance_path: Path, answer: str, auth: StaffBrowser
 ) -> None:
-    admin = staff_browser(team, "admin")
-    coach = staff_browser(team, "coach")
-    other_coach = staff_browser(team, "coach2")
+    admin = auth.sign_in("admin")
+    coach = auth.sign_in("coach")
+    other_coach = auth.sign_in("coach2")
     details = marker()
     person = sent_and_assigned(app, team, admin, extra={CONTACT_PAGE: {"details": details}})
     reason = f"They said yes on the phone on Tuesday {marker()}"
@@ -793,10 +783,10 @@ def test_a_choice_recorded_by_voice_is_shown_to_the_client_to_confirm_or_withdra
 
 
 def test_contact_details_stay_hidden_from_the_coach_until_the_client_says_yes(
-    app: Flask, team: Team, database_kind: str, instance_path: Path
+    app: Flask, team: Team, database_kind: str, instance_path: Path, auth: StaffBrowser
 ) -> None:
-    admin = staff_browser(team, "admin")
-    coach = staff_browser(team, "coach")
+    admin = auth.sign_in("admin")
+    coach = auth.sign_in("coach")
     details = marker()
     safe_times = marker()
     contact = {"details": details, "safe_times": safe_times}
@@ -928,10 +918,10 @@ def _voice(coach: FlaskClient, client_id: str, purpose: str, decision: str) -> N
 
 
 def test_a_choice_recorded_by_voice_never_overrides_the_persons_own_withdrawal(
-    app: Flask, team: Team
+    app: Flask, team: Team, auth: StaffBrowser
 ) -> None:
-    admin = staff_browser(team, "admin")
-    coach = staff_browser(team, "coach")
+    admin = auth.sign_in("admin")
+    coach = auth.sign_in("coach")
     details = marker()
     person = sent_and_assigned(app, team, admin, extra={CONTACT_PAGE: {"details": details}})
     # The person says yes to being contacted, then takes it back.
@@ -962,9 +952,9 @@ def test_a_choice_recorded_by_voice_never_overrides_the_persons_own_withdrawal(
 
 
 def test_a_status_recorded_by_voice_never_reaches_a_referrer_the_person_said_no_to(
-    app: Flask, team: Team
+    app: Flask, team: Team, auth: StaffBrowser
 ) -> None:
-    partner = partner_browser(app, team)
+    partner = auth.sign_in("partner")
     made = refer(partner)
     phone = Phone(app)
     arrive(phone, made.token)
@@ -972,8 +962,8 @@ def test_a_status_recorded_by_voice_never_reaches_a_referrer_the_person_said_no_
     phone.get("/check")
     phone.post("/send", {})
     client_id = client_id_of(app, code)
-    assign(staff_browser(team, "admin"), client_id, team.ids["coach"])
-    coach = staff_browser(team, "coach")
+    assign(auth.sign_in("admin"), client_id, team.ids["coach"])
+    coach = auth.sign_in("coach")
     assert statuses(partner)[made.reference] == SHOWN["not_shared"]
     _voice(coach, client_id, "status_to_referrer", "granted")
     assert statuses(partner)[made.reference] == SHOWN["not_shared"]
@@ -981,12 +971,12 @@ def test_a_status_recorded_by_voice_never_reaches_a_referrer_the_person_said_no_
 
 
 def test_where_the_person_never_decided_a_choice_recorded_by_voice_applies_until_they_do(
-    app: Flask, team: Team
+    app: Flask, team: Team, auth: StaffBrowser
 ) -> None:
     """docs/decisions.md: the coach's record stands in for a choice the person never made, and
     the person is asked at their next visit; their own answer then replaces it."""
-    admin = staff_browser(team, "admin")
-    coach = staff_browser(team, "coach")
+    admin = auth.sign_in("admin")
+    coach = auth.sign_in("coach")
     details = marker()
     person = sent_and_assigned(app, team, admin, extra={CONTACT_PAGE: {"details": details}})
     assert details not in page_text(coach.get(f"/clients/{person.id}"))

@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-from conftest import csrf
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
+from support.pages import csrf
+from support.staff import StaffBrowser
 from werkzeug.test import TestResponse
 
 from intake import create_app
@@ -117,8 +118,8 @@ def assert_log_names_only_the_class(caplog: pytest.LogCaptureFixture, expected: 
         assert record.exc_info is None, "a traceback in the log quotes the error's message"
 
 
-def signed_in_cookie(client: FlaskClient, sign_in) -> tuple[str, str]:
-    sign_in("coach")
+def signed_in_cookie(client: FlaskClient, auth: StaffBrowser) -> tuple[str, str]:
+    auth.sign_in("coach", browser=client)
     assert client.get("/workspace").status_code == 200
     cookie = client.get_cookie("__Host-session")
     assert cookie is not None
@@ -150,12 +151,12 @@ def test_without_a_cookie_a_form_post_says_not_available(broken: Broken) -> None
 @pytest.mark.parametrize("path", PAGES)
 def test_a_signed_in_coach_gets_503_not_500_when_the_database_goes_away(
     client: FlaskClient,
-    sign_in,
+    auth: StaffBrowser,
     broken: Broken,
     caplog: pytest.LogCaptureFixture,
     path: str,
 ) -> None:
-    name, value = signed_in_cookie(client, sign_in)
+    name, value = signed_in_cookie(client, auth)
     caplog.set_level(ALL_LEVELS)
     caplog.clear()
     away = broken.app.test_client()
@@ -168,10 +169,10 @@ def test_a_signed_in_coach_gets_503_not_500_when_the_database_goes_away(
 
 
 def test_a_form_sent_by_a_signed_in_coach_gets_503(
-    client: FlaskClient, sign_in, broken: Broken, caplog: pytest.LogCaptureFixture
+    client: FlaskClient, auth: StaffBrowser, broken: Broken, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Not "we could not save that page, go back": the token is fine, the database is not."""
-    name, value = signed_in_cookie(client, sign_in)
+    name, value = signed_in_cookie(client, auth)
     token = csrf(client, "/workspace")
     caplog.set_level(ALL_LEVELS)
     away = broken.app.test_client()
@@ -184,9 +185,9 @@ def test_a_form_sent_by_a_signed_in_coach_gets_503(
 
 
 def test_the_session_survives_until_the_database_is_back(
-    client: FlaskClient, sign_in, broken: Broken
+    client: FlaskClient, auth: StaffBrowser, broken: Broken
 ) -> None:
-    name, value = signed_in_cookie(client, sign_in)
+    name, value = signed_in_cookie(client, auth)
     away = broken.app.test_client()
     away.set_cookie(name, value, path="/", secure=True)
 
@@ -198,10 +199,10 @@ def test_the_session_survives_until_the_database_is_back(
 
 
 def test_quick_exit_still_leaves_when_the_database_is_gone(
-    client: FlaskClient, sign_in, broken: Broken
+    client: FlaskClient, auth: StaffBrowser, broken: Broken
 ) -> None:
     """Leaving in one tap matters most when something is wrong: it must never show a 503."""
-    name, value = signed_in_cookie(client, sign_in)
+    name, value = signed_in_cookie(client, auth)
     for cookie in (None, value):
         away = broken.app.test_client()
         if cookie:

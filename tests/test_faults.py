@@ -4,7 +4,7 @@ half-way, and the database going away and coming back (the issue's "Faults").
 Every test runs the app as production does, `gunicorn` with two workers of two threads, and
 talks to it over loopback with the standard library (tools/journey.py), on the database of
 this pass of the suite (SQLite, or PostgreSQL with --database=postgresql). Key derivation is
-cheap here (conftest's FAST_KEYS); `make bench` measures the production cost.
+cheap here (FAST_KEYS of support/app.py); `make bench` measures the production cost.
 
 What is checked is what a person relies on, never how long anything takes:
 - a save whose response came back (302 onwards) is stored exactly, and a save that was cut
@@ -15,7 +15,7 @@ What is checked is what a person relies on, never how long anything takes:
 - while the database is away every page is the calm 503 page, and the app answers again by
   itself when it comes back.
 
-A kill lands at a known point with the test-only wrappers in tests/fault_hooks.py; one more
+A kill lands at a known point with the test-only wrappers in tests/support/faults.py; one more
 kill lands wherever it falls. Waits poll with generous bounds, so a busy machine only makes
 the tests slower, never wrong.
 """
@@ -35,10 +35,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORDS, Team
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
+from support.team import PASSWORDS, Team
 
 from intake import audit, consent, crypto, staff, vault
 from intake.context import key_settings, staff_crypto
@@ -234,7 +234,7 @@ def test_a_worker_killed_in_the_middle_of_saves_loses_no_acknowledged_save(
     hold.mkdir()
     env = server_env(settings, instance_path)
     env[HOLD_DIR] = str(hold)
-    server = gunicorn(env, tmp_path / "gunicorn.log", app="fault_hooks:held_saves_app()")
+    server = gunicorn(env, tmp_path / "gunicorn.log", app="support.faults:held_saves_app()")
     crowd = Crowd("")
     walkers: list[threading.Thread] = []
     with server:
@@ -397,7 +397,7 @@ def test_keys_rotate_killed_half_way_changes_nothing_and_runs_again(
     env = server_env(settings, instance_path)
     env.update({HOLD_DIR: str(hold), "GROUNDWORK_TEST_HOLD_AFTER": str(CLIENTS_TO_ROTATE // 2)})
 
-    held = rotate(env, sys.executable, str(TESTS / "fault_hooks.py"))
+    held = rotate(env, sys.executable, str(TESTS / "support" / "faults.py"))
     try:
         wait_for(
             "the rotation to re-seal half the data keys",

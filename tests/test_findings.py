@@ -8,11 +8,13 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import Team, csrf, with_settings
 from flask import Flask
-from referral_helpers import partner_browser
 from sqlalchemy import select
-from staff_helpers import sent_client, sign_in_as
+from support.app import with_settings
+from support.clients import sent_client
+from support.pages import csrf
+from support.staff import StaffBrowser
+from support.team import Team
 
 from intake import links
 from intake.db import db_session
@@ -40,11 +42,11 @@ def test_odd_static_paths_are_not_found_not_a_server_error(app: Flask, path: str
     ],
 )
 def test_the_address_cannot_steer_the_workspace_or_its_links(
-    app: Flask, team: Team, query: str
+    app: Flask, team: Team, query: str, auth: StaffBrowser
 ) -> None:
     for n in range(30):
         sent_client(app, f"Person {n}")
-    admin = sign_in_as(app, "admin", team=team)
+    admin = auth.sign_in("admin")
     response = admin.get(f"/workspace?{query}")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
@@ -59,7 +61,7 @@ def test_the_address_cannot_steer_the_workspace_or_its_links(
 
 @with_settings(PUBLIC_URL=PUBLIC)
 def test_links_given_out_are_built_on_the_public_address_not_the_host_header(
-    app: Flask, team: Team
+    app: Flask, team: Team, auth: StaffBrowser
 ) -> None:
     # Every address given out is built in one place, on PUBLIC_URL, whatever Host came in.
     with app.test_request_context("/team", headers={"Host": HOSTILE_HOST}):
@@ -69,7 +71,7 @@ def test_links_given_out_are_built_on_the_public_address_not_the_host_header(
     assert "_external=True" not in source
     assert source.count("url_root") == 1, "only intake/links.py, for development without it"
     # A referral made through the API.
-    partner = partner_browser(app, team)
+    partner = auth.sign_in("partner")
     made = partner.post(
         "/partner/api-tokens",
         data={"label": "case system", "csrf_token": csrf(partner, "/partner/api-tokens")},
@@ -91,14 +93,14 @@ def test_links_given_out_are_built_on_the_public_address_not_the_host_header(
 
 
 def test_a_referral_code_is_stored_as_a_costly_lookup_and_is_bigger_than_a_return_code(
-    app: Flask, team: Team
+    app: Flask, team: Team, auth: StaffBrowser
 ) -> None:
-    from referral_helpers import refer
+    from support.referrals import refer
 
     from intake import crypto, vault
     from intake.models import Referral
 
-    made = refer(partner_browser(app, team))
+    made = refer(auth.sign_in("partner"))
     code = crypto.normalise_referral_code(made.code)
     assert code is not None
     assert len(code) == 12
@@ -112,14 +114,14 @@ def test_a_referral_code_is_stored_as_a_costly_lookup_and_is_bigger_than_a_retur
 
 
 def test_an_eight_character_code_from_an_older_card_still_works_until_it_expires(
-    app: Flask, team: Team
+    app: Flask, team: Team, auth: StaffBrowser
 ) -> None:
-    from referral_helpers import refer
+    from support.referrals import refer
 
     from intake import crypto, vault
     from intake.models import Referral
 
-    made = refer(partner_browser(app, team))
+    made = refer(auth.sign_in("partner"))
     old_code = "K7QM3PXT"
     with app.app_context():
         db = db_session()

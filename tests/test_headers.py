@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
+from support.staff import StaffBrowser
 from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
@@ -139,7 +140,7 @@ def _any_csrf_token(client: FlaskClient) -> str:
 def _as(request: pytest.FixtureRequest, state: str) -> FlaskClient:
     client: FlaskClient = request.getfixturevalue("client")
     if state == "coach":
-        request.getfixturevalue("sign_in")("coach")
+        request.getfixturevalue("auth").sign_in("coach", browser=client)
         assert client.get("/workspace").status_code == 200, "the coach is not signed in"
     return client
 
@@ -225,9 +226,9 @@ def test_a_made_up_static_file_gets_a_404_with_the_headers(client: FlaskClient) 
 
 
 def test_personal_pages_are_not_stored_for_the_signed_in_coach(
-    client: FlaskClient, sign_in
+    client: FlaskClient, auth: StaffBrowser
 ) -> None:
-    sign_in("coach")
+    auth.sign_in("coach", browser=client)
     response = client.get("/workspace")
 
     assert response.status_code == 200

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
-from conftest import need
 from flask import Flask
-from journey_helpers import Phone, fill, read_as_coach, section_at
+from support.app import need
+from support.database import read_as_coach
+from support.journey import Phone, fill, section_at
 
 from intake.consent import Purpose, read_text_files
 from intake.i18n import language_name, text_direction

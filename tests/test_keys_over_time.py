@@ -21,14 +21,15 @@ from urllib.parse import urlsplit
 import pyotp
 import pytest
 from click.testing import Result
-from conftest import PASSWORDS, Team, csrf
 from flask import Flask
 from flask.testing import FlaskClient
-from journey_helpers import Phone, fill, marker, typed_words
-from referral_helpers import REFERENCE
 from sqlalchemy import func, inspect, select, text
-from staff_helpers import assign, forget_used_codes, sent_client, sign_in_as
-from workspace_helpers import assign_in_database
+from support.clients import assign_in_database, sent_client
+from support.journey import Phone, fill, marker, typed_words
+from support.pages import csrf
+from support.referrals import REFERENCE
+from support.staff import StaffBrowser, assign
+from support.team import PASSWORDS, Team
 
 from intake import crypto, referrals, staff, vault
 from intake.auth.views import ORG_KEY
@@ -261,7 +262,7 @@ def client_ids(app: Flask) -> set[str]:
 
 
 @pytest.fixture
-def scene(app: Flask, team: Team) -> Scene:
+def scene(app: Flask, team: Team, auth: StaffBrowser) -> Scene:
     before = client_ids(app)
     phone = Phone(app)
     phone.begin(share="yes")
@@ -287,7 +288,7 @@ def scene(app: Flask, team: Team) -> Scene:
     draft.save_page(1, fill(SECTIONS[0]))
     (draft_id,) = client_ids(app) - before
 
-    partner = sign_in_as(app, "partner", team=team)
+    partner = auth.sign_in("partner")
     note = "Prefers mornings; the note " + marker()
     made = partner.post(
         "/partner/referrals/new",
@@ -332,7 +333,7 @@ def scene(app: Flask, team: Team) -> Scene:
         unused_referral=unused_reference.group(0),
         coach_invite=invite(app, team, Role.COACH),
         partner_invite=invite(app, team, Role.PARTNER),
-        coach=sign_in_as(app, "coach", team=team),
+        coach=auth.sign_in("coach"),
         partner=partner,
     )
 
@@ -340,7 +341,9 @@ def scene(app: Flask, team: Team) -> Scene:
 # --- keys rotate ----------------------------------------------------------------------------
 
 
-def test_rotation_reseals_every_data_key_and_retires_the_old_key_and_phrase(scene: Scene) -> None:
+def test_rotation_reseals_every_data_key_and_retires_the_old_key_and_phrase(
+    scene: Scene, auth: StaffBrowser
+) -> None:
     app, team = scene.app, scene.team
     old_key, old_public = team.org_private_key, org_public_key(app)
     assert all(opens(app, old_key).values())
@@ -376,7 +379,7 @@ def test_rotation_reseals_every_data_key_and_retires_the_old_key_and_phrase(scen
     assert all(opens(app, new_key).values())
     assert answers_with(app, new_key, scene.sent) == scene.sent_answers
     assert answers_with(app, new_key, scene.draft_id)[SECTIONS[1].key] == more
-    coach = sign_in_as(app, "coach", team=team)
+    coach = auth.sign_in("coach")
     with coach.session_transaction() as session:
         assert session.get_secret(ORG_KEY) == new_key  # type: ignore[attr-defined]
     page = scene.record(coach, scene.sent)
@@ -427,7 +430,9 @@ def test_rotation_reseals_every_data_key_and_retires_the_old_key_and_phrase(scen
     assert "does not open" in refused.output
 
 
-def test_rotating_again_works_and_only_the_newest_key_and_phrase_open(scene: Scene) -> None:
+def test_rotating_again_works_and_only_the_newest_key_and_phrase_open(
+    scene: Scene, auth: StaffBrowser
+) -> None:
     app = scene.app
     first_phrase = new_phrase(rotate(app))
     first_key = org_key_of(app, "admin", PASSWORDS["admin"])
@@ -446,7 +451,7 @@ def test_rotating_again_works_and_only_the_newest_key_and_phrase_open(scene: Sce
         assert staff.recover_org_key(org, second_phrase) == second_key
         with pytest.raises(crypto.CannotOpen):
             staff.recover_org_key(org, first_phrase)
-    coach = sign_in_as(app, "coach", team=scene.team)
+    coach = auth.sign_in("coach")
     assert scene.note in scene.record(coach, scene.referred)
 
 
@@ -532,9 +537,11 @@ def test_a_rotation_that_fails_half_way_changes_nothing_and_runs_again(
 # --- org recover --------------------------------------------------------------------------
 
 
-def test_with_every_admin_password_lost_the_phrase_restores_the_admin(scene: Scene) -> None:
+def test_with_every_admin_password_lost_the_phrase_restores_the_admin(
+    scene: Scene, auth: StaffBrowser
+) -> None:
     app, team = scene.app, scene.team
-    admin_before = sign_in_as(app, "admin", team=team)
+    admin_before = auth.sign_in("admin")
     assert admin_before.get("/team").status_code == 200
 
     result = recover(app, team.recovery_phrase, "admin", NEW_ADMIN_PASSWORD)
@@ -692,28 +699,19 @@ def _enrol(app: Flask, username: str, password: str) -> str:
     return secret
 
 
-def _sign_in(app: Flask, username: str, password: str, secret: str) -> FlaskClient:
-    forget_used_codes(app, username)
-    browser = app.test_client()
-    first = browser.post(
-        "/staff/sign-in",
-        data={
-            "username": username,
-            "password": password,
-            "csrf_token": csrf(browser, "/staff/sign-in"),
-        },
-    )
+def _sign_in(auth: StaffBrowser, username: str, password: str, secret: str) -> FlaskClient:
+    """Both steps on a new browser, landing on the workspace."""
+    auth.forget_used_codes(username)
+    browser = auth.app.test_client()
+    first = auth.post_password(browser, username, password)
     assert first.headers["Location"] == "/staff/two-factor"
-    done = browser.post(
-        "/staff/two-factor",
-        data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf(browser, "/staff/two-factor")},
-    )
+    done = auth.post_code(browser, pyotp.TOTP(secret).now())
     assert done.headers["Location"] == "/workspace", done.get_data(as_text=True)
     return browser
 
 
 def test_an_older_personal_key_is_made_post_quantum_at_the_next_sign_in(
-    app: Flask, team: Team, monkeypatch: pytest.MonkeyPatch
+    app: Flask, team: Team, auth: StaffBrowser, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A coach whose personal key predates hybrid keys holds their copy of the organisation key
     and their two-step secret sealed with X25519 alone; their next sign-in gives them a hybrid
@@ -743,7 +741,7 @@ def test_an_older_personal_key_is_made_post_quantum_at_the_next_sign_in(
     person = sent_client(app, "Sam " + marker()[:6])
     assign_in_database(app, person.id, older_id)
 
-    coach = _sign_in(app, "olderkey", OTHER_PASSWORD, secret)
+    coach = _sign_in(auth, "olderkey", OTHER_PASSWORD, secret)
     assert person.name in coach.get(f"/clients/{person.id}").get_data(as_text=True)
     with app.app_context():
         upgraded = staff.find_staff(db_session(), "olderkey")
@@ -752,5 +750,5 @@ def test_an_older_personal_key_is_made_post_quantum_at_the_next_sign_in(
         assert crypto.envelope_version(upgraded.wrapped_org_key or b"") == 2
         assert crypto.envelope_version(upgraded.totp_secret_ct or b"") == 2
     # And the next day: the same password, the same codes, the same records.
-    again = _sign_in(app, "olderkey", OTHER_PASSWORD, secret)
+    again = _sign_in(auth, "olderkey", OTHER_PASSWORD, secret)
     assert person.name in again.get(f"/clients/{person.id}").get_data(as_text=True)

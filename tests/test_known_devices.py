@@ -15,12 +15,14 @@ from http.cookies import SimpleCookie
 
 import pyotp
 import pytest
-from conftest import PASSWORDS, Team, with_settings
 from flask import Flask
 from flask.testing import FlaskClient
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select, update
-from staff_helpers import csrf, error_summary, post_code, post_password
+from support.app import with_settings
+from support.pages import error_summary
+from support.staff import StaffBrowser
+from support.team import PASSWORDS, Team
 from werkzeug.test import TestResponse
 
 from intake.auth import devices
@@ -42,17 +44,6 @@ def settings(settings: dict[str, object]) -> dict[str, object]:
     }
 
 
-def full_sign_in(browser: FlaskClient, team: Team, username: str = "coach") -> TestResponse:
-    team.forget_used_codes(username)
-    first = post_password(browser, username, PASSWORDS[username])
-    assert first.status_code == 302, error_summary(first)
-    return post_code(browser, team.code(username))
-
-
-def sign_out(browser: FlaskClient) -> TestResponse:
-    return browser.post("/staff/sign-out", data={"csrf_token": csrf(browser, "/workspace")})
-
-
 def guesser(app: Flask, address: str = "203.0.113.50") -> FlaskClient:
     browser = app.test_client()
     browser.environ_base["REMOTE_ADDR"] = address
@@ -61,7 +52,7 @@ def guesser(app: Flask, address: str = "203.0.113.50") -> FlaskClient:
 
 def keep_guessing(browser: FlaskClient, username: str = "coach", tries: int = 6) -> None:
     for attempt in range(tries):
-        post_password(browser, username, f"a guess at the password {attempt}")
+        StaffBrowser.post_password(browser, username, f"a guess at the password {attempt}")
 
 
 def reuse_codes(app: Flask, username: str = "coach") -> None:
@@ -91,66 +82,66 @@ def device_set_cookie(response: TestResponse) -> SimpleCookie:
 
 
 def test_the_owner_signs_in_on_their_own_device_while_someone_elsewhere_keeps_guessing(
-    app: Flask, client: FlaskClient, team: Team
+    app: Flask, client: FlaskClient, team: Team, auth: StaffBrowser
 ) -> None:
-    assert full_sign_in(client, team).status_code == 302
-    sign_out(client)
+    auth.sign_in("coach", browser=client)
+    auth.sign_out(client)
 
     keep_guessing(guesser(app))
     assert paused_until(app) is not None, "the guessing did not pause the account"
     # A browser that never signed in to this account is told it is paused, right password or not.
     stranger = guesser(app, "198.51.100.7")
-    refused = post_password(stranger, "coach", PASSWORDS["coach"])
+    refused = auth.post_password(stranger, "coach", PASSWORDS["coach"])
     assert refused.status_code == 200
     assert "This account is paused" in error_summary(refused)[0]
 
     # The owner's own browser signs in, both steps, and reaches their clients.
     reuse_codes(app)
-    first = post_password(client, "coach", PASSWORDS["coach"])
+    first = auth.post_password(client, "coach", PASSWORDS["coach"])
     assert first.status_code == 302, error_summary(first)
-    assert post_code(client, team.code("coach")).status_code == 302
+    assert auth.post_code(client, team.code("coach")).status_code == 302
     assert client.get("/workspace").status_code == 200
 
 
 def test_a_wrong_password_on_the_owners_device_does_not_say_paused_or_pause_anyone(
-    app: Flask, client: FlaskClient, team: Team
+    app: Flask, client: FlaskClient, team: Team, auth: StaffBrowser
 ) -> None:
-    full_sign_in(client, team)
-    sign_out(client)
+    auth.sign_in("coach", browser=client)
+    auth.sign_out(client)
     keep_guessing(guesser(app))
-    wrong = post_password(client, "coach", "not my password today")
+    wrong = auth.post_password(client, "coach", "not my password today")
     assert error_summary(wrong) == [GENERIC]
     team.forget_used_codes("coach")  # the guesser's pause ends
     for attempt in range(5):
-        post_password(client, "coach", f"typed wrong again {attempt}")
+        auth.post_password(client, "coach", f"typed wrong again {attempt}")
     assert paused_until(app) is None, "the owner's own mistakes paused the account for everyone"
 
 
 @with_settings(SIGN_IN_LIMIT_PER_ACCOUNT="4 per hour", FAILED_SIGN_INS_BEFORE_PAUSE=1000)
 def test_the_owners_device_has_a_budget_of_its_own(
-    app: Flask, client: FlaskClient, team: Team
+    app: Flask, client: FlaskClient, team: Team, auth: StaffBrowser
 ) -> None:
-    full_sign_in(client, team)
-    sign_out(client)
+    auth.sign_in("coach", browser=client)
+    auth.sign_out(client)
     elsewhere = guesser(app)
     keep_guessing(elsewhere, tries=4)
-    assert post_password(elsewhere, "coach", PASSWORDS["coach"]).status_code == 429
+    assert auth.post_password(elsewhere, "coach", PASSWORDS["coach"]).status_code == 429
     # The owner's device has not tried at all: it still may.
-    assert post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
+    assert auth.post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
     # And its own wrong tries run out on its own budget, not the guesser's.
     keep_guessing(client, tries=4)
-    assert post_password(client, "coach", PASSWORDS["coach"]).status_code == 429
+    assert auth.post_password(client, "coach", PASSWORDS["coach"]).status_code == 429
 
 
 def test_a_device_cookie_for_someone_else_tampered_or_too_old_counts_for_nothing(
-    app: Flask, client: FlaskClient, team: Team
+    app: Flask, client: FlaskClient, team: Team, auth: StaffBrowser
 ) -> None:
-    full_sign_in(client, team, "coach2")  # this browser is coach2's, not coach's
-    sign_out(client)
+    auth.sign_in("coach2", browser=client)  # this browser is coach2's, not coach's
+    auth.sign_out(client)
     keep_guessing(guesser(app))
     assert (
         "This account is paused"
-        in error_summary(post_password(client, "coach", PASSWORDS["coach"]))[0]
+        in error_summary(auth.post_password(client, "coach", PASSWORDS["coach"]))[0]
     )
 
     signer = URLSafeTimedSerializer(str(app.secret_key), salt=devices.SALT)
@@ -163,7 +154,7 @@ def test_a_device_cookie_for_someone_else_tampered_or_too_old_counts_for_nothing
     ):
         browser = app.test_client()
         browser.set_cookie(DEVICE_COOKIE, value, domain="localhost", secure=True, path="/")
-        refused = post_password(browser, "coach", PASSWORDS["coach"])
+        refused = auth.post_password(browser, "coach", PASSWORDS["coach"])
         assert "This account is paused" in error_summary(refused)[0], value
 
     # Older than DEVICE_DAYS: the signature's time says so.
@@ -180,19 +171,19 @@ def test_a_device_cookie_for_someone_else_tampered_or_too_old_counts_for_nothing
     )
     assert (
         "This account is paused"
-        in error_summary(post_password(browser, "coach", PASSWORDS["coach"]))[0]
+        in error_summary(auth.post_password(browser, "coach", PASSWORDS["coach"]))[0]
     )
 
 
 def test_the_device_cookie_is_set_after_both_steps_only_and_survives_signing_out(
-    app: Flask, client: FlaskClient, team: Team
+    app: Flask, client: FlaskClient, team: Team, auth: StaffBrowser
 ) -> None:
     team.forget_used_codes("coach")
-    first = post_password(client, "coach", PASSWORDS["coach"])
+    first = auth.post_password(client, "coach", PASSWORDS["coach"])
     assert not any(h.startswith(DEVICE_COOKIE) for h in first.headers.getlist("Set-Cookie")), (
         "a right password alone made the browser a known device"
     )
-    second = post_code(client, team.code("coach"))
+    second = auth.post_code(client, team.code("coach"))
     assert second.status_code == 302
     morsel = device_set_cookie(second)[DEVICE_COOKIE]
     assert morsel["httponly"]
@@ -204,7 +195,7 @@ def test_the_device_cookie_is_set_after_both_steps_only_and_survives_signing_out
     assert "coach" not in morsel.value
     assert PASSWORDS["coach"] not in morsel.value
 
-    out = sign_out(client)
+    out = auth.sign_out(client)
     assert "cookies" not in out.headers["Clear-Site-Data"]
     assert not any(h.startswith(DEVICE_COOKIE) for h in out.headers.getlist("Set-Cookie"))
     assert client.get_cookie(DEVICE_COOKIE) is not None
@@ -213,19 +204,19 @@ def test_the_device_cookie_is_set_after_both_steps_only_and_survives_signing_out
 
 
 def test_the_owners_device_still_needs_the_six_digit_code_while_paused(
-    app: Flask, client: FlaskClient, team: Team
+    app: Flask, client: FlaskClient, team: Team, auth: StaffBrowser
 ) -> None:
-    full_sign_in(client, team)
-    sign_out(client)
+    auth.sign_in("coach", browser=client)
+    auth.sign_out(client)
     keep_guessing(guesser(app))
     reuse_codes(app)
-    assert post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
+    assert auth.post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
     secret = team.totp["coach"]
     totp = pyotp.TOTP(secret)
     now = totp.timecode(datetime.now(UTC))
     near = {totp.generate_otp(step) for step in range(now - 3, now + 4)}
     wrong = next(f"{n:06d}" for n in range(100000, 1_000_000) if f"{n:06d}" not in near)
-    assert error_summary(post_code(client, wrong)) == [GENERIC]
+    assert error_summary(auth.post_code(client, wrong)) == [GENERIC]
     assert client.get("/workspace").status_code == 302
     assert paused_until(app) is not None  # still paused for everyone else
     assert paused_until(app) > datetime.now(UTC) - timedelta(minutes=1)  # type: ignore[operator]

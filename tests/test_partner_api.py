@@ -19,26 +19,29 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from conftest import Team, csrf
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from journey_helpers import Phone, assert_not_stored, database_bytes, marker
-from referral_helpers import (
+from sqlalchemy import select
+from support.app import with_settings
+from support.database import assert_not_stored, database_bytes
+from support.journey import Phone, marker
+from support.pages import csrf
+from support.referrals import (
     arrive,
     begin_referred,
     client_of,
     expire,
     my_choice,
     other_partner_browser,
-    partner_browser,
     refer,
     referral_row,
     statuses,
 )
-from sqlalchemy import select
+from support.staff import StaffBrowser
+from support.team import Team
 from werkzeug.test import TestResponse
 
 from intake.db import db_session
@@ -48,17 +51,6 @@ OPENAPI = Path(__file__).resolve().parent.parent / "docs" / "openapi.json"
 API = "/api/v1"
 TOKEN_SHOWN = re.compile(r"<bdi>(gw_[A-Za-z0-9_-]+)</bdi>")
 ROOMY = "100000 per minute"  # schemathesis sends a few hundred requests with one token
-
-
-@pytest.fixture
-def settings(settings: dict[str, object], request: pytest.FixtureRequest) -> dict[str, object]:
-    """The shared settings, changed by `@with_settings(...)` before the app is built."""
-    settings.update(getattr(request, "param", {}))
-    return settings
-
-
-def with_settings(**changes: object) -> pytest.MarkDecorator:
-    return pytest.mark.parametrize("settings", [changes], indirect=True, ids=["settings"])
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -131,9 +123,9 @@ def token_rows(app: Flask) -> list[ApiToken]:
 
 
 def test_a_token_is_shown_once_stored_as_its_digest_and_works(
-    app: Flask, team: Team, database_kind: str, instance_path: Path
+    app: Flask, team: Team, database_kind: str, instance_path: Path, auth: StaffBrowser
 ) -> None:
-    partner = partner_browser(app, team)
+    partner = auth.sign_in("partner")
     token, page = make_token(partner, "Our case system")
     assert "shown only once" in page.get_data(as_text=True)
 
@@ -155,8 +147,10 @@ def test_a_token_is_shown_once_stored_as_its_digest_and_works(
     assert token_rows(app)[0].last_used_at is not None
 
 
-def test_no_token_a_wrong_one_or_a_revoked_one_is_refused(app: Flask, team: Team) -> None:
-    partner = partner_browser(app, team)
+def test_no_token_a_wrong_one_or_a_revoked_one_is_refused(
+    app: Flask, team: Team, auth: StaffBrowser
+) -> None:
+    partner = auth.sign_in("partner")
     token, _page = make_token(partner)
     made = refer(partner)
     api = Api(app, token)
@@ -176,7 +170,7 @@ def test_no_token_a_wrong_one_or_a_revoked_one_is_refused(app: Flask, team: Team
 
     # Another organisation cannot revoke it.
     (row,) = token_rows(app)
-    theirs = other_partner_browser(app)
+    theirs = other_partner_browser(auth)
     assert revoke(theirs, row.id).status_code == 404
     assert status_of(api, made.reference) == "invited"
 
@@ -195,9 +189,9 @@ def test_no_token_a_wrong_one_or_a_revoked_one_is_refused(app: Flask, team: Team
 
 
 def test_a_token_reads_and_withdraws_only_its_own_organisations_referrals(
-    app: Flask, team: Team
+    app: Flask, team: Team, auth: StaffBrowser
 ) -> None:
-    ours_browser, theirs_browser = partner_browser(app, team), other_partner_browser(app)
+    ours_browser, theirs_browser = auth.sign_in("partner"), other_partner_browser(auth)
     ours, theirs = Api(app, make_token(ours_browser)[0]), Api(app, make_token(theirs_browser)[0])
     mine = refer(ours_browser)
     made = theirs.post("/referrals", {"locale": "en"})
@@ -256,9 +250,9 @@ def test_a_token_reads_and_withdraws_only_its_own_organisations_referrals(
     ],
 )
 def test_making_a_referral_refuses_what_it_cannot_take(
-    app: Flask, team: Team, body: object, content_type: str | None, error: str
+    app: Flask, team: Team, body: object, content_type: str | None, error: str, auth: StaffBrowser
 ) -> None:
-    partner = partner_browser(app, team)
+    partner = auth.sign_in("partner")
     api = Api(app, make_token(partner)[0])
     if content_type is None:
         response = api.post("/referrals", body)
@@ -268,15 +262,17 @@ def test_making_a_referral_refuses_what_it_cannot_take(
     assert api.get("/referrals").get_json()["referrals"] == []
 
 
-def test_a_body_too_large_is_refused_in_json(app: Flask, team: Team) -> None:
-    api = Api(app, make_token(partner_browser(app, team))[0])
+def test_a_body_too_large_is_refused_in_json(app: Flask, team: Team, auth: StaffBrowser) -> None:
+    api = Api(app, make_token(auth.sign_in("partner"))[0])
     huge = json.dumps({"note": "x" * int(app.config["MAX_CONTENT_LENGTH"])})
     response = api.post("/referrals", data=huge, content_type="application/json")
     assert json_error(response, 413) == "too_large"
 
 
-def test_unknown_addresses_and_methods_answer_in_json(app: Flask, team: Team) -> None:
-    api = Api(app, make_token(partner_browser(app, team))[0])
+def test_unknown_addresses_and_methods_answer_in_json(
+    app: Flask, team: Team, auth: StaffBrowser
+) -> None:
+    api = Api(app, make_token(auth.sign_in("partner"))[0])
     assert json_error(api.get("/nothing-here"), 404) == "not_found"
     deleted = api.client.delete(f"{API}/referrals", headers=api.headers())
     assert json_error(deleted, 405) == "method_not_allowed"
@@ -288,9 +284,9 @@ def test_unknown_addresses_and_methods_answer_in_json(app: Flask, team: Team) ->
 
 
 def test_a_referral_made_by_the_api_works_and_its_note_is_sealed(
-    app: Flask, team: Team, database_kind: str, instance_path: Path
+    app: Flask, team: Team, database_kind: str, instance_path: Path, auth: StaffBrowser
 ) -> None:
-    partner = partner_browser(app, team)
+    partner = auth.sign_in("partner")
     api = Api(app, make_token(partner)[0])
     nickname, note = f"Nick {marker()}", f"Note {marker()}"
     response = api.post("/referrals", {"locale": "uk", "nickname": nickname, "note": note})
@@ -323,8 +319,8 @@ def test_a_referral_made_by_the_api_works_and_its_note_is_sealed(
 
 
 @with_settings(API_LIMIT_PER_TOKEN="3 per hour")
-def test_the_api_is_throttled_per_token(app: Flask, team: Team) -> None:
-    partner = partner_browser(app, team)
+def test_the_api_is_throttled_per_token(app: Flask, team: Team, auth: StaffBrowser) -> None:
+    partner = auth.sign_in("partner")
     first = Api(app, make_token(partner, "first")[0])
     second = Api(app, make_token(partner, "second")[0])
     for _ in range(3):
@@ -339,8 +335,10 @@ def test_the_api_is_throttled_per_token(app: Flask, team: Team) -> None:
 # --- the same consent rules as the pages ------------------------------------------------------
 
 
-def test_the_api_shows_a_status_only_while_the_person_agrees(app: Flask, team: Team) -> None:
-    partner = partner_browser(app, team)
+def test_the_api_shows_a_status_only_while_the_person_agrees(
+    app: Flask, team: Team, auth: StaffBrowser
+) -> None:
+    partner = auth.sign_in("partner")
     api = Api(app, make_token(partner)[0])
     made = api.post("/referrals", {"locale": "en"}).get_json()
     reference, token = made["reference"], made["link"].rsplit("/r/", 1)[1]
@@ -367,9 +365,9 @@ def test_the_api_shows_a_status_only_while_the_person_agrees(app: Flask, team: T
 
 
 def test_the_api_withdraws_an_unused_referral_and_shows_expired_ones(
-    app: Flask, team: Team
+    app: Flask, team: Team, auth: StaffBrowser
 ) -> None:
-    partner = partner_browser(app, team)
+    partner = auth.sign_in("partner")
     api = Api(app, make_token(partner)[0])
     stopped = api.post("/referrals", {}).get_json()
     old = api.post("/referrals", {"locale": "ar"}).get_json()
@@ -443,21 +441,23 @@ def api_schema_config(token: str) -> schemathesis.Config:
     )
 
 
-def references_to_try(app: Flask, partner: FlaskClient) -> list[str]:
+def references_to_try(auth: StaffBrowser, partner: FlaskClient) -> list[str]:
     """An unused referral of ours, a used one, and another organisation's."""
     unused, used = refer(partner), refer(partner)
-    phone = Phone(app)
+    phone = Phone(auth.app)
     arrive(phone, used.token)
     begin_referred(phone, "yes")
-    theirs = refer(other_partner_browser(app))
+    theirs = refer(other_partner_browser(auth))
     return [unused.reference, used.reference, theirs.reference]
 
 
 @with_settings(API_LIMIT_PER_TOKEN=ROOMY)
-def test_the_api_does_what_its_openapi_document_says(app: Flask, team: Team) -> None:
-    partner = partner_browser(app, team)
+def test_the_api_does_what_its_openapi_document_says(
+    app: Flask, team: Team, auth: StaffBrowser
+) -> None:
+    partner = auth.sign_in("partner")
     token, _page = make_token(partner)
-    references = references_to_try(app, partner)
+    references = references_to_try(auth, partner)
     schema = schemathesis.openapi.from_wsgi(
         f"{API}/openapi.json", app, config=api_schema_config(token)
     )
@@ -478,12 +478,14 @@ def test_the_api_does_what_its_openapi_document_says(app: Flask, team: Team) -> 
 
 
 @with_settings(API_LIMIT_PER_TOKEN=ROOMY)
-def test_the_document_check_catches_a_document_that_is_wrong(app: Flask, team: Team) -> None:
+def test_the_document_check_catches_a_document_that_is_wrong(
+    app: Flask, team: Team, auth: StaffBrowser
+) -> None:
     """The same check, given a document that says something the app does not do, fails: the
     check above is not passing by accident."""
-    partner = partner_browser(app, team)
+    partner = auth.sign_in("partner")
     token, _page = make_token(partner)
-    references = references_to_try(app, partner)
+    references = references_to_try(auth, partner)
     wrong = copy.deepcopy(json.loads(OPENAPI.read_bytes()))
     # Say referrals are never "invited" (a new referral is).
     for name in ("Referral", "CreatedReferral"):

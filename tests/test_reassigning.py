@@ -11,17 +11,19 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import Team, csrf
 from flask import Flask
 from flask.testing import FlaskClient
-from staff_helpers import assign, rename, sent_client, sign_in_as
+from support.clients import sent_client
+from support.pages import csrf
+from support.staff import StaffBrowser, assign, rename
+from support.team import Team
 
 WAITING_CAPTION = "Sent, with no coach yet, or whose coach has left:"
 
 
 @pytest.fixture
-def admin(app: Flask, team: Team) -> FlaskClient:
-    return sign_in_as(app, "admin", team=team)
+def admin(app: Flask, team: Team, auth: StaffBrowser) -> FlaskClient:
+    return auth.sign_in("admin")
 
 
 def waiting_section(admin: FlaskClient) -> str:
@@ -50,7 +52,7 @@ def reassign_from_record(admin: FlaskClient, client_id: str, coach_id: int) -> N
 
 
 def test_a_leaving_coachs_clients_wait_for_a_new_coach(
-    app: Flask, team: Team, admin: FlaskClient
+    app: Flask, team: Team, admin: FlaskClient, auth: StaffBrowser
 ) -> None:
     person = sent_client(app, "Farida Stranded")
     assign(admin, person.id, team.ids["coach"])
@@ -67,18 +69,18 @@ def test_a_leaving_coachs_clients_wait_for_a_new_coach(
 
     assign(admin, person.id, team.ids["coach2"])
     assert "Farida Stranded" not in waiting_section(admin)
-    coach2 = sign_in_as(app, "coach2", team=team)
+    coach2 = auth.sign_in("coach2")
     assert "<bdi>Farida Stranded</bdi>" in coach2.get("/workspace").get_data(as_text=True)
     assert coach2.get(f"/clients/{person.id}").status_code == 200
 
 
 def test_an_admin_moves_someone_to_another_coach_from_their_record(
-    app: Flask, team: Team, admin: FlaskClient
+    app: Flask, team: Team, admin: FlaskClient, auth: StaffBrowser
 ) -> None:
     rename(app, "coach2", "Mirela Second-Coach")
     person = sent_client(app, "Yusuf Moving")
     assign(admin, person.id, team.ids["coach"])
-    coach = sign_in_as(app, "coach", team=team)
+    coach = auth.sign_in("coach")
     assert coach.get(f"/clients/{person.id}").status_code == 200
 
     record = admin.get(f"/clients/{person.id}").get_data(as_text=True)
@@ -91,7 +93,7 @@ def test_an_admin_moves_someone_to_another_coach_from_their_record(
 
     assert coach.get(f"/clients/{person.id}").status_code == 404, "the old coach loses them"
     assert "Yusuf Moving" not in coach.get("/workspace").get_data(as_text=True)
-    coach2 = sign_in_as(app, "coach2", team=team)
+    coach2 = auth.sign_in("coach2")
     assert coach2.get(f"/clients/{person.id}").status_code == 200
     shown = admin.get(f"/clients/{person.id}").get_data(as_text=True)
     assert "<dd>Mirela Second-Coach</dd>" in shown
@@ -101,11 +103,11 @@ def test_an_admin_moves_someone_to_another_coach_from_their_record(
 
 
 def test_a_coach_is_not_offered_the_choice_and_cannot_make_it(
-    app: Flask, team: Team, admin: FlaskClient
+    app: Flask, team: Team, admin: FlaskClient, auth: StaffBrowser
 ) -> None:
     person = sent_client(app, "Lena Staying")
     assign(admin, person.id, team.ids["coach"])
-    coach = sign_in_as(app, "coach", team=team)
+    coach = auth.sign_in("coach")
     record = coach.get(f"/clients/{person.id}").get_data(as_text=True)
     assert "/assign" not in record
 
@@ -122,7 +124,7 @@ def test_a_coach_is_not_offered_the_choice_and_cannot_make_it(
 
 
 def test_an_admin_finds_everyone_who_has_a_coach_and_who_that_is(
-    app: Flask, team: Team, admin: FlaskClient
+    app: Flask, team: Team, admin: FlaskClient, auth: StaffBrowser
 ) -> None:
     rename(app, "coach", "Tomasz First-Coach")
     person = sent_client(app, "Amira Withacoach")
@@ -135,5 +137,5 @@ def test_an_admin_finds_everyone_who_has_a_coach_and_who_that_is(
     assert f'href="/clients/{person.id}"' in everyone, "their record is one click away"
     assert "<td>Tomasz First-Coach</td>" in row, "the row says who their coach is"
 
-    coach = sign_in_as(app, "coach", team=team)
+    coach = auth.sign_in("coach")
     assert "Everyone with a coach" not in coach.get("/workspace").get_data(as_text=True)

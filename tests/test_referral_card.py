@@ -18,9 +18,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import Team, _settings, make_team
 from flask import Flask
-from referral_helpers import Made, partner_browser, refer
+from support.app import settings_for
+from support.referrals import NewReferral, refer
+from support.staff import StaffBrowser
+from support.team import Team, make_team
 
 from config import ConfigurationError
 from intake import create_app
@@ -37,7 +39,7 @@ def words_of(markup: str) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]+>", "", markup.replace("<wbr>", ""))).split())
 
 
-def sheet_of(made: Made) -> str:
+def sheet_of(made: NewReferral) -> str:
     """The printed card and what follows it on the page."""
     found = re.search(r'<div class="referral-sheet">(.*)</main>', made.page, re.S)
     assert found, "no card on the page"
@@ -53,7 +55,7 @@ def address_on(card: str) -> str:
 @contextmanager
 def app_with(database_url: str, instance_path: Path, **extra: object) -> Iterator[Flask]:
     """An app of its own, with settings the `app` fixture does not have."""
-    application = create_app(_settings(database_url, **extra), instance_path=str(instance_path))
+    application = create_app(settings_for(database_url, **extra), instance_path=str(instance_path))
     try:
         yield application
     finally:
@@ -74,12 +76,15 @@ def english_part(sheet: str) -> tuple[dict[str, str], str] | None:
 
 
 @pytest.fixture
-def settings(database_url: str) -> dict[str, object]:
-    return _settings(database_url, PUBLIC_URL=PUBLIC)
+def settings(settings: dict[str, object]) -> dict[str, object]:
+    """The shared settings, on a public address."""
+    return {**settings, "PUBLIC_URL": PUBLIC}
 
 
-def test_the_card_prints_the_short_address_to_type_and_the_code(app: Flask, team: Team) -> None:
-    made = refer(partner_browser(app, team), locale="en")
+def test_the_card_prints_the_short_address_to_type_and_the_code(
+    app: Flask, team: Team, auth: StaffBrowser
+) -> None:
+    made = refer(auth.sign_in("partner"), locale="en")
     sheet = sheet_of(made)
     _attributes, card = translated_part(sheet)
     assert "Or open the website and type this code:" in words_of(card)
@@ -93,8 +98,10 @@ def test_the_card_prints_the_short_address_to_type_and_the_code(app: Flask, team
     assert sheet.count("An invitation to coaching") == 1
 
 
-def test_an_arabic_card_has_its_key_lines_in_english_too(app: Flask, team: Team) -> None:
-    made = refer(partner_browser(app, team), locale="ar")
+def test_an_arabic_card_has_its_key_lines_in_english_too(
+    app: Flask, team: Team, auth: StaffBrowser
+) -> None:
+    made = refer(auth.sign_in("partner"), locale="ar")
     sheet = sheet_of(made)
     attributes, card = translated_part(sheet)
     assert (attributes["lang"], attributes["dir"]) == ("ar", "rtl")
@@ -126,7 +133,7 @@ def test_without_public_url_the_card_shows_the_address_the_page_was_opened_at(
     database_url: str, instance_path: Path
 ) -> None:
     with app_with(database_url, instance_path) as app:
-        made = refer(partner_browser(app, make_team(app)), locale="fr")
+        made = refer(StaffBrowser(app, make_team(app)).sign_in("partner"), locale="fr")
     _attributes, card = translated_part(sheet_of(made))
     assert address_on(card) == "localhost/referral-code"
     assert made.link.startswith("http://localhost/r/"), made.link
@@ -138,14 +145,16 @@ def test_a_public_url_with_a_path_keeps_it_and_its_host_is_written_small(
     with app_with(
         database_url, instance_path, PUBLIC_URL="https://Coaching.Example.org/forms"
     ) as app:
-        made = refer(partner_browser(app, make_team(app)), locale="uk")
+        made = refer(StaffBrowser(app, make_team(app)).sign_in("partner"), locale="uk")
     _attributes, card = translated_part(sheet_of(made))
     assert address_on(card) == "coaching.example.org/forms/referral-code"
     assert made.link.startswith("https://Coaching.Example.org/forms/r/"), made.link
 
 
-def test_the_caseworker_is_told_the_person_can_read_the_note(app: Flask, team: Team) -> None:
-    page = partner_browser(app, team).get("/partner/referrals/new").get_data(as_text=True)
+def test_the_caseworker_is_told_the_person_can_read_the_note(
+    app: Flask, team: Team, auth: StaffBrowser
+) -> None:
+    page = auth.sign_in("partner").get("/partner/referrals/new").get_data(as_text=True)
     hint = re.search(r'<p class="hint" id="note-hint">(.*?)</p>', page, re.S)
     assert hint, "no hint by the note"
     assert NOTE_READER in words_of(hint.group(1))

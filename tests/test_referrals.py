@@ -21,42 +21,35 @@ from urllib.parse import urlsplit
 import pytest
 import segno
 from babel.dates import format_date
-from conftest import Team, csrf
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_babel import force_locale, gettext
-from journey_helpers import (
-    Page,
-    Phone,
-    assert_not_stored,
-    database_bytes,
-    fill,
-    marker,
-    typed_words,
-)
-from referral_helpers import (
+from sqlalchemy import select
+from support.app import with_settings
+from support.database import assert_not_stored, database_bytes
+from support.journey import Phone, fill, marker, typed_words
+from support.pages import Page, csrf, without_csrf_tokens
+from support.referrals import (
     CLOSED_PAGE,
     CODE_NOT_FOUND,
     SHOWN,
     START_WITHOUT,
     TOO_MANY_CODES,
-    Made,
+    NewReferral,
     arrive,
     begin_referred,
     client_of,
     expire,
     my_choice,
     other_partner_browser,
-    partner_browser,
     refer,
     referral_row,
     statuses,
     withdraw_on_page,
 )
-from sqlalchemy import select
-from staff_helpers import assign, sign_in_as
+from support.staff import StaffBrowser, assign
+from support.team import Team
 from werkzeug.test import TestResponse
-from workspace_helpers import without_csrf_tokens
 
 from intake import crypto
 from intake.db import db_session
@@ -65,17 +58,6 @@ from intake.questionnaire import SECTIONS
 
 ORG = "Test charity"
 STATUS = "status_to_referrer"
-
-
-@pytest.fixture
-def settings(settings: dict[str, object], request: pytest.FixtureRequest) -> dict[str, object]:
-    """The shared settings, changed by `@with_settings(...)` before the app is built."""
-    settings.update(getattr(request, "param", {}))
-    return settings
-
-
-def with_settings(**changes: object) -> pytest.MarkDecorator:
-    return pytest.mark.parametrize("settings", [changes], indirect=True, ids=["settings"])
 
 
 def text_of(response: TestResponse) -> str:
@@ -132,10 +114,10 @@ def partner_pages(browser: FlaskClient) -> Iterator[tuple[str, TestResponse]]:
 
 
 def test_a_partner_never_sees_nor_withdraws_another_organisations_referrals(
-    app: Flask, team: Team
+    app: Flask, team: Team, auth: StaffBrowser
 ) -> None:
-    ours = partner_browser(app, team)
-    theirs = other_partner_browser(app)
+    ours = auth.sign_in("partner")
+    theirs = other_partner_browser(auth)
     mine = refer(ours)
     other = refer(theirs)
 
@@ -154,15 +136,15 @@ def test_a_partner_never_sees_nor_withdraws_another_organisations_referrals(
     arrive(Phone(app), mine.token)
 
     # A coach is not partner staff: the partner pages do not exist for them.
-    coach = sign_in_as(app, "coach", team=team)
+    coach = auth.sign_in("coach")
     assert coach.get("/partner/").status_code == 404
     assert coach.get("/partner/referrals/new").status_code == 404
 
 
 def test_the_partner_never_sees_an_answer_nor_their_own_note_and_the_coach_does(
-    app: Flask, team: Team, database_kind: str, instance_path: Path
+    app: Flask, team: Team, database_kind: str, instance_path: Path, auth: StaffBrowser
 ) -> None:
-    partner = partner_browser(app, team)
+    partner = auth.sign_in("partner")
     nickname, note = f"Nick {marker()}", f"Note {marker()}\nsecond line {marker()}"
     made = refer(partner, nickname=nickname, note=note)
     for value in (nickname, *note.split("\n")):
@@ -174,9 +156,9 @@ def test_the_partner_never_sees_an_answer_nor_their_own_note_and_the_coach_does(
     typed = fill_and_send(phone)
     person = client_of(app, made.reference)
     assert person is not None
-    admin = sign_in_as(app, "admin", team=team)
+    admin = auth.sign_in("admin")
     assign(admin, person.id, team.ids["coach"])
-    coach = sign_in_as(app, "coach", team=team)
+    coach = auth.sign_in("coach")
     set_status(coach, person.id, ClientStatus.ACTIVE)
 
     # The caseworker walks every page they can reach, and asks the API too.
@@ -218,7 +200,7 @@ def test_the_partner_never_sees_an_answer_nor_their_own_note_and_the_coach_does(
     for line in note.split("\n"):
         assert line in body
     assert f"Note from {ORG}:" in text_of(record)
-    other_coach = sign_in_as(app, "coach2", team=team)
+    other_coach = auth.sign_in("coach2")
     refused = other_coach.get(f"/clients/{person.id}")
     assert refused.status_code == 404
     assert nickname not in refused.get_data(as_text=True)
@@ -229,9 +211,9 @@ def test_the_partner_never_sees_an_answer_nor_their_own_note_and_the_coach_does(
 
 @pytest.mark.parametrize("answer", ["no", None], ids=["said-no", "did-not-answer"])
 def test_the_status_is_shared_only_while_the_person_agrees(
-    app: Flask, team: Team, answer: str | None
+    app: Flask, team: Team, answer: str | None, auth: StaffBrowser
 ) -> None:
-    partner = partner_browser(app, team)
+    partner = auth.sign_in("partner")
     made = refer(partner)
     assert statuses(partner)[made.reference] == SHOWN["invited"]
 
@@ -254,8 +236,8 @@ def test_the_status_is_shared_only_while_the_person_agrees(
 
     person = client_of(app, made.reference)
     assert person is not None
-    assign(sign_in_as(app, "admin", team=team), person.id, team.ids["coach"])
-    coach = sign_in_as(app, "coach", team=team)
+    assign(auth.sign_in("admin"), person.id, team.ids["coach"])
+    coach = auth.sign_in("coach")
     set_status(coach, person.id, ClientStatus.ACTIVE)
     assert statuses(partner)[made.reference] == SHOWN["first_session_agreed"]
     set_status(coach, person.id, ClientStatus.CLOSED)
@@ -269,9 +251,9 @@ def test_the_status_is_shared_only_while_the_person_agrees(
 
 
 def test_deleting_everything_hides_the_status_and_the_link_stays_used(
-    app: Flask, team: Team
+    app: Flask, team: Team, auth: StaffBrowser
 ) -> None:
-    partner = partner_browser(app, team)
+    partner = auth.sign_in("partner")
     made = refer(partner)
     phone = Phone(app)
     arrive(phone, made.token)
@@ -285,8 +267,10 @@ def test_deleting_everything_hides_the_status_and_the_link_stays_used(
     assert referral_row(app, made.reference).used_at is not None
 
 
-def test_saying_yes_at_the_start_shows_started_at_once(app: Flask, team: Team) -> None:
-    partner = partner_browser(app, team)
+def test_saying_yes_at_the_start_shows_started_at_once(
+    app: Flask, team: Team, auth: StaffBrowser
+) -> None:
+    partner = auth.sign_in("partner")
     made = refer(partner)
     phone = Phone(app)
     arrive(phone, made.token)
@@ -296,8 +280,10 @@ def test_saying_yes_at_the_start_shows_started_at_once(app: Flask, team: Team) -
     assert "Updates to the organisation that referred: Yes" in receipts, "no receipt for it"
 
 
-def test_an_unused_referral_is_invited_withdrawn_or_expired(app: Flask, team: Team) -> None:
-    partner = partner_browser(app, team)
+def test_an_unused_referral_is_invited_withdrawn_or_expired(
+    app: Flask, team: Team, auth: StaffBrowser
+) -> None:
+    partner = auth.sign_in("partner")
     waiting, stopped, old = refer(partner), refer(partner), refer(partner)
     response = withdraw_on_page(partner, stopped.reference)
     assert response.status_code == 302
@@ -329,8 +315,8 @@ def assert_kind_closed_page(response: TestResponse, reason: str) -> None:
     assert "/welcome" in page.hrefs, "no way to start without it"
 
 
-def test_a_link_and_its_code_work_once(app: Flask, team: Team) -> None:
-    partner = partner_browser(app, team)
+def test_a_link_and_its_code_work_once(app: Flask, team: Team, auth: StaffBrowser) -> None:
+    partner = auth.sign_in("partner")
     made = refer(partner)
     first = Phone(app)
     arrive(first, made.token)
@@ -359,9 +345,11 @@ def test_a_link_and_its_code_work_once(app: Flask, team: Team) -> None:
         assert newest.status_shared_at is None, "no status goes to a referrer they do not have"
 
 
-def test_a_used_card_answers_as_an_unused_one_would(app: Flask, team: Team) -> None:
+def test_a_used_card_answers_as_an_unused_one_would(
+    app: Flask, team: Team, auth: StaffBrowser
+) -> None:
     """Someone who finds the card cannot learn from Groundwork whether the person started."""
-    partner = partner_browser(app, team)
+    partner = auth.sign_in("partner")
     used, unused = refer(partner), refer(partner)
     person = Phone(app)
     arrive(person, used.token)
@@ -386,9 +374,9 @@ def test_a_used_card_answers_as_an_unused_one_would(app: Flask, team: Team) -> N
 
 
 def test_opening_a_link_without_agreeing_leaves_it_for_the_person_it_is_for(
-    app: Flask, team: Team
+    app: Flask, team: Team, auth: StaffBrowser
 ) -> None:
-    partner = partner_browser(app, team)
+    partner = auth.sign_in("partner")
     made = refer(partner)
 
     # Someone opens it, reads as far as the consent page, and leaves with quick exit.
@@ -437,9 +425,9 @@ def test_opening_a_link_without_agreeing_leaves_it_for_the_person_it_is_for(
     ],
 )
 def test_a_withdrawn_or_expired_referral_gets_the_kind_page(
-    app: Flask, team: Team, how: str, what: str, reason: str
+    app: Flask, team: Team, how: str, what: str, reason: str, auth: StaffBrowser
 ) -> None:
-    partner = partner_browser(app, team)
+    partner = auth.sign_in("partner")
     made = refer(partner)
     if what == "withdrawn":
         assert withdraw_on_page(partner, made.reference).status_code == 302
@@ -462,8 +450,8 @@ def test_a_link_nobody_made_gets_the_kind_page(app: Flask) -> None:
     assert_kind_closed_page(response, "We could not find it.")
 
 
-def test_a_code_is_typed_the_way_people_type(app: Flask, team: Team) -> None:
-    made = refer(partner_browser(app, team))
+def test_a_code_is_typed_the_way_people_type(app: Flask, team: Team, auth: StaffBrowser) -> None:
+    made = refer(auth.sign_in("partner"))
     phone = Phone(app)
     phone.get("/referral-code")
     typed = f" {made.code.lower().replace('-', ' ')} "
@@ -481,8 +469,10 @@ def wrong_code(right: str) -> str:
 
 
 @with_settings(REFERRAL_CODE_LIMIT_PER_ADDRESS="3 per hour")
-def test_guessing_codes_is_throttled_and_mistypes_cost_nothing(app: Flask, team: Team) -> None:
-    made = refer(partner_browser(app, team))
+def test_guessing_codes_is_throttled_and_mistypes_cost_nothing(
+    app: Flask, team: Team, auth: StaffBrowser
+) -> None:
+    made = refer(auth.sign_in("partner"))
     phone = Phone(app)
     phone.get("/referral-code")
     # Empty and misshapen codes are mistakes, not guesses: they never count.
@@ -517,9 +507,9 @@ def translated(app: Flask, locale: str, message: str, **values: object) -> str:
 
 
 def test_the_person_is_told_who_sent_them_in_the_language_the_partner_chose(
-    app: Flask, team: Team
+    app: Flask, team: Team, auth: StaffBrowser
 ) -> None:
-    made = refer(partner_browser(app, team), locale="fa")
+    made = refer(auth.sign_in("partner"), locale="fa")
     sent_by = translated(app, "fa", "You were sent here by %(org)s.", org=ORG)
     phone = Phone(app)
     referred = arrive(phone, made.token)
@@ -538,7 +528,7 @@ def test_the_person_is_told_who_sent_them_in_the_language_the_partner_chose(
     # Someone who already chose their language keeps it.
     chose = Phone(app)
     chose.get("/?lang=es")
-    other = refer(partner_browser(app, team), locale="ar")
+    other = refer(auth.sign_in("partner"), locale="ar")
     response = chose.get(f"/r/{other.token}", status=302)
     assert response.headers["Location"] == "/referred"
     page = chose.get("/referred")
@@ -556,7 +546,7 @@ CARD_TEXTS = (
 )
 
 
-def card_of(made: Made) -> tuple[dict[str, str], str]:
+def card_of(made: NewReferral) -> tuple[dict[str, str], str]:
     found = re.search(r"<section class=\"referral-card\"([^>]*)>(.*?)</section>", made.page, re.S)
     assert found, "no card on the page"
     attributes = dict(re.findall(r'(\w+)="([^"]*)"', found.group(1)))
@@ -564,8 +554,10 @@ def card_of(made: Made) -> tuple[dict[str, str], str]:
 
 
 @pytest.mark.parametrize("locale", ["ar", "fa", "uk", "fr", "es", "en"])
-def test_the_printable_card_is_in_the_persons_language(app: Flask, team: Team, locale: str) -> None:
-    made = refer(partner_browser(app, team), locale=locale)
+def test_the_printable_card_is_in_the_persons_language(
+    app: Flask, team: Team, locale: str, auth: StaffBrowser
+) -> None:
+    made = refer(auth.sign_in("partner"), locale=locale)
     attributes, card = card_of(made)
     assert attributes["lang"] == locale
     assert attributes["dir"] == ("rtl" if locale in ("ar", "fa") else "ltr")
@@ -594,8 +586,10 @@ def test_the_printable_card_is_in_the_persons_language(app: Flask, team: Team, l
     assert "Referral made" in outside
 
 
-def test_a_referral_for_a_language_we_do_not_ship_is_refused(app: Flask, team: Team) -> None:
-    partner = partner_browser(app, team)
+def test_a_referral_for_a_language_we_do_not_ship_is_refused(
+    app: Flask, team: Team, auth: StaffBrowser
+) -> None:
+    partner = auth.sign_in("partner")
     response = partner.post(
         "/partner/referrals/new",
         data={"locale": "de", "csrf_token": csrf(partner, "/partner/referrals/new")},
@@ -604,8 +598,10 @@ def test_a_referral_for_a_language_we_do_not_ship_is_refused(app: Flask, team: T
     assert statuses(partner) == {}
 
 
-def test_a_too_long_note_is_refused_and_nothing_is_made(app: Flask, team: Team) -> None:
-    partner = partner_browser(app, team)
+def test_a_too_long_note_is_refused_and_nothing_is_made(
+    app: Flask, team: Team, auth: StaffBrowser
+) -> None:
+    partner = auth.sign_in("partner")
     response = partner.post(
         "/partner/referrals/new",
         data={
@@ -620,9 +616,9 @@ def test_a_too_long_note_is_refused_and_nothing_is_made(app: Flask, team: Team) 
 
 
 def test_a_page_number_past_the_end_or_in_another_script_shows_the_list(
-    app: Flask, team: Team
+    app: Flask, team: Team, auth: StaffBrowser
 ) -> None:
-    partner = partner_browser(app, team)
+    partner = auth.sign_in("partner")
     made = refer(partner)
     far = partner.get(f"/partner/?page={10**30}")
     assert far.status_code == 200

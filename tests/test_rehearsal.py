@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import need
+from support.app import need
 
 from tools.journey import (
     Browser,

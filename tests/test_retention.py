@@ -12,34 +12,27 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import Team
-from consent_helpers import (
-    Person,
-    assign,
-    client_row,
-    come_back,
-    invoke,
-    new_person,
-    page_text,
-    raw_sql,
-    staff_browser,
-    staff_post,
-)
 from flask import Flask
-from journey_helpers import Phone, count_rows
 from sqlalchemy import func, select
+from support.app import invoke
+from support.clients import MadeClient, client_row, come_back, make_client
+from support.database import count_rows, raw_sql
+from support.journey import Phone
+from support.pages import page_text
+from support.staff import StaffBrowser, assign, staff_post
+from support.team import Team
 
 from intake.db import db_session
 from intake.models import Answer, ConsentEvent, utcnow
 
 
-def age(app: Flask, person: Person, column: str, days: int) -> None:
+def age(app: Flask, person: MadeClient, column: str, days: int) -> None:
     """Make a date in the database `days` old, as time passing would."""
     when = (utcnow() - timedelta(days=days)).replace(tzinfo=None)
     raw_sql(app, f"UPDATE client SET {column} = :when WHERE id = :id", when=when, id=person.id)  # noqa: S608
 
 
-def answers_of(app: Flask, person: Person) -> int:
+def answers_of(app: Flask, person: MadeClient) -> int:
     with app.app_context():
         return int(
             db_session().scalar(
@@ -49,7 +42,7 @@ def answers_of(app: Flask, person: Person) -> int:
         )
 
 
-def decisions_of(app: Flask, person: Person) -> int:
+def decisions_of(app: Flask, person: MadeClient) -> int:
     with app.app_context():
         return int(
             db_session().scalar(
@@ -61,7 +54,7 @@ def decisions_of(app: Flask, person: Person) -> int:
         )
 
 
-def assert_erased(app: Flask, person: Person) -> None:
+def assert_erased(app: Flask, person: MadeClient) -> None:
     row = client_row(app, person.id)
     assert row.status == "erased"
     assert row.erased_at is not None
@@ -72,7 +65,7 @@ def assert_erased(app: Flask, person: Person) -> None:
     assert "We could not find answers for that code." in page_text(response)
 
 
-def assert_kept(app: Flask, person: Person, status: str) -> None:
+def assert_kept(app: Flask, person: MadeClient, status: str) -> None:
     row = client_row(app, person.id)
     assert row.status == status
     assert row.erased_at is None
@@ -94,9 +87,9 @@ def test_drafts_past_the_limit_are_erased_and_younger_ones_still_open(
 ) -> None:
     limit = draft_days
     assert app.config["RETENTION_DRAFT_DAYS"] == limit
-    old_draft = new_person(app, pages=2, send=False)
-    young_draft = new_person(app, pages=2, send=False)
-    old_sent = new_person(app, pages=2, send=True)
+    old_draft = make_client(app, pages=2, send=False)
+    young_draft = make_client(app, pages=2, send=False)
+    old_sent = make_client(app, pages=2, send=True)
     age(app, old_draft, "updated_at", limit + 1)
     age(app, young_draft, "updated_at", limit - 1)
     age(app, old_sent, "updated_at", limit * 20)
@@ -124,14 +117,14 @@ def test_drafts_past_the_limit_are_erased_and_younger_ones_still_open(
 
 
 def test_closed_clients_are_erased_only_past_the_limit_and_sent_ones_never(
-    app: Flask, team: Team
+    app: Flask, team: Team, auth: StaffBrowser
 ) -> None:
-    admin = staff_browser(team, "admin")
-    coach = staff_browser(team, "coach")
-    closed_long_ago = new_person(app, pages=2)
-    closed_lately = new_person(app, pages=2)
-    active_for_years = new_person(app, pages=2)
-    sent_years_ago = new_person(app, pages=2)
+    admin = auth.sign_in("admin")
+    coach = auth.sign_in("coach")
+    closed_long_ago = make_client(app, pages=2)
+    closed_lately = make_client(app, pages=2)
+    active_for_years = make_client(app, pages=2)
+    sent_years_ago = make_client(app, pages=2)
     for person in (closed_long_ago, closed_lately, active_for_years):
         assign(admin, person.id, team.ids["coach"])
     for person, status in (

@@ -15,10 +15,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORDS, Team, csrf
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import delete, func, select, update
+from support.pages import csrf
+from support.staff import StaffBrowser
+from support.team import PASSWORDS, Team
 from werkzeug.test import TestResponse
 
 from intake import create_app, crypto, staff
@@ -207,7 +209,7 @@ def test_session_id_changes_at_each_sign_in_step(
 
 
 def test_cookie_planted_before_sign_in_is_useless_after(
-    app: Flask, team: Team, sign_in: Callable[..., object], client: FlaskClient
+    app: Flask, team: Team, auth: StaffBrowser, client: FlaskClient
 ) -> None:
     # The attacker visits the sign-in page and gets a session cookie…
     attacker = app.test_client()
@@ -216,7 +218,7 @@ def test_cookie_planted_before_sign_in_is_useless_after(
     assert planted is not None
     # …and plants it in the coach's browser, who then signs in.
     set_cookie(client, app, planted)
-    sign_in("coach")
+    auth.sign_in("coach", browser=client)
     assert session_cookie(client, app) != planted
     assert client.get("/workspace").status_code == 200
 
@@ -254,14 +256,14 @@ def test_old_cookie_from_the_password_step_opens_nothing_after_sign_in(
 
 
 def test_sign_out_deletes_the_row_clears_site_data_and_the_old_cookie_opens_nothing(
-    app: Flask, team: Team, sign_in: Callable[..., object], client: FlaskClient
+    app: Flask, team: Team, auth: StaffBrowser, client: FlaskClient
 ) -> None:
-    sign_in("coach")
+    auth.sign_in("coach", browser=client)
     signed_in = session_cookie(client, app)
     assert signed_in is not None
     assert staff_rows(app, team.ids["coach"]) == 1
 
-    response = client.post("/staff/sign-out", data={"csrf_token": csrf(client, "/workspace")})
+    response = auth.sign_out(client)
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/staff/sign-in")
     # Cookies stay: the known-device cookie is what lets the owner in while someone else is
@@ -282,9 +284,9 @@ def test_sign_out_deletes_the_row_clears_site_data_and_the_old_cookie_opens_noth
 
 
 def test_sign_out_without_csrf_token_is_refused_and_keeps_the_session(
-    app: Flask, team: Team, sign_in: Callable[..., object], client: FlaskClient
+    app: Flask, team: Team, auth: StaffBrowser, client: FlaskClient
 ) -> None:
-    sign_in("coach")
+    auth.sign_in("coach", browser=client)
     response = client.post("/staff/sign-out")
     assert response.status_code == 400
     assert "Clear-Site-Data" not in response.headers
@@ -293,9 +295,9 @@ def test_sign_out_without_csrf_token_is_refused_and_keeps_the_session(
 
 
 def test_sign_out_with_a_forged_csrf_token_is_refused(
-    app: Flask, team: Team, sign_in: Callable[..., object], client: FlaskClient
+    app: Flask, team: Team, auth: StaffBrowser, client: FlaskClient
 ) -> None:
-    sign_in("coach")
+    auth.sign_in("coach", browser=client)
     other = app.test_client()
     foreign_token = csrf(other, "/staff/sign-in")
     response = client.post("/staff/sign-out", data={"csrf_token": foreign_token})
@@ -307,9 +309,9 @@ def test_sign_out_with_a_forged_csrf_token_is_refused(
 
 
 def test_deleted_session_row_signs_out(
-    app: Flask, team: Team, sign_in: Callable[..., object], client: FlaskClient
+    app: Flask, team: Team, auth: StaffBrowser, client: FlaskClient
 ) -> None:
-    sign_in("coach")
+    auth.sign_in("coach", browser=client)
     assert client.get("/workspace").status_code == 200
     with app.app_context():
         db = db_session()
@@ -319,9 +321,9 @@ def test_deleted_session_row_signs_out(
 
 
 def test_idle_session_ends_after_30_minutes_and_the_sign_in_page_says_why(
-    app: Flask, team: Team, sign_in: Callable[..., object], client: FlaskClient
+    app: Flask, team: Team, auth: StaffBrowser, client: FlaskClient
 ) -> None:
-    sign_in("coach")
+    auth.sign_in("coach", browser=client)
     cookie = session_cookie(client, app)
     assert cookie is not None
     backdate(app, cookie, last_seen_at=timedelta(minutes=31))
@@ -334,9 +336,9 @@ def test_idle_session_ends_after_30_minutes_and_the_sign_in_page_says_why(
 
 
 def test_session_active_29_minutes_ago_is_still_open(
-    app: Flask, team: Team, sign_in: Callable[..., object], client: FlaskClient
+    app: Flask, team: Team, auth: StaffBrowser, client: FlaskClient
 ) -> None:
-    sign_in("coach")
+    auth.sign_in("coach", browser=client)
     cookie = session_cookie(client, app)
     assert cookie is not None
     backdate(app, cookie, last_seen_at=timedelta(minutes=29))
@@ -348,9 +350,9 @@ def test_session_active_29_minutes_ago_is_still_open(
 
 
 def test_staff_session_ends_12_hours_after_sign_in_even_when_busy(
-    app: Flask, team: Team, sign_in: Callable[..., object], client: FlaskClient
+    app: Flask, team: Team, auth: StaffBrowser, client: FlaskClient
 ) -> None:
-    sign_in("coach")
+    auth.sign_in("coach", browser=client)
     cookie = session_cookie(client, app)
     assert cookie is not None
     backdate(app, cookie, created_at=timedelta(hours=13), last_seen_at=timedelta(seconds=5))
@@ -362,9 +364,9 @@ def test_staff_session_ends_12_hours_after_sign_in_even_when_busy(
 
 
 def test_staff_session_is_open_11_hours_after_sign_in(
-    app: Flask, team: Team, sign_in: Callable[..., object], client: FlaskClient
+    app: Flask, team: Team, auth: StaffBrowser, client: FlaskClient
 ) -> None:
-    sign_in("coach")
+    auth.sign_in("coach", browser=client)
     cookie = session_cookie(client, app)
     assert cookie is not None
     backdate(app, cookie, created_at=timedelta(hours=11), last_seen_at=timedelta(seconds=5))
@@ -372,9 +374,9 @@ def test_staff_session_is_open_11_hours_after_sign_in(
 
 
 def test_deactivation_signs_a_coach_out_at_the_next_request(
-    app: Flask, team: Team, sign_in: Callable[..., object], client: FlaskClient
+    app: Flask, team: Team, auth: StaffBrowser, client: FlaskClient
 ) -> None:
-    sign_in("coach")
+    auth.sign_in("coach", browser=client)
     cookie = session_cookie(client, app)
     assert cookie is not None
     assert client.get("/workspace").status_code == 200
@@ -412,9 +414,9 @@ def test_deactivation_signs_a_coach_out_at_the_next_request(
 
 
 def test_deactivation_does_not_touch_another_coachs_session(
-    app: Flask, team: Team, sign_in: Callable[..., object], client: FlaskClient
+    app: Flask, team: Team, auth: StaffBrowser, client: FlaskClient
 ) -> None:
-    sign_in("coach2")
+    auth.sign_in("coach2", browser=client)
     with app.app_context():
         db = db_session()
         member = db.get(StaffUser, team.ids["coach"])
@@ -428,9 +430,9 @@ def test_deactivation_does_not_touch_another_coachs_session(
 
 
 def test_session_row_is_ciphertext_that_only_the_cookie_opens(
-    app: Flask, team: Team, sign_in: Callable[..., object], client: FlaskClient
+    app: Flask, team: Team, auth: StaffBrowser, client: FlaskClient
 ) -> None:
-    sign_in("coach")
+    auth.sign_in("coach", browser=client)
     client.get("/workspace")  # a page with a form puts a CSRF token in the session
     cookie = session_cookie(client, app)
     assert cookie is not None
@@ -465,13 +467,13 @@ def test_staff_session_holds_a_usable_org_key_until_sign_out(
     org_key_probe: Callable[[FlaskClient], str],
     app: Flask,
     team: Team,
-    sign_in: Callable[..., object],
+    auth: StaffBrowser,
     client: FlaskClient,
 ) -> None:
     assert org_key_probe(client) == "none"
-    sign_in("coach")
+    auth.sign_in("coach", browser=client)
     assert org_key_probe(client) == hashlib.sha256(team.org_private_key).hexdigest()
-    client.post("/staff/sign-out", data={"csrf_token": csrf(client, "/workspace")})
+    auth.sign_out(client)
     assert org_key_probe(client) == "none"
 
 
@@ -493,8 +495,8 @@ def test_org_key_is_not_in_the_session_between_the_two_steps(
 def test_partner_session_holds_no_org_key(
     org_key_probe: Callable[[FlaskClient], str],
     team: Team,
-    sign_in: Callable[..., object],
+    auth: StaffBrowser,
     client: FlaskClient,
 ) -> None:
-    sign_in("partner")
+    auth.sign_in("partner", browser=client)
     assert org_key_probe(client) == "none"

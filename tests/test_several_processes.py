@@ -17,11 +17,11 @@ from threading import Barrier
 from typing import TypeVar
 
 import pytest
-from conftest import Team
 from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from staff_helpers import sent_client
+from support.clients import sent_client
+from support.team import Team
 
 from intake import consent, staff
 from intake.db import database, db_session

@@ -12,10 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORDS, Team, make_team, need
 from flask import Flask
 from flask.testing import FlaskClient
-from staff_helpers import csrf, post_password
+from support.app import need
+from support.pages import csrf
+from support.staff import StaffBrowser
+from support.team import PASSWORDS, Team, make_team
 
 from intake import create_app
 from tools.services import RedisServer, ServiceMissing
@@ -58,7 +60,9 @@ def hosts(
 
 
 def wrong_password(browser: FlaskClient, attempt: int) -> int:
-    return post_password(browser, "coach", f"a wrong password, try {attempt}").status_code
+    return StaffBrowser.post_password(
+        browser, "coach", f"a wrong password, try {attempt}"
+    ).status_code
 
 
 def test_wrong_passwords_spread_over_two_hosts_are_counted_once(
@@ -66,6 +70,7 @@ def test_wrong_passwords_spread_over_two_hosts_are_counted_once(
 ) -> None:
     first, second = hosts
     team: Team = make_team(first)
+    auth = StaffBrowser(first, team)
     on_first, on_second = first.test_client(), second.test_client()
     spread = [on_first, on_second] * TRIES
     statuses = [wrong_password(browser, n) for n, browser in enumerate(spread[:TRIES])]
@@ -73,7 +78,7 @@ def test_wrong_passwords_spread_over_two_hosts_are_counted_once(
     # The next try is refused whichever host it reaches, right password or not.
     assert wrong_password(on_second, 99) == 429
     assert wrong_password(on_first, 100) == 429
-    right = post_password(on_first, "coach", PASSWORDS["coach"])
+    right = auth.post_password(on_first, "coach", PASSWORDS["coach"])
     assert right.status_code == 429
     assert team.ids["coach"]
 
@@ -102,6 +107,7 @@ def test_when_redis_stops_people_still_sign_in_and_come_back_and_tries_are_still
 ) -> None:
     first, second = hosts
     team = make_team(first)
+    auth = StaffBrowser(first, team)
     redis_server.stop()
     assert not redis_server.answers()
 
@@ -110,15 +116,9 @@ def test_when_redis_stops_people_still_sign_in_and_come_back_and_tries_are_still
     assert browser.get("/").status_code == 200
     assert wrong_password(browser, 0) == 200
     team.forget_used_codes("coach")
-    right = post_password(browser, "coach", PASSWORDS["coach"])
+    right = auth.post_password(browser, "coach", PASSWORDS["coach"])
     assert right.status_code == 302
-    assert (
-        browser.post(
-            "/staff/two-factor",
-            data={"code": team.code("coach"), "csrf_token": csrf(browser, "/staff/two-factor")},
-        ).status_code
-        == 302
-    )
+    assert auth.post_code(browser, team.code("coach")).status_code == 302
     assert browser.get("/workspace").status_code == 200
     warned = [r.getMessage() for r in caplog.records if "shared count of tries" in r.getMessage()]
     assert warned == [

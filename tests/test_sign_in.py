@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pyotp
 import pytest
-from conftest import PASSWORDS, Team, csrf
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
+from support.app import with_settings
+from support.pages import csrf, enrolment_secret, error_summary
+from support.staff import StaffBrowser
+from support.team import PASSWORDS, Team
 from werkzeug.test import TestResponse
 
 from intake import crypto, passwords
@@ -38,34 +40,6 @@ HINTS = ("password is", "username", "no such", "not found", "unknown", "incorrec
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-def post_password(client: FlaskClient, username: str, password: str) -> TestResponse:
-    return client.post(
-        "/staff/sign-in",
-        data={
-            "username": username,
-            "password": password,
-            "csrf_token": csrf(client, "/staff/sign-in"),
-        },
-    )
-
-
-def post_code(client: FlaskClient, code: str) -> TestResponse:
-    return client.post(
-        "/staff/two-factor",
-        data={"code": code, "csrf_token": csrf(client, "/staff/two-factor")},
-    )
-
-
-def error_summary(response: TestResponse) -> list[str]:
-    """The messages in the page's error summary, as a person reads them."""
-    page = response.get_data(as_text=True)
-    block = re.search(r'<div class="error-summary".*?</div>', page, re.DOTALL)
-    if block is None:
-        return []
-    items = re.findall(r"<li>(.*?)</li>", block.group(0), re.DOTALL)
-    return [re.sub(r"<[^>]+>", "", item).strip() for item in items]
 
 
 def assert_generic_refusal(response: TestResponse, status: int = 200) -> None:
@@ -111,17 +85,6 @@ def set_staff(app: Flask, username: str, **values: object) -> None:
         db.commit()
 
 
-@pytest.fixture
-def settings(settings: dict[str, object], request: pytest.FixtureRequest) -> dict[str, object]:
-    """The shared settings, changed by `@with_settings(...)` before the app is built."""
-    settings.update(getattr(request, "param", {}))
-    return settings
-
-
-def with_settings(**changes: object) -> pytest.MarkDecorator:
-    return pytest.mark.parametrize("settings", [changes], indirect=True, ids=["settings"])
-
-
 # --- the generic refusal ------------------------------------------------------------------
 
 
@@ -131,17 +94,19 @@ def test_generic_refusal_is_the_documented_sentence(app: Flask) -> None:
 
 
 def test_right_password_and_code_sign_in(
-    client: FlaskClient, team: Team, sign_in: Callable[..., object]
+    client: FlaskClient, team: Team, auth: StaffBrowser
 ) -> None:
     assert_not_signed_in(client)
-    sign_in("coach")
+    auth.sign_in("coach", browser=client)
     page = client.get("/workspace")
     assert page.status_code == 200
     assert "Signed in as Coach." in page.get_data(as_text=True)
 
 
-def test_wrong_password_is_refused_generically(client: FlaskClient, team: Team) -> None:
-    response = post_password(client, "coach", "river stones and mud")
+def test_wrong_password_is_refused_generically(
+    client: FlaskClient, team: Team, auth: StaffBrowser
+) -> None:
+    response = auth.post_password(client, "coach", "river stones and mud")
     assert_generic_refusal(response)
     # The wrong password is not echoed back into the form.
     assert "river stones and mud" not in response.get_data(as_text=True)
@@ -152,10 +117,10 @@ def test_wrong_password_is_refused_generically(client: FlaskClient, team: Team) 
 
 
 def test_unknown_username_is_refused_exactly_like_a_wrong_password(
-    client: FlaskClient, team: Team
+    client: FlaskClient, team: Team, auth: StaffBrowser
 ) -> None:
-    unknown = post_password(client, "nobody-here", PASSWORDS["coach"])
-    wrong = post_password(client, "coach", "not the right one at all")
+    unknown = auth.post_password(client, "nobody-here", PASSWORDS["coach"])
+    wrong = auth.post_password(client, "coach", "not the right one at all")
     assert_generic_refusal(unknown)
     assert_generic_refusal(wrong)
     assert error_summary(unknown) == error_summary(wrong)
@@ -163,8 +128,10 @@ def test_unknown_username_is_refused_exactly_like_a_wrong_password(
     assert_not_signed_in(client)
 
 
-def test_empty_form_is_refused_generically(client: FlaskClient, team: Team) -> None:
-    assert_generic_refusal(post_password(client, "", ""))
+def test_empty_form_is_refused_generically(
+    client: FlaskClient, team: Team, auth: StaffBrowser
+) -> None:
+    assert_generic_refusal(auth.post_password(client, "", ""))
 
 
 def test_sign_in_post_without_csrf_token_signs_nobody_in(client: FlaskClient, team: Team) -> None:
@@ -175,28 +142,34 @@ def test_sign_in_post_without_csrf_token_signs_nobody_in(client: FlaskClient, te
     assert_not_signed_in(client)
 
 
-def test_right_password_alone_does_not_sign_in(client: FlaskClient, team: Team) -> None:
-    response = post_password(client, "coach", PASSWORDS["coach"])
+def test_right_password_alone_does_not_sign_in(
+    client: FlaskClient, team: Team, auth: StaffBrowser
+) -> None:
+    response = auth.post_password(client, "coach", PASSWORDS["coach"])
     assert response.status_code == 302
     assert response.headers["Location"] == "/staff/two-factor"
     assert_not_signed_in(client)
 
 
-def test_wrong_code_is_refused_generically(client: FlaskClient, team: Team) -> None:
+def test_wrong_code_is_refused_generically(
+    client: FlaskClient, team: Team, auth: StaffBrowser
+) -> None:
     team.forget_used_codes("coach")
-    assert post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
-    response = post_code(client, wrong_code(team.totp["coach"]))
+    assert auth.post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
+    response = auth.post_code(client, wrong_code(team.totp["coach"]))
     assert_generic_refusal(response)
     assert_not_signed_in(client)
 
 
-def test_code_from_another_account_is_refused(client: FlaskClient, team: Team) -> None:
+def test_code_from_another_account_is_refused(
+    client: FlaskClient, team: Team, auth: StaffBrowser
+) -> None:
     team.forget_used_codes("coach")
-    assert post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
+    assert auth.post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
     other = team.code("coach2")
     if other in {team.code("coach", step) for step in (-1, 0, 1)}:  # a 1-in-300,000 clash
         other = wrong_code(team.totp["coach"])
-    assert_generic_refusal(post_code(client, other))
+    assert_generic_refusal(auth.post_code(client, other))
     assert_not_signed_in(client)
 
 
@@ -211,36 +184,38 @@ def test_code_is_refused_without_the_password_step(client: FlaskClient, team: Te
     assert_not_signed_in(client)
 
 
-def test_reused_code_is_refused(client: FlaskClient, team: Team) -> None:
+def test_reused_code_is_refused(client: FlaskClient, team: Team, auth: StaffBrowser) -> None:
     team.forget_used_codes("coach")
     code = team.code("coach")
-    assert post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
-    assert post_code(client, code).status_code == 302
+    assert auth.post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
+    assert auth.post_code(client, code).status_code == 302
     assert client.get("/workspace").status_code == 200
-    client.post("/staff/sign-out", data={"csrf_token": csrf(client, "/workspace")})
+    auth.sign_out(client)
     assert_not_signed_in(client)
 
     # Someone who watched the code being typed tries it straight away.
-    assert post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
-    assert_generic_refusal(post_code(client, code))
+    assert auth.post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
+    assert_generic_refusal(auth.post_code(client, code))
     assert_not_signed_in(client)
 
 
 def test_code_from_an_earlier_time_step_than_the_last_used_is_refused(
-    client: FlaskClient, team: Team
+    client: FlaskClient, team: Team, auth: StaffBrowser
 ) -> None:
     team.forget_used_codes("coach")
-    assert post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
-    assert post_code(client, team.code("coach", 1)).status_code == 302
-    client.post("/staff/sign-out", data={"csrf_token": csrf(client, "/workspace")})
-    assert post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
-    assert_generic_refusal(post_code(client, team.code("coach", 0)))
+    assert auth.post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
+    assert auth.post_code(client, team.code("coach", 1)).status_code == 302
+    auth.sign_out(client)
+    assert auth.post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
+    assert_generic_refusal(auth.post_code(client, team.code("coach", 0)))
     assert_not_signed_in(client)
 
 
-def test_two_step_left_too_long_is_refused(app: Flask, client: FlaskClient, team: Team) -> None:
+def test_two_step_left_too_long_is_refused(
+    app: Flask, client: FlaskClient, team: Team, auth: StaffBrowser
+) -> None:
     team.forget_used_codes("coach")
-    assert post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
+    assert auth.post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
     token = csrf(client, "/staff/two-factor")
     # The password step was done longer ago than SIGN_IN_STEP_MINUTES.
     minutes = app.config["SIGN_IN_STEP_MINUTES"] + 1
@@ -270,9 +245,11 @@ def test_two_step_left_too_long_is_refused(app: Flask, client: FlaskClient, team
 
 
 @with_settings(SIGN_IN_STEP_MINUTES=0)
-def test_two_step_with_no_time_allowed_is_refused(client: FlaskClient, team: Team) -> None:
+def test_two_step_with_no_time_allowed_is_refused(
+    client: FlaskClient, team: Team, auth: StaffBrowser
+) -> None:
     team.forget_used_codes("coach")
-    assert post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
+    assert auth.post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
     # The code page shows the sign-in form again, with the same sentence, and no code field.
     response = client.get("/staff/two-factor")
     assert_generic_refusal(response)
@@ -292,16 +269,16 @@ NO_PAUSE = 1000  # keeps the database pause out of the way of the rate-limit tes
     SIGN_IN_LIMIT_PER_ADDRESS="100 per hour",
 )
 def test_too_many_tries_on_one_account_refuses_the_right_password(
-    client: FlaskClient, team: Team, app: Flask
+    client: FlaskClient, team: Team, app: Flask, auth: StaffBrowser
 ) -> None:
     for attempt in range(3):
-        assert_generic_refusal(post_password(client, "coach", f"wrong password {attempt}"))
-    assert_generic_refusal(post_password(client, "coach", PASSWORDS["coach"]), status=429)
+        assert_generic_refusal(auth.post_password(client, "coach", f"wrong password {attempt}"))
+    assert_generic_refusal(auth.post_password(client, "coach", PASSWORDS["coach"]), status=429)
     assert_not_signed_in(client)
     # The same address can still sign in to another account.
     team.forget_used_codes("coach2")
-    assert post_password(client, "coach2", PASSWORDS["coach2"]).status_code == 302
-    assert post_code(client, team.code("coach2")).status_code == 302
+    assert auth.post_password(client, "coach2", PASSWORDS["coach2"]).status_code == 302
+    assert auth.post_code(client, team.code("coach2")).status_code == 302
 
 
 @with_settings(
@@ -310,11 +287,11 @@ def test_too_many_tries_on_one_account_refuses_the_right_password(
     SIGN_IN_LIMIT_PER_ADDRESS="100 per hour",
 )
 def test_account_limit_counts_the_username_however_it_is_typed(
-    client: FlaskClient, team: Team
+    client: FlaskClient, team: Team, auth: StaffBrowser
 ) -> None:
     for username in ("coach", "COACH", " Coach "):
-        assert_generic_refusal(post_password(client, username, "wrong password here"))
-    assert_generic_refusal(post_password(client, "coach", PASSWORDS["coach"]), status=429)
+        assert_generic_refusal(auth.post_password(client, username, "wrong password here"))
+    assert_generic_refusal(auth.post_password(client, "coach", PASSWORDS["coach"]), status=429)
 
 
 @with_settings(
@@ -323,18 +300,18 @@ def test_account_limit_counts_the_username_however_it_is_typed(
     SIGN_IN_LIMIT_PER_ADDRESS="3 per hour",
 )
 def test_too_many_tries_from_one_address_refuses_the_right_password(
-    app: Flask, client: FlaskClient, team: Team
+    app: Flask, client: FlaskClient, team: Team, auth: StaffBrowser
 ) -> None:
     for username in ("coach2", "admin", "nobody"):
-        assert_generic_refusal(post_password(client, username, "wrong password here"))
-    assert_generic_refusal(post_password(client, "coach", PASSWORDS["coach"]), status=429)
+        assert_generic_refusal(auth.post_password(client, username, "wrong password here"))
+    assert_generic_refusal(auth.post_password(client, "coach", PASSWORDS["coach"]), status=429)
     assert_not_signed_in(client)
     # Someone at another address is not locked out.
     elsewhere = app.test_client()
     elsewhere.environ_base["REMOTE_ADDR"] = "203.0.113.9"
     team.forget_used_codes("coach")
-    assert post_password(elsewhere, "coach", PASSWORDS["coach"]).status_code == 302
-    assert post_code(elsewhere, team.code("coach")).status_code == 302
+    assert auth.post_password(elsewhere, "coach", PASSWORDS["coach"]).status_code == 302
+    assert auth.post_code(elsewhere, team.code("coach")).status_code == 302
     assert elsewhere.get("/workspace").status_code == 200
 
 
@@ -343,12 +320,14 @@ def test_too_many_tries_from_one_address_refuses_the_right_password(
     SIGN_IN_LIMIT_PER_ACCOUNT="2 per hour",
     SIGN_IN_LIMIT_PER_ADDRESS="2 per hour",
 )
-def test_right_sign_ins_do_not_use_up_the_limit(client: FlaskClient, team: Team) -> None:
+def test_right_sign_ins_do_not_use_up_the_limit(
+    client: FlaskClient, team: Team, auth: StaffBrowser
+) -> None:
     for _round in range(3):
         team.forget_used_codes("coach")
-        assert post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
-        assert post_code(client, team.code("coach")).status_code == 302
-        client.post("/staff/sign-out", data={"csrf_token": csrf(client, "/workspace")})
+        assert auth.post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
+        assert auth.post_code(client, team.code("coach")).status_code == 302
+        auth.sign_out(client)
 
 
 @with_settings(
@@ -356,12 +335,14 @@ def test_right_sign_ins_do_not_use_up_the_limit(client: FlaskClient, team: Team)
     SIGN_IN_LIMIT_PER_ACCOUNT="3 per hour",
     SIGN_IN_LIMIT_PER_ADDRESS="100 per hour",
 )
-def test_too_many_wrong_codes_refuse_the_right_code(client: FlaskClient, team: Team) -> None:
+def test_too_many_wrong_codes_refuse_the_right_code(
+    client: FlaskClient, team: Team, auth: StaffBrowser
+) -> None:
     team.forget_used_codes("coach")
-    assert post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
+    assert auth.post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
     for _attempt in range(3):
-        assert_generic_refusal(post_code(client, wrong_code(team.totp["coach"])))
-    assert_generic_refusal(post_code(client, team.code("coach")), status=429)
+        assert_generic_refusal(auth.post_code(client, wrong_code(team.totp["coach"])))
+    assert_generic_refusal(auth.post_code(client, team.code("coach")), status=429)
     assert_not_signed_in(client)
 
 
@@ -371,22 +352,22 @@ def test_too_many_wrong_codes_refuse_the_right_code(client: FlaskClient, team: T
     SIGN_IN_LIMIT_PER_ADDRESS="100 per hour",
 )
 def test_pause_after_repeated_wrong_passwords_refuses_the_right_password(
-    app: Flask, client: FlaskClient, team: Team
+    app: Flask, client: FlaskClient, team: Team, auth: StaffBrowser
 ) -> None:
     for attempt in range(2):
-        assert_generic_refusal(post_password(client, "coach", f"wrong password {attempt}"))
+        assert_generic_refusal(auth.post_password(client, "coach", f"wrong password {attempt}"))
     # The try that starts the pause says so (tests/test_sign_in_paused.py has the wording).
-    assert "paused" in error_summary(post_password(client, "coach", "wrong password 2"))[0]
+    assert "paused" in error_summary(auth.post_password(client, "coach", "wrong password 2"))[0]
     member = staff_member(app, "coach")
     assert member.paused_until is not None
     # The right password is refused too, with the same notice as a wrong one.
-    response = post_password(client, "coach", PASSWORDS["coach"])
+    response = auth.post_password(client, "coach", PASSWORDS["coach"])
     assert response.status_code == 200
     assert "paused" in error_summary(response)[0]
     assert_not_signed_in(client)
     # Once the pause is over, the right password works again.
     set_staff(app, "coach", paused_until=member.paused_until - timedelta(hours=1))
-    assert post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
+    assert auth.post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
 
 
 @with_settings(
@@ -395,15 +376,15 @@ def test_pause_after_repeated_wrong_passwords_refuses_the_right_password(
     SIGN_IN_LIMIT_PER_ADDRESS="100 per hour",
 )
 def test_pause_after_repeated_wrong_codes_refuses_the_right_code(
-    client: FlaskClient, team: Team
+    client: FlaskClient, team: Team, auth: StaffBrowser
 ) -> None:
     team.forget_used_codes("coach")
-    assert post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
+    assert auth.post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
     for _attempt in range(2):
-        assert_generic_refusal(post_code(client, wrong_code(team.totp["coach"])))
+        assert_generic_refusal(auth.post_code(client, wrong_code(team.totp["coach"])))
     # The try that starts the pause says so (tests/test_sign_in_paused.py has the wording).
-    assert "paused" in error_summary(post_code(client, wrong_code(team.totp["coach"])))[0]
-    response = post_code(client, team.code("coach"))
+    assert "paused" in error_summary(auth.post_code(client, wrong_code(team.totp["coach"])))[0]
+    response = auth.post_code(client, team.code("coach"))
     assert response.status_code == 200
     assert "paused" in error_summary(response)[0]
     assert_not_signed_in(client)
@@ -412,22 +393,15 @@ def test_pause_after_repeated_wrong_codes_refuses_the_right_code(
 # --- first sign-in: setting up the 6-digit codes ------------------------------------------
 
 
-def enrolment_secret(response: TestResponse) -> str:
-    page = response.get_data(as_text=True)
-    block = re.search(r'<p class="code"[^>]*>(.*?)</p>', page, re.DOTALL)
-    assert block, "no secret shown as text"
-    return "".join(re.findall(r"<span>([A-Z2-7]+)</span>", block.group(1)))
-
-
 @pytest.fixture
 def unenrolled(app: Flask, team: Team) -> None:
     set_staff(app, "coach", totp_secret_ct=None, totp_last_step=None)
 
 
 def test_first_sign_in_shows_a_qr_code_and_the_secret(
-    unenrolled: None, client: FlaskClient, team: Team
+    unenrolled: None, client: FlaskClient, team: Team, auth: StaffBrowser
 ) -> None:
-    assert post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
+    assert auth.post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
     response = client.get("/staff/two-factor")
     page = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -447,11 +421,11 @@ def test_right_code_from_the_new_secret_completes_sign_in_and_stores_it_encrypte
     app: Flask,
     client: FlaskClient,
     team: Team,
-    sign_in: Callable[..., object],
+    auth: StaffBrowser,
 ) -> None:
-    assert post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
+    assert auth.post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
     secret = enrolment_secret(client.get("/staff/two-factor"))
-    response = post_code(client, pyotp.TOTP(secret).now())
+    response = auth.post_code(client, pyotp.TOTP(secret).now())
     assert response.status_code == 302
     assert response.headers["Location"] == "/workspace"
     assert client.get("/workspace").status_code == 200
@@ -462,22 +436,22 @@ def test_right_code_from_the_new_secret_completes_sign_in_and_stores_it_encrypte
         assert form.encode() not in stored
 
     # Next time the codes come from the new secret, and no set-up page is shown.
-    client.post("/staff/sign-out", data={"csrf_token": csrf(client, "/workspace")})
+    auth.sign_out(client)
     team.totp["coach"] = secret
     team.forget_used_codes("coach")
-    assert post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
+    assert auth.post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
     page = client.get("/staff/two-factor").get_data(as_text=True)
     assert "<svg" not in page
     assert secret[:4] not in page
-    assert post_code(client, team.code("coach")).status_code == 302
+    assert auth.post_code(client, team.code("coach")).status_code == 302
 
 
 def test_wrong_code_during_set_up_stores_nothing(
-    unenrolled: None, app: Flask, client: FlaskClient, team: Team
+    unenrolled: None, app: Flask, client: FlaskClient, team: Team, auth: StaffBrowser
 ) -> None:
-    assert post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
+    assert auth.post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
     secret = enrolment_secret(client.get("/staff/two-factor"))
-    response = post_code(client, wrong_code(secret))
+    response = auth.post_code(client, wrong_code(secret))
     assert_generic_refusal(response)
     assert enrolment_secret(response) == secret
     assert staff_member(app, "coach").totp_secret_ct is None
@@ -485,14 +459,14 @@ def test_wrong_code_during_set_up_stores_nothing(
 
 
 def test_old_secret_does_not_work_during_set_up(
-    unenrolled: None, client: FlaskClient, team: Team
+    unenrolled: None, client: FlaskClient, team: Team, auth: StaffBrowser
 ) -> None:
-    assert post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
+    assert auth.post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
     secret = enrolment_secret(client.get("/staff/two-factor"))
     old = team.code("coach")
     if old in {pyotp.TOTP(secret).at(datetime.now().timestamp() + 30 * s) for s in (-1, 0, 1)}:
         old = wrong_code(secret)  # a 1-in-300,000 clash
-    assert_generic_refusal(post_code(client, old))
+    assert_generic_refusal(auth.post_code(client, old))
     assert_not_signed_in(client)
 
 

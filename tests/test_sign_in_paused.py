@@ -15,11 +15,13 @@ from datetime import UTC, datetime, timedelta
 import pyotp
 import pytest
 from babel.dates import format_time, format_timedelta
-from conftest import PASSWORDS, Team, with_settings
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
-from staff_helpers import error_summary, post_code
+from support.app import with_settings
+from support.pages import error_summary
+from support.staff import StaffBrowser
+from support.team import PASSWORDS, Team
 from werkzeug.test import TestResponse
 
 from intake.db import db_session
@@ -220,7 +222,7 @@ def test_the_time_and_minutes_are_written_in_the_page_language(
 
 
 def test_after_the_pause_the_right_password_works_and_wrong_ones_are_generic_again(
-    app: Flask, client: FlaskClient, team: Team
+    app: Flask, client: FlaskClient, team: Team, auth: StaffBrowser
 ) -> None:
     pause(client)
     until = paused_until(app, "coach")
@@ -229,7 +231,7 @@ def test_after_the_pause_the_right_password_works_and_wrong_ones_are_generic_aga
     assert error_summary(post_password(client, "coach", "not the password")) == [GENERIC]
     team.forget_used_codes("coach")
     assert post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
-    assert post_code(client, team.code("coach")).status_code == 302
+    assert auth.post_code(client, team.code("coach")).status_code == 302
     assert client.get("/workspace").status_code == 200
 
 
@@ -237,16 +239,16 @@ def test_after_the_pause_the_right_password_works_and_wrong_ones_are_generic_aga
 
 
 def test_wrong_codes_pause_and_the_code_page_says_so(
-    app: Flask, client: FlaskClient, team: Team
+    app: Flask, client: FlaskClient, team: Team, auth: StaffBrowser
 ) -> None:
     team.forget_used_codes("coach")
     assert post_password(client, "coach", PASSWORDS["coach"]).status_code == 302
     for _attempt in range(TRIES - 1):
-        assert error_summary(post_code(client, wrong_code(team.totp["coach"]))) == [GENERIC]
-    response = post_code(client, wrong_code(team.totp["coach"]))
+        assert error_summary(auth.post_code(client, wrong_code(team.totp["coach"]))) == [GENERIC]
+    response = auth.post_code(client, wrong_code(team.totp["coach"]))
     assert error_summary(response) == [paused_sentence(app, "coach")]
     # The right code during the pause does not sign in; the page still says paused.
-    right = post_code(client, team.code("coach"))
+    right = auth.post_code(client, team.code("coach"))
     assert right.status_code == 200
     assert error_summary(right) == [paused_sentence(app, "coach")]
     assert_not_signed_in(client)

@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORDS
 from sqlalchemy import inspect, select, text
+from support.team import PASSWORDS
 
 from intake import crypto, sessions, staff, vault
 from intake.context import key_settings
@@ -117,10 +117,11 @@ def write_answers(app, scene: Scene, count: int = 3) -> None:
 
 
 @pytest.fixture
-def scene(app, team, sign_in) -> Scene:
+def scene(app, team, client, auth) -> Scene:
     result = Scene()
     write_answers(app, result)
-    sign_in("coach")  # a live staff session row whose payload holds the organisation key
+    # A live staff session row whose payload holds the organisation key.
+    auth.sign_in("coach", browser=client)
     with app.app_context():
         rows = db_session().scalars(select(SessionRecord)).all()
         assert [row.staff_id for row in rows] == [team.ids["coach"]]
@@ -487,7 +488,7 @@ def test_the_theft_would_notice_answers_stored_in_plaintext(
 
 
 def test_the_theft_would_notice_an_unencrypted_session_payload(
-    app, team, sign_in, instance_path, database_kind, monkeypatch
+    app, team, client, auth, instance_path, database_kind, monkeypatch
 ):
     """Control: store the session payload without encrypting it, sign in, steal: the
     organisation key is found in the session row and every answer opens."""
@@ -505,7 +506,7 @@ def test_the_theft_would_notice_an_unencrypted_session_payload(
     write_answers(app, broken, count=2)
     monkeypatch.setattr(sessions, "_encode", plain_encode)
     monkeypatch.setattr(sessions, "_decode", plain_decode)
-    sign_in("coach")
+    auth.sign_in("coach", browser=client)
     loot = steal(app, instance_path, database_kind)
     with app.app_context():
         keys = key_settings()

@@ -13,13 +13,16 @@ import re
 import secrets
 
 import pytest
-from conftest import Team, with_settings
-from consent_helpers import client_id_of, client_row, my_data, page_text, staff_browser
 from flask import Flask
 from flask.testing import FlaskClient
-from journey_helpers import PAGES, Phone, fill, section_at
-from referral_helpers import arrive, begin_referred, my_choice, partner_browser, refer
-from staff_helpers import assign
+from support.app import with_settings
+from support.clients import client_id_of, client_row
+from support.consent import my_data
+from support.journey import PAGES, Phone, fill, section_at
+from support.pages import page_text
+from support.referrals import arrive, begin_referred, my_choice, refer
+from support.staff import StaffBrowser, assign
+from support.team import Team
 
 from intake import crypto, vault
 from intake.db import db_session
@@ -58,7 +61,7 @@ KEPT_PAGES = [*ANSWER_PAGES, "/your-space", "/saved"]
 
 
 def test_one_true_sentence_says_who_reads_the_answers_in_each_situation(
-    app: Flask, team: Team
+    app: Flask, team: Team, auth: StaffBrowser
 ) -> None:
     seen: dict[str, set[str]] = {}
 
@@ -84,7 +87,7 @@ def test_one_true_sentence_says_who_reads_the_answers_in_each_situation(
     seen["sent, no coach"] = said_on(person, ["/sent", *KEPT_PAGES])
 
     # A coach is chosen: the coach, and whoever found them.
-    admin = staff_browser(team, "admin")
+    admin = auth.sign_in("admin")
     assign(admin, client_id_of(app, code), team.ids["coach"])
     seen["sent, a coach"] = said_on(person, ["/sent", *KEPT_PAGES])
 
@@ -106,9 +109,9 @@ def test_one_true_sentence_says_who_reads_the_answers_in_each_situation(
 
 @pytest.mark.parametrize("told", ["yes", "no"])
 def test_someone_referred_is_also_told_what_the_referrer_sees(
-    app: Flask, team: Team, told: str
+    app: Flask, team: Team, told: str, auth: StaffBrowser
 ) -> None:
-    made = refer(partner_browser(app, team))
+    made = refer(auth.sign_in("partner"))
     phone = Phone(app)
     arrive(phone, made.token)
     before = said_on(phone, ["/welcome", "/agree"])
@@ -131,10 +134,10 @@ def test_someone_referred_is_also_told_what_the_referrer_sees(
 
 
 def test_everything_we_hold_includes_the_referrers_note_the_coach_and_the_dates(
-    app: Flask, team: Team
+    app: Flask, team: Team, auth: StaffBrowser
 ) -> None:
     note = "Prefers mornings " + secrets.token_hex(4)
-    made = refer(partner_browser(app, team), nickname="Sami", note=note)
+    made = refer(auth.sign_in("partner"), nickname="Sami", note=note)
     phone = Phone(app)
     arrive(phone, made.token)
     code = begin_referred(phone, "yes")
@@ -155,9 +158,9 @@ def test_everything_we_hold_includes_the_referrers_note_the_coach_and_the_dates(
 
     # A coach opens the record: from then on the person can read what was written about them.
     client_id = client_id_of(app, code)
-    admin = staff_browser(team, "admin")
+    admin = auth.sign_in("admin")
     assign(admin, client_id, team.ids["coach"])
-    coach = staff_browser(team, "coach")
+    coach = auth.sign_in("coach")
     assert coach.get(f"/clients/{client_id}").status_code == 200
     page = page_text(phone.get("/my-data"))
     assert f"Their note for your coach {note}" in page
@@ -188,17 +191,17 @@ def staff_display_name(app: Flask, staff_id: int) -> str:
 
 
 def test_deleting_everything_deletes_the_persons_copy_of_the_note_too(
-    app: Flask, team: Team
+    app: Flask, team: Team, auth: StaffBrowser
 ) -> None:
-    made = refer(partner_browser(app, team), note="about housing")
+    made = refer(auth.sign_in("partner"), note="about housing")
     phone = Phone(app)
     arrive(phone, made.token)
     code = begin_referred(phone, "no")
     phone.get("/check")
     phone.post("/send", {})
     client_id = client_id_of(app, code)
-    assign(staff_browser(team, "admin"), client_id, team.ids["coach"])
-    staff_browser(team, "coach").get(f"/clients/{client_id}")
+    assign(auth.sign_in("admin"), client_id, team.ids["coach"])
+    auth.sign_in("coach").get(f"/clients/{client_id}")
     assert client_row(app, client_id).referral_copy_ct is not None
     phone.get("/delete-everything")
     phone.post("/delete-everything", {})

@@ -15,9 +15,10 @@ from datetime import UTC, datetime
 
 import pytest
 from babel.dates import format_date
-from conftest import Team
 from flask import Flask
-from staff_helpers import assign, rename, sent_client, sign_in_as
+from support.clients import sent_client
+from support.staff import StaffBrowser, assign, rename
+from support.team import Team
 from werkzeug.test import TestResponse
 
 from intake import audit
@@ -114,13 +115,13 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
 
 
 def test_a_coach_who_opens_the_answers_three_times_is_one_line(
-    app: Flask, team: Team, clock: Callable[..., None]
+    app: Flask, team: Team, clock: Callable[..., None], auth: StaffBrowser
 ) -> None:
     rename(app, "coach", COACH_NAME)
     rename(app, "admin", ADMIN_NAME)
     person = sent_client(app, "Hana Quietbrook")
-    admin = sign_in_as(app, "admin", team=team)
-    coach = sign_in_as(app, "coach", team=team)
+    admin = auth.sign_in("admin")
+    coach = auth.sign_in("coach")
 
     clock(at(7, 9, 30), at(7, 10, 2), at(7, 10, 15), at(7, 10, 40))
     assign(admin, person.id, team.ids["coach"])
@@ -146,13 +147,13 @@ def test_a_coach_who_opens_the_answers_three_times_is_one_line(
 
 
 def test_the_lines_are_in_arabic_for_a_person_who_chose_arabic(
-    app: Flask, team: Team, clock: Callable[..., None]
+    app: Flask, team: Team, clock: Callable[..., None], auth: StaffBrowser
 ) -> None:
     rename(app, "coach", COACH_NAME)
     rename(app, "admin", ADMIN_NAME)
     person = sent_client(app, "Hana Quietbrook")
-    admin = sign_in_as(app, "admin", team=team)
-    coach = sign_in_as(app, "coach", team=team)
+    admin = auth.sign_in("admin")
+    coach = auth.sign_in("coach")
     clock(at(7, 9, 30), at(7, 10, 2), at(7, 10, 15), at(7, 10, 40))
     assign(admin, person.id, team.ids["coach"])
     for _ in range(3):
@@ -183,12 +184,12 @@ def test_the_lines_are_in_arabic_for_a_person_who_chose_arabic(
 
 
 def test_a_name_is_shown_as_written_never_as_markup(
-    app: Flask, team: Team, clock: Callable[..., None]
+    app: Flask, team: Team, clock: Callable[..., None], auth: StaffBrowser
 ) -> None:
     rename(app, "coach", 'Rowan <i onclick="x()">Q</i>')
     person = sent_client(app, "Hana Quietbrook")
-    admin = sign_in_as(app, "admin", team=team)
-    coach = sign_in_as(app, "coach", team=team)
+    admin = auth.sign_in("admin")
+    coach = auth.sign_in("coach")
     clock(at(7, 9, 30), at(7, 10, 2), at(7, 10, 40))
     assign(admin, person.id, team.ids["coach"])
     for _ in range(2):

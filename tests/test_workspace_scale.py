@@ -23,11 +23,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import Team
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, insert, update
-from staff_helpers import sent_client, sign_in_as
+from support.clients import sent_client
+from support.staff import StaffBrowser
+from support.team import Team
 from werkzeug.test import TestResponse
 
 from intake import crypto, staff
@@ -201,12 +202,12 @@ def shown(response: TestResponse) -> tuple[list[str], str]:
 
 
 def test_a_coachs_first_page_costs_the_same_with_100_and_10000_clients(
-    app: Flask, team: Team, monkeypatch: pytest.MonkeyPatch
+    app: Flask, team: Team, monkeypatch: pytest.MonkeyPatch, auth: StaffBrowser
 ) -> None:
     people = Population(app, team.ids["coach"])
     real_ids = people.add_real(REAL_NAMES)
     people.add_fakes(100 - len(REAL_NAMES))
-    coach = sign_in_as(app, "coach", team=team)
+    coach = auth.sign_in("coach")
 
     small, response = first_page(app, coach, monkeypatch)
     rows, page = shown(response)
@@ -238,12 +239,12 @@ def test_a_coachs_first_page_costs_the_same_with_100_and_10000_clients(
 
 
 def test_the_waiting_list_costs_the_same_with_100_and_10000_clients(
-    app: Flask, team: Team, monkeypatch: pytest.MonkeyPatch
+    app: Flask, team: Team, monkeypatch: pytest.MonkeyPatch, auth: StaffBrowser
 ) -> None:
     people = Population(app, coach_id=None)
     real_ids = people.add_real(REAL_NAMES)
     people.add_fakes(100 - len(REAL_NAMES))
-    admin = sign_in_as(app, "admin", team=team)
+    admin = auth.sign_in("admin")
 
     small, response = first_page(app, admin, monkeypatch)
     rows, page = shown(response)

@@ -44,7 +44,7 @@ from typing import Any
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
-# The suite's cheap key derivation (tests/conftest.py FAST_KEYS): for tests only.
+# The suite's cheap key derivation (tests/support/app.py FAST_KEYS): for tests only.
 FAST_KEYS: dict[str, int] = {
     "KDF_ITERATIONS": 1,
     "KDF_MEMORY_KIB": 256,
@@ -136,8 +136,10 @@ def _refuse_used_postgresql(url: str, reset: bool) -> None:
     try:
         with engine.begin() as connection:
             if reset:
-                connection.execute(text("DROP SCHEMA public CASCADE"))
-                connection.execute(text("CREATE SCHEMA public"))
+                # The schema the connection works in: `public`, or a test worker's own.
+                schema = connection.execute(text("SELECT current_schema()")).scalar_one()
+                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+                connection.execute(text(f'CREATE SCHEMA "{schema}"'))
             elif "organisation" in inspect(connection).get_table_names():
                 count = connection.execute(text("SELECT count(*) FROM organisation")).scalar()
                 if count:

@@ -270,9 +270,10 @@ def join_link(secret: str) -> WerkzeugResponse:
 def join() -> ResponseReturnValue:
     session = current_session()
     raw_secret = session.get_secret(INVITE_SECRET)
+    secret = raw_secret.decode() if raw_secret else None
     db = db_session()
-    invite = staff.find_invite(db, raw_secret.decode()) if raw_secret else None
-    if invite is None:
+    invite = staff.find_invite(db, secret) if secret else None
+    if invite is None or secret is None:
         return render_template("auth/join_closed.html"), 404
     form = JoinForm()
     error = None
@@ -284,7 +285,7 @@ def join() -> ResponseReturnValue:
                 staff.accept_invite(
                     db,
                     invite,
-                    raw_secret.decode(),  # type: ignore[union-attr]
+                    secret,
                     form.username.data or "",
                     form.password.data or "",
                     staff_crypto(),

@@ -10,20 +10,24 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from dataclasses import dataclass, fields
 
 from flask import Response, abort, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from intake import agreements, audit, consent, i18n, referrals, vault
+from intake.agreements import OpenedAgreement, OpenedCheckIn
+from intake.audit import Entry as AccessEntry
 from intake.client import bp, receipts
 from intake.client.forms import ChoiceForm
 from intake.client.visit import CONSENT_CHECKED, client_required, current_visit
 from intake.consent_texts import explanation_of, question_of, text_for
 from intake.db import db_session, forget_deleted_pages
-from intake.models import ConsentText, PartnerOrg, Referral, StaffUser
-from intake.review import review_sections
+from intake.models import Client, ConsentEvent, ConsentText, PartnerOrg, Referral, StaffUser
+from intake.review import ReviewedSection, review_sections
 from intake.sessions import current_session
+from intake.vault import OpenedSection
 
 SHOWN_PURPOSES = (
     consent.Purpose.STORE_ANSWERS,
@@ -235,7 +239,7 @@ def decide_again() -> ResponseReturnValue:
 @bp.route("/my-data")
 @client_required
 def my_data() -> str:
-    return render_template("client/my_data.html", **_everything())
+    return render_template("client/my_data.html", **_everything().for_template())
 
 
 @bp.route("/my-data.json")
@@ -249,23 +253,17 @@ def my_data_json() -> Response:
         "language": client.locale,
         "started": client.created_at.isoformat(),
         "sent": client.submitted_at.isoformat() if client.submitted_at else None,
-        "your_coach": data["coach_name"],
-        "referred_by": data["referred_by"],
+        "your_coach": data.coach_name,
+        "referred_by": data.referred_by,
         "referrer_wrote": None
-        if data["referred_by"] is None
+        if data.referred_by is None
         else {
-            "name_they_used": data["referral_nickname"],
-            "note_for_your_coach": data["referral_note"],
-            "not_opened_yet": data["referral_note_waiting"],
+            "name_they_used": data.referral_nickname,
+            "note_for_your_coach": data.referral_note,
+            "not_opened_yet": data.referral_note_waiting,
         },
-        "answers": {
-            key: opened.fields
-            for key, opened in data["opened"].items()  # type: ignore[attr-defined]
-        },
-        "consent": [
-            consent.receipt(e, data["texts"].get(e.consent_text_id))  # type: ignore[attr-defined]
-            for e in data["history"]  # type: ignore[attr-defined]
-        ],
+        "answers": {key: opened.fields for key, opened in data.opened.items()},
+        "consent": [consent.receipt(e, data.text_of(e)) for e in data.history],
         "agreements": [
             {
                 "kind": a.record.kind,
@@ -274,15 +272,14 @@ def my_data_json() -> Response:
                 "your_response": a.record.client_response,
                 "your_note": a.note,
             }
-            for a in data["agreements"]  # type: ignore[attr-defined]
+            for a in data.agreements
         ],
         "check_ins": [
             {"at": c.record.created_at.isoformat(), "you_said": c.brought, "agreed": c.agreed}
-            for c in data["check_ins"]  # type: ignore[attr-defined]
+            for c in data.check_ins
         ],
         "who_looked": [
-            {"who": e.staff_name, "what": e.action, "at": e.at.isoformat()}
-            for e in data["looked"]  # type: ignore[attr-defined]
+            {"who": e.staff_name, "what": e.action, "at": e.at.isoformat()} for e in data.looked
         ],
     }
     response = Response(
@@ -292,8 +289,37 @@ def my_data_json() -> Response:
     return response
 
 
-def _everything() -> dict[str, object]:
+@dataclass(frozen=True)
+class Everything:
     """Everything Groundwork holds about the person, opened with their own key."""
+
+    client: Client
+    language: str
+    coach_name: str | None
+    referred_by: str | None
+    referral_nickname: str | None
+    referral_note: str | None
+    # The referrer wrote something that nobody on the team has opened yet: it is sealed to
+    # the organisation, and the person's copy is made at the first look.
+    referral_note_waiting: bool
+    opened: dict[str, OpenedSection]
+    sections: list[ReviewedSection]
+    history: list[ConsentEvent]
+    texts: dict[int, ConsentText]
+    agreements: list[OpenedAgreement]
+    check_ins: list[OpenedCheckIn]
+    looked: list[AccessEntry]
+
+    def text_of(self, event: ConsentEvent) -> ConsentText | None:
+        """The words shown when the person made this choice (None for the oldest choices)."""
+        return None if event.consent_text_id is None else self.texts.get(event.consent_text_id)
+
+    def for_template(self) -> dict[str, object]:
+        """The fields by name, not copied (they hold database rows)."""
+        return {item.name: getattr(self, item.name) for item in fields(self)}
+
+
+def _everything() -> Everything:
     visit = current_visit()
     assert visit is not None
     db = db_session()
@@ -309,25 +335,23 @@ def _everything() -> dict[str, object]:
     partner = db.get(PartnerOrg, referral.partner_org_id) if referral else None
     coach = db.get(StaffUser, client.assigned_coach_id) if client.assigned_coach_id else None
     copy = referrals.open_client_copy(client, visit.data_key)
-    return {
-        "client": client,
-        "language": i18n.language_name(client.locale),
-        "coach_name": coach.display_name if coach else None,
-        "referred_by": partner.name if partner else None,
-        "referral_nickname": copy[0] if copy else None,
-        "referral_note": copy[1] if copy else None,
-        # The referrer wrote something that nobody on the team has opened yet: it is sealed
-        # to the organisation, and the person's copy is made at the first look.
-        "referral_note_waiting": copy is None
+    return Everything(
+        client=client,
+        language=i18n.language_name(client.locale),
+        coach_name=coach.display_name if coach else None,
+        referred_by=partner.name if partner else None,
+        referral_nickname=copy[0] if copy else None,
+        referral_note=copy[1] if copy else None,
+        referral_note_waiting=copy is None
         and referral is not None
         and referrals.wrote_something(referral),
-        "opened": opened,
-        "sections": review_sections(opened),
-        "history": history,
-        "texts": consent.texts_by_id(db, {e.consent_text_id for e in history if e.consent_text_id}),
-        "agreements": opened_agreements,
-        "check_ins": [
+        opened=opened,
+        sections=review_sections(opened),
+        history=history,
+        texts=consent.texts_by_id(db, {e.consent_text_id for e in history if e.consent_text_id}),
+        agreements=opened_agreements,
+        check_ins=[
             agreements.open_check_in(c, visit.data_key) for c in agreements.check_ins(db, client.id)
         ],
-        "looked": audit.entries_for_client(db, client.id),
-    }
+        looked=audit.entries_for_client(db, client.id),
+    )

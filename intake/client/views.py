@@ -526,13 +526,15 @@ def _page_not_saved(_error: CSRFError) -> ResponseReturnValue:
     opens the answers. A page that came without any session cookie is not kept at all.
     """
     number = request.view_args.get("number") if request.view_args else None
-    section = section_at(number) if isinstance(number, int) else None
+    if not isinstance(number, int):
+        number = 0  # no page of the questionnaire is numbered 0
+    section = section_at(number)
     if request.endpoint == "client.page" and section is not None:
         visit = current_visit()
         if visit is not None or is_visit_only():
             g.visit = visit
             return _render_page(
-                number,  # type: ignore[arg-type]
+                number,
                 form_class(section)(formdata=request.form),
                 notice=_(
                     "We could not save this page. "
@@ -547,7 +549,7 @@ def _page_not_saved(_error: CSRFError) -> ResponseReturnValue:
             fields = MultiDict(request.form)
             fields.pop("csrf_token", None)
             fields.pop("action", None)
-            _hold_carried(number, fields)  # type: ignore[arg-type]
+            _hold_carried(number, fields)
             return (
                 render_template("client/come_back.html", form=ReturnCodeForm(), ended=True),
                 400,

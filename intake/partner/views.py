@@ -21,7 +21,7 @@ from intake.paging import page_count, page_or_first
 from intake.partner import bp
 from intake.partner.forms import ReferralForm, TokenForm
 from intake.qr import qr_svg
-from intake.roles import partner_only, signed_in_staff
+from intake.roles import partner_only, signed_in_partner_org_id, signed_in_staff
 
 
 def _page_arg() -> int:
@@ -33,7 +33,7 @@ def _page_arg() -> int:
 def home() -> str:
     member = signed_in_staff()
     page = _page_arg()
-    rows, total = referrals.rows_for(db_session(), member.partner_org_id, page)  # type: ignore[arg-type]
+    rows, total = referrals.rows_for(db_session(), signed_in_partner_org_id(), page)
     return render_template(
         "partner/home.html",
         member=member,
@@ -117,7 +117,7 @@ def new_referral() -> str | tuple[str, int]:
 @partner_only
 def withdraw(reference: str) -> Response:
     db = db_session()
-    referral = referrals.one_for(db, signed_in_staff().partner_org_id, reference)  # type: ignore[arg-type]
+    referral = referrals.one_for(db, signed_in_partner_org_id(), reference)
     if referral is None:
         abort(404)
     if not ConfirmForm().validate_on_submit() or not referrals.withdraw(referral):
@@ -141,7 +141,7 @@ def api_tokens() -> str:
         "partner/api_tokens.html",
         form=form,
         token=token,
-        tokens=referrals.tokens_of(db, member.partner_org_id),  # type: ignore[arg-type]
+        tokens=referrals.tokens_of(db, signed_in_partner_org_id()),
         confirm=ConfirmForm(),
     )
 
@@ -152,7 +152,7 @@ def revoke_token(token_id: int) -> Response:
     db = db_session()
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    if not referrals.revoke_token(db, signed_in_staff().partner_org_id, token_id):  # type: ignore[arg-type]
+    if not referrals.revoke_token(db, signed_in_partner_org_id(), token_id):
         abort(404)
     db.commit()
     return redirect(url_for("partner.api_tokens"))

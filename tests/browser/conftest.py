@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import need
+from support.app import need
 
 from .harness import AXE, CHROMIUM, CHROMIUM_FLAGS, Backstage, LiveServer, start_server
 from .weight import WEIGHTS, weight_summary, weight_table

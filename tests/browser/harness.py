@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conftest import PASSWORDS, Team, _settings, make_team
-from consent_helpers import client_id_of, staff_post
 from flask import Flask
 from flask.testing import FlaskClient
+from support.app import settings_for
+from support.clients import assign_in_database, client_id_of, make_client
+from support.staff import StaffBrowser, staff_post
+from support.team import PASSWORDS, Team, make_team
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
-from workspace_helpers import assign_in_database, make_client, sign_in_as
 
 from intake import create_app, staff, vault
 from intake.cli import upgrade_database
@@ -108,7 +109,7 @@ class LiveServer:
 
 
 def start_server(folder: Path) -> LiveServer:
-    settings = _settings(
+    settings = settings_for(
         f"sqlite:///{folder / 'groundwork.sqlite'}",
         SECURE_COOKIES=False,
         BEHIND_TLS=False,
@@ -150,12 +151,8 @@ class Backstage:
     def __init__(self, server: LiveServer) -> None:
         self.app = server.app
         self.team = server.team
+        self.auth = StaffBrowser(self.app, self.team)
         self._staff_world: dict[str, str] | None = None
-
-    def signed_in(self, username: str) -> FlaskClient:
-        browser = self.app.test_client()
-        sign_in_as(self.team, browser, username)
-        return browser
 
     def post(self, browser: FlaskClient, path: str, data: dict[str, str]) -> None:
         response = staff_post(browser, path, data)
@@ -179,7 +176,7 @@ class Backstage:
         a plan and records a choice the client made on the phone (which the client is then
         asked to confirm)."""
         assign_in_database(self.app, client_id, self.team.ids[coach])
-        browser = self.signed_in(coach)
+        browser = self.auth.sign_in(coach)
         assert browser.get(f"/clients/{client_id}").status_code == 200
         self.post(browser, f"/clients/{client_id}/relationship", {})
         self.post(browser, f"/clients/{client_id}/plan", {"goals": "Find steady work\nSleep"})

@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 import pytest
-from journey_helpers import fill, section_at
+from support.journey import fill, section_at
 
 from intake.questionnaire import SECTIONS, Kind
 

@@ -41,8 +41,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import need
 from playwright.sync_api import BrowserContext, Page, Response, Route
+from support.app import need
 
 from intake.referrals import NICKNAME_LIMIT
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from journey_helpers import marker
+from support.journey import marker
 
 from .harness import LANDING_TEXT, LiveServer
 from .tours import SUBMIT, open_page, path_of, press

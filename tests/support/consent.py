@@ -1,168 +1,25 @@
-"""Helpers for the consent-ledger, agreement and retention tests.
-
-Clients are made the way people make them, on a `Phone` through the client pages; staff sign in
-through the real password and 6-digit-code pages, each on their own browser. The words a client
-was shown are read from the page the way a person reads them, so a test can compare them with
-the fingerprint on their receipt. The `flask` commands run as the `flask` command runs them.
+"""Consent: the receipts a person downloads, the words they were shown (read from the page,
+to compare with the fingerprint on their receipt), and the append-only ledger as someone with
+write access to the database would attack it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
-from click.testing import Result
-from conftest import PASSWORDS, Team, csrf
 from flask import Flask
-from flask.testing import FlaskClient
-from journey_helpers import PAGES, Phone, fill, section_at
 from sqlalchemy import select, text
 from werkzeug.test import TestResponse
 
-from intake import crypto, vault
 from intake.db import database, db_session
-from intake.models import Client, ConsentEvent
-from intake.vault import AnswerValue
+from intake.models import ConsentEvent
+
+from .journey import PAGES, Phone, section_at
 
 CONTACT_PAGE = next(n for n in range(1, PAGES + 1) if section_at(n).consent_purpose == "contact")
-
-
-# --- the `flask` command ------------------------------------------------------------------
-
-
-def invoke(app: Flask, *args: str) -> Result:
-    """Run `flask <args>` as the `flask` command does: inside an app context."""
-    with app.app_context():
-        return app.test_cli_runner().invoke(args=list(args))
-
-
-# --- staff --------------------------------------------------------------------------------
-
-
-def staff_browser(team: Team, username: str) -> FlaskClient:
-    """A new browser, signed in as `username` through the password and 6-digit-code pages."""
-    team.forget_used_codes(username)
-    browser = team.app.test_client()
-    first = browser.post(
-        "/staff/sign-in",
-        data={
-            "username": username,
-            "password": PASSWORDS[username],
-            "csrf_token": csrf(browser, "/staff/sign-in"),
-        },
-    )
-    assert first.status_code == 302, first.get_data(as_text=True)
-    second = browser.post(
-        "/staff/two-factor",
-        data={"code": team.code(username), "csrf_token": csrf(browser, "/staff/two-factor")},
-    )
-    assert second.status_code == 302, second.get_data(as_text=True)
-    return browser
-
-
-def staff_post(browser: FlaskClient, path: str, data: dict[str, str]) -> TestResponse:
-    """Post a staff form with the browser's CSRF token (read from the workspace page)."""
-    return browser.post(path, data={**data, "csrf_token": csrf(browser, "/account/password")})
-
-
-def assign(admin: FlaskClient, client_id: str, coach_id: int) -> None:
-    response = staff_post(admin, f"/clients/{client_id}/assign", {"coach": str(coach_id)})
-    assert response.status_code == 302, response.get_data(as_text=True)
-
-
-def page_text(response: TestResponse) -> str:
-    """The words of a page as a person reads them: tags dropped, entities decoded."""
-    return " ".join(Words(response.get_data(as_text=True)).words.split())
-
-
-class Words(HTMLParser):
-    def __init__(self, markup: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.chunks: list[str] = []
-        self.feed(markup)
-        self.close()
-
-    def handle_data(self, data: str) -> None:
-        self.chunks.append(data)
-
-    @property
-    def words(self) -> str:
-        return " ".join(self.chunks)
-
-
-# --- clients ------------------------------------------------------------------------------
-
-
-@dataclass
-class Person:
-    """A client: their phone, their return code, their record id and what they typed."""
-
-    phone: Phone
-    code: str
-    id: str
-    answers: dict[int, dict[str, AnswerValue]] = field(default_factory=dict)
-
-    @property
-    def typed(self) -> list[str]:
-        return [
-            value
-            for page in self.answers.values()
-            for value in page.values()
-            if isinstance(value, str) and re.fullmatch(r"[0-9a-f]{32}", value)
-        ]
-
-
-def client_id_of(app: Flask, code: str) -> str:
-    with app.app_context():
-        digits = crypto.normalise_return_code(code)
-        assert digits is not None
-        found = vault.find_client(db_session(), digits, vault.KeySettings.from_config(app.config))
-        assert found is not None
-        return found.id
-
-
-def new_person(
-    app: Flask,
-    *,
-    share: str | None = "yes",
-    pages: int = PAGES,
-    send: bool = True,
-    extra: dict[int, dict[str, AnswerValue]] | None = None,
-) -> Person:
-    """A person who starts, agrees to keep their answers, fills in `pages` pages (a unique
-    marker in every text box) and, if `send`, sends them."""
-    phone = Phone(app)
-    code = phone.begin(share=share)
-    answers: dict[int, dict[str, AnswerValue]] = {}
-    for number in range(1, pages + 1):
-        answers[number] = {**fill(section_at(number)), **(extra or {}).get(number, {})}
-        response = phone.save_page(number, answers[number])
-        assert response.status_code == 302
-    if send:
-        phone.get("/check")
-        assert phone.post("/send", {}).headers["Location"] == "/sent"
-    return Person(phone, code, client_id_of(app, code), answers)
-
-
-def come_back(app: Flask, person: Person) -> TestResponse:
-    """The person opens Groundwork on a fresh browser and types their return code."""
-    person.phone = Phone(app)
-    person.phone.keep_private(person.code)
-    response = person.phone.come_back(person.code)
-    assert response.status_code == 302
-    return response
-
-
-def client_row(app: Flask, client_id: str) -> Client:
-    with app.app_context():
-        db = db_session()
-        found = db.get(Client, client_id)
-        assert found is not None
-        db.expunge(found)
-        return found
 
 
 def consent_events(app: Flask, client_id: str) -> list[ConsentEvent]:
@@ -322,11 +179,6 @@ def restore_append_only_triggers(app: Flask, database_kind: str) -> None:
                 "FOR EACH ROW EXECUTE FUNCTION groundwork_append_only()"
             )
         )
-
-
-def raw_sql(app: Flask, statement: str, **params: object) -> None:
-    with app.app_context(), database(app).engine.begin() as connection:
-        connection.execute(text(statement), params)
 
 
 def label(app: Flask, table: str, code: str) -> str:

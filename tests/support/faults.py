@@ -3,11 +3,11 @@
 Nothing here is part of the app: the app's code is run as it is, with one function wrapped
 in this process only, so a SIGKILL can land at a known point instead of wherever it falls.
 
-- `held_saves_app()` — the app for `gunicorn fault_hooks:held_saves_app()`. When the file
-  `<HOLD_DIR>/armed` exists, the next page save to reach it claims it (an atomic rename to
-  `holding-<pid>`, holding "client-id section-key"), after its answer has been written to
-  the database and before the commit, and then waits to be killed.
-- `python tests/fault_hooks.py keys rotate --admin admin` — `flask keys rotate`, which after
+- `held_saves_app()` — the app for `gunicorn --pythonpath tests support.faults:held_saves_app()`.
+  When the file `<HOLD_DIR>/armed` exists, the next page save to reach it claims it (an atomic
+  rename to `holding-<pid>`, holding "client-id section-key"), after its answer has been
+  written to the database and before the commit, and then waits to be killed.
+- `python tests/support/faults.py keys rotate --admin admin` — `flask keys rotate`, which after
   HOLD_AFTER re-sealed data keys flushes them to the database inside its transaction, writes
   `<HOLD_DIR>/holding-<pid>` and waits to be killed.
 

@@ -1,9 +1,9 @@
-"""Helpers for the referral tests (test_referrals.py, test_partner_api.py).
+"""Partners and their referrals, and the person referred.
 
-Partner staff work through the real partner pages on their own browsers; a second partner
-organisation is made the way `make_team` makes the first. A referred person is a `Phone` that
-opens the link (or types the code) and walks on through the client pages. The list of
-referrals is read the way a caseworker reads it: the reference and the status in each row.
+Partner staff work through the real partner pages, each on their own browser (`StaffBrowser`);
+a second partner organisation is made the way `make_team` makes the first. A referred person is
+a `Phone` that opens the link (or types the code) and walks on through the client pages. The
+list of referrals is read the way a caseworker reads it: the reference and status in each row.
 """
 
 from __future__ import annotations
@@ -13,18 +13,19 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-from conftest import Team, csrf
 from flask import Flask
 from flask.testing import FlaskClient
-from journey_helpers import Phone
 from sqlalchemy import select, update
-from staff_helpers import sign_in_as
 from werkzeug.test import TestResponse
 
 from intake import staff
 from intake.context import staff_crypto
 from intake.db import db_session
 from intake.models import Client, Referral, Role, utcnow
+
+from .journey import Phone
+from .pages import csrf
+from .staff import StaffBrowser
 
 OTHER_ORG = "Other refugee project"
 OTHER_PARTNER = "partner_b"
@@ -53,8 +54,9 @@ LINK = re.compile(r"<bdi>(https?://[^<]*/r/([A-Za-z0-9_-]+))</bdi>")
 
 
 @dataclass(frozen=True)
-class Made:
-    """A referral as the partner got it, once: its reference, link, token and code."""
+class NewReferral:
+    """A referral as the partner got it, once: its reference, link, token and code, and the
+    page that showed them. Not a client: nobody has used it yet, and most tests never do."""
 
     reference: str
     link: str
@@ -66,14 +68,10 @@ class Made:
 # --- partner staff ------------------------------------------------------------------------
 
 
-def partner_browser(app: Flask, team: Team) -> FlaskClient:
-    """The first partner organisation's caseworker ("Test charity"), signed in."""
-    return sign_in_as(app, "partner", team=team)
-
-
-def other_partner_browser(app: Flask) -> FlaskClient:
-    """A caseworker of a second partner organisation, made like `make_team` makes one."""
-    with app.app_context():
+def other_partner_browser(auth: StaffBrowser) -> FlaskClient:
+    """A caseworker of a second partner organisation, made like `make_team` makes one, and
+    signed in."""
+    with auth.app.app_context():
         db = db_session()
         keys = staff_crypto()
         org = staff.partner_org_named(db, OTHER_ORG)
@@ -91,10 +89,12 @@ def other_partner_browser(app: Flask) -> FlaskClient:
         secret = staff.new_totp_secret()
         staff.store_totp_secret(member, found[1], secret)
         db.commit()
-    return sign_in_as(app, OTHER_PARTNER, password=OTHER_PASSWORD, totp_secret=secret)
+    return auth.sign_in(OTHER_PARTNER, password=OTHER_PASSWORD, totp_secret=secret)
 
 
-def refer(browser: FlaskClient, *, locale: str = "en", nickname: str = "", note: str = "") -> Made:
+def refer(
+    browser: FlaskClient, *, locale: str = "en", nickname: str = "", note: str = ""
+) -> NewReferral:
     """Make a referral on the partner page; read the reference, link and code it shows once."""
     response = browser.post(
         "/partner/referrals/new",
@@ -113,7 +113,7 @@ def refer(browser: FlaskClient, *, locale: str = "en", nickname: str = "", note:
     assert reference, page
     assert link, page
     assert code, page
-    return Made(
+    return NewReferral(
         reference.group(0), html.unescape(link.group(1)), link.group(2), code.group(1), page
     )
 
