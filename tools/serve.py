@@ -38,13 +38,14 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any
+
+from tools.services import StartsAndStops
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
-# The suite's cheap key derivation (tests/support/app.py FAST_KEYS): for tests only.
+# Cheap key derivation, for the test suite (tests/support/app.py) and test servers only.
 FAST_KEYS: dict[str, int] = {
     "KDF_ITERATIONS": 1,
     "KDF_MEMORY_KIB": 256,
@@ -270,7 +271,7 @@ def peak_rss_kib(pid: int) -> int | None:
     return None
 
 
-class Gunicorn:
+class Gunicorn(StartsAndStops):
     """`gunicorn APP` on a free loopback port; a context manager that starts and stops it."""
 
     def __init__(
@@ -401,17 +402,6 @@ class Gunicorn:
         if self.listener is not None:
             self.listener.close()
             self.listener = None
-
-    def __enter__(self) -> Gunicorn:
-        return self.start()
-
-    def __exit__(
-        self,
-        _type: type[BaseException] | None,
-        _value: BaseException | None,
-        _traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def flask_command(*args: str) -> list[str]:

@@ -31,24 +31,14 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-class LoopbackProcess:
-    """A program of Debian's running on loopback: stopped with SIGTERM (SIGKILL after 10 s);
-    a context manager that starts it and stops it."""
-
-    process: subprocess.Popen[bytes] | None = None
+class StartsAndStops:
+    """A server a test or a tool starts and stops: `with Server(...) as server:`."""
 
     def start(self) -> Self:
         raise NotImplementedError
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        raise NotImplementedError
 
     def __enter__(self) -> Self:
         return self.start()
@@ -60,6 +50,22 @@ class LoopbackProcess:
         _traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class LoopbackProcess(StartsAndStops):
+    """A program of Debian's running on loopback: stopped with SIGTERM (SIGKILL after 10 s)."""
+
+    process: subprocess.Popen[bytes] | None = None
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
 
 
 class RedisServer(LoopbackProcess):

@@ -47,15 +47,8 @@ def _field_for(question: Question) -> Field:
             validators=[FitsIn(question.limit), readable],
             filters=[without_nul],
         )
-    if question.kind == Kind.ONE_CHOICE:
-        return RadioField(
-            question.label,
-            description=question.why,
-            choices=_options(question.choices),
-            validate_choice=False,
-            validators=[OneOf(keys)],
-        )
-    return CheckboxesField(
+    choice_field = RadioField if question.kind == Kind.ONE_CHOICE else CheckboxesField
+    return choice_field(
         question.label,
         description=question.why,
         choices=_options(question.choices),

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from flask import Response, abort, redirect, render_template, request, url_for
 from flask_login import login_required
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms.fields.choices import SelectChoice
 
@@ -18,7 +19,7 @@ from intake.coach.forms import AgreedForm, AssignForm, PlanForm, StatusForm, Voi
 from intake.coach.record import record_view
 from intake.db import db_session
 from intake.form_base import GroundworkForm
-from intake.models import StaffUser, utcnow
+from intake.models import Client, StaffUser, utcnow
 from intake.paging import page_or_first
 from intake.questionnaire import SECTIONS
 
@@ -94,14 +95,20 @@ def _previous_look(member_id: int, client_id: str) -> datetime | None:
     return audit.last_looked(db_session(), member_id, [client_id]).get(client_id)
 
 
+def _look(client: Client, action: audit.Action) -> Session:
+    """Write this look to the person's access log before anything of theirs opens."""
+    db = db_session()
+    audit.record(db, signed_in_staff().id, client.id, action)
+    return db
+
+
 @bp.route("/clients/<client_id>")
 @staff_only
 def client_record(client_id: str) -> str:
     client = client_or_404(client_id)
     member = signed_in_staff()
-    db = db_session()
     previous = _previous_look(member.id, client.id)
-    audit.record(db, member.id, client.id, audit.Action.VIEWED)
+    db = _look(client, audit.Action.VIEWED)
     if referrals.copy_for_client(db, client, org_key()):
         db.commit()
     return render_template(
@@ -123,9 +130,7 @@ def client_record(client_id: str) -> str:
 @staff_only
 def client_print(client_id: str) -> str:
     client = client_or_404(client_id)
-    member = signed_in_staff()
-    db = db_session()
-    audit.record(db, member.id, client.id, audit.Action.PRINTED)
+    db = _look(client, audit.Action.PRINTED)
     return render_template(
         "coach/client.html",
         view=record_view(db, client, org_key(), None),
@@ -137,9 +142,7 @@ def client_print(client_id: str) -> str:
 @staff_only
 def client_export(client_id: str) -> Response:
     client = client_or_404(client_id)
-    member = signed_in_staff()
-    db = db_session()
-    audit.record(db, member.id, client.id, audit.Action.EXPORTED)
+    db = _look(client, audit.Action.EXPORTED)
     opened = workspace.open_record(db, client, org_key(), None)
     state = consent.effective_state(db, client.id)
     document = {

@@ -1,4 +1,5 @@
-"""A test app's settings, the one way a test changes them, and running its `flask` commands."""
+"""A test app's settings (with FAST_KEYS, the cheap key derivation), the one way a test changes
+them, and running its `flask` commands."""
 
 from __future__ import annotations
 
@@ -9,19 +10,11 @@ import pytest
 from click.testing import Result
 from flask import Flask
 
-# Cheap key derivation so the suite is quick; the envelopes record their own cost, and the
-# production cost is exercised by `make bench`.
-FAST_KEYS = {
-    "KDF_ITERATIONS": 1,
-    "KDF_MEMORY_KIB": 256,
-    "KDF_LANES": 1,
-    "LOOKUP_KDF_ITERATIONS": 1,
-    "LOOKUP_KDF_MEMORY_KIB": 256,
-    "LOOKUP_KDF_LANES": 1,
-    "PASSWORD_HASH_TIME_COST": 1,
-    "PASSWORD_HASH_MEMORY_KIB": 256,
-    "PASSWORD_HASH_PARALLELISM": 1,
-}
+# Cheap key derivation so the suite is quick (one definition, shared with the tools that start
+# test servers); the envelopes record their own cost, and `make bench` uses the production cost.
+from tools.serve import FAST_KEYS
+
+__all__ = ["FAST_KEYS", "invoke", "need", "settings_for", "with_settings"]
 
 
 def settings_for(url: str, **extra: object) -> dict[str, object]:

@@ -9,7 +9,6 @@ title, `Cache-Control: no-store`, and no typed words or return code in any addre
 from __future__ import annotations
 
 import re
-import uuid
 from functools import cache
 from pathlib import Path
 
@@ -20,6 +19,8 @@ from werkzeug.test import TestResponse
 
 from intake.questionnaire import SECTIONS, Kind, Section
 from intake.vault import AnswerValue
+from tools.journey import answers_for
+from tools.journey import marker as marker  # one definition; the tests take it from here
 
 from .pages import Page
 
@@ -30,11 +31,6 @@ QUICK_EXIT_PATH = "/exit"
 CLIENT_TABLES = ("client", "answer", "consent_event")
 PERSIAN_DIGITS = "۰۱۲۳۴۵۶۷۸۹"
 ARABIC_INDIC_DIGITS = "٠١٢٣٤٥٦٧٨٩"
-
-
-def marker() -> str:
-    """A string that appears nowhere unless the app put it there."""
-    return uuid.uuid4().hex
 
 
 def in_digits(code: str, digits: str, separator: str) -> str:
@@ -213,17 +209,9 @@ def _body(response: TestResponse) -> str:
 
 
 def fill(section: Section) -> dict[str, AnswerValue]:
-    """A unique marker in every text question and a real choice in every choice question."""
-    answers: dict[str, AnswerValue] = {}
-    for question in section.questions:
-        keys = [key for key, _label in question.choices if key != "rather_not_say"]
-        if question.kind in (Kind.SHORT_TEXT, Kind.LONG_TEXT):
-            answers[question.key] = marker()
-        elif question.kind == Kind.ONE_CHOICE:
-            answers[question.key] = keys[len(section.key) % len(keys)]
-        else:
-            answers[question.key] = keys[:2]
-    return answers
+    """A unique marker in every text question and a real choice in every choice question (the
+    same answers the load and bench tools give)."""
+    return dict(answers_for(section))
 
 
 def typed_words(section: Section, answers: dict[str, AnswerValue]) -> list[str]:
