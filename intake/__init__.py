@@ -14,7 +14,7 @@ from werkzeug.formparser import FormDataParser
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as settings
-from intake import context, db, errors, i18n, security, templating
+from intake import context, db, errors, form_definition, i18n, security, templating
 from intake.extensions import babel, compress, csrf, limiter, login_manager
 from intake.sessions import SplitKeySessionInterface
 
@@ -117,6 +117,7 @@ def configure_extensions(app: Flask) -> None:
         default_translation_directories=str(PROJECT_ROOT / "translations"),
         locale_selector=i18n.select_locale,
     )
+    form_definition.read_in(i18n.reading_locale)  # a form's words follow the reader's language
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
     limiter.init_app(app)
     login_manager.init_app(app)

@@ -29,6 +29,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from intake import anchors, audit, consent, crypto, keys, referrals, retention, sessions, staff
+from intake.cli_forms import forms_cli
 from intake.context import key_settings, staff_crypto
 from intake.db import database, db_session, forget_deleted_pages
 from intake.models import PartnerOrg, Role, StaffUser, utcnow
@@ -66,6 +67,7 @@ def register(app: Flask) -> None:
         keys_cli,
     ):
         app.cli.add_command(group)
+    app.cli.add_command(forms_cli)
     app.cli.add_command(demo)
 
 

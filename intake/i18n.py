@@ -9,8 +9,8 @@ from __future__ import annotations
 from functools import cache
 
 from babel import Locale
-from flask import current_app, request, session
-from flask_babel import gettext
+from flask import current_app, has_request_context, request, session
+from flask_babel import get_locale, gettext
 
 from intake.crypto import normalise_digits
 from intake.sessions import LOCALE
@@ -19,6 +19,14 @@ from intake.wording import Sentence
 SESSION_KEY = LOCALE
 
 __all__ = ["normalise_digits"]
+
+
+def reading_locale() -> str:
+    """The language of whoever is reading now (a form's words follow it); English outside a
+    request."""
+    if not has_request_context():
+        return "en"
+    return str(get_locale() or current_app.config["DEFAULT_LOCALE"])
 
 
 def say(sentence: Sentence) -> str:

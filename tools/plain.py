@@ -1,8 +1,10 @@
 """How plain is Groundwork's English? Measures every client-facing English string.
 
 Client-facing strings are the message ids whose source is a client page, a client module or
-an error page, and every consent text. Each sentence has at most 20 words; each help text
-(a string of 8 words or more) reads at Flesch-Kincaid grade 6 or lower (DESIGN.md §2).
+an error page, every consent text, and every English word of each form definition shipped in
+`intake/data/forms/` (headings, intros, questions, "why we ask" and choices). Each sentence
+has at most 20 words; each help text (a string of 8 words or more) reads at Flesch-Kincaid
+grade 6 or lower (DESIGN.md §2).
 Shorter strings (buttons, headings) are not graded: the formula means nothing for two words.
 
     python -m tools.plain      # prints the ten hardest strings and any that fail
@@ -17,6 +19,8 @@ from pathlib import Path
 
 import textstat
 from babel.messages.pofile import read_po
+
+from intake.form_definition import FORMS_FOLDER, read_form
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "translations" / "messages.pot"
@@ -79,9 +83,28 @@ def client_strings() -> list[Measured]:
             continue
         text = message.id if isinstance(message.id, str) else message.id[0]
         measured.append(measure(text, client[0]))
+    measured.extend(form_strings())
     for path in sorted(CONSENT_TEXTS.glob("*.txt")):
         for paragraph in path.read_text(encoding="utf-8").strip().split("\n\n"):
             measured.append(measure(paragraph, f"consent_texts/en/{path.name}"))
+    return measured
+
+
+def form_strings() -> list[Measured]:
+    """The English words of every form definition, each named by its page and question."""
+    measured = []
+    for path in sorted(FORMS_FOLDER.glob("*.toml")):
+        if path.name == "common.toml":
+            continue
+        form = read_form(path)
+        for number, section in enumerate(form.sections, start=1):
+            where = f"{path.name}: page {number} ({section.key})"
+            for words in (section.heading, section.intro):
+                measured.append(measure(words.in_language("en"), where))
+            for question in section.questions:
+                asked = f"{where}, question {question.key}"
+                for words in (question.label, question.why, *(w for _k, w in question.choices)):
+                    measured.append(measure(words.in_language("en"), asked))
     return measured
 
 

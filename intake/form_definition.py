@@ -1,0 +1,242 @@
+"""Forms as data: a form definition (a TOML file, described in docs/forms.md) read into the pages
+and questions the client journey shows, with the words of every language it is published in.
+
+Flask-free. `read_form` checks a definition and says every problem at once, each naming the
+page, the question and the language; a definition with a problem is never half-read. Groundwork
+adds what every form owes the person filling it in: "I'd rather not say" at the end of every
+list of choices that lacks it (its words are in `data/forms/common.toml`).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+FORMS_FOLDER = Path(__file__).resolve().parent / "data" / "forms"
+FORMAT = 1  # the version of the definition format this module reads
+SOURCE_LANGUAGE = "en"  # every form is written in English first; other languages follow it
+SHORT_TEXT_LIMIT = 200
+LONG_TEXT_LIMIT = 10_000  # room for a long story; 100 KB gets a kind "shorter" message
+RATHER_NOT_SAY = "rather_not_say"
+
+
+class Kind(StrEnum):
+    SHORT_TEXT = "short_text"
+    LONG_TEXT = "long_text"
+    ONE_CHOICE = "one_choice"
+    MANY_CHOICES = "many_choices"
+
+
+class Part(StrEnum):
+    INTAKE = "intake"
+    AGREEMENT = "agreement"  # safety and boundaries (PROMISES)
+
+
+def _english_reader() -> str:
+    return SOURCE_LANGUAGE
+
+
+_reader_language: Callable[[], str] = _english_reader
+
+
+def read_in(language_of_reader: Callable[[], str]) -> None:
+    """Say how to know the language of whoever is reading now (the app gives its locale)."""
+    global _reader_language  # set once, when the app starts
+    _reader_language = language_of_reader
+
+
+# eq=False: compared and hashed by identity, like the questions that hold them.
+@dataclass(frozen=True, eq=False)
+class Wording:
+    """One text of a form in each of its languages; as a string, in the reader's language."""
+
+    texts: Mapping[str, str]
+
+    def in_language(self, language: str) -> str:
+        return self.texts.get(language) or self.texts[SOURCE_LANGUAGE]
+
+    def __str__(self) -> str:
+        return self.in_language(_reader_language())
+
+
+# eq=False: a question or section is itself, compared and hashed by identity.
+@dataclass(frozen=True, eq=False)
+class Question:
+    key: str
+    label: Wording
+    why: Wording  # the one-line "why we ask"
+    kind: Kind
+    choices: tuple[tuple[str, Wording], ...] = ()
+
+    @property
+    def limit(self) -> int:
+        return SHORT_TEXT_LIMIT if self.kind == Kind.SHORT_TEXT else LONG_TEXT_LIMIT
+
+
+@dataclass(frozen=True, eq=False)
+class Section:
+    key: str
+    part: Part
+    heading: Wording
+    intro: Wording
+    questions: tuple[Question, ...] = field(default_factory=tuple)
+    schema_version: int = 1
+    consent_purpose: str | None = None  # a consent asked on this page, kept in the ledger
+
+    def question(self, key: str) -> Question | None:
+        return next((q for q in self.questions if q.key == key), None)
+
+
+@dataclass(frozen=True)
+class Form:
+    id: str
+    version: int
+    languages: tuple[str, ...]
+    sections: tuple[Section, ...]
+
+
+class FormProblems(ValueError):
+    """A definition that cannot be published, with every reason, each saying where."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        super().__init__(f"{source}: " + "; ".join(problems))
+        self.problems = problems
+
+
+def read_form(path: Path) -> Form:
+    with path.open("rb") as handle:
+        try:
+            data = tomllib.load(handle)
+        except tomllib.TOMLDecodeError as error:
+            raise FormProblems(path.name, [f"not readable as TOML: {error}"]) from None
+    return _Reader(data, _common_words()).form(path.name)
+
+
+def _common_words() -> dict[str, Wording]:
+    with (FORMS_FOLDER / "common.toml").open("rb") as handle:
+        data = tomllib.load(handle)
+    return {key: Wording(dict(texts)) for key, texts in data.items()}
+
+
+class _Reader:
+    """Reads one definition, gathering every problem before saying any."""
+
+    def __init__(self, data: dict[str, Any], common: dict[str, Wording]) -> None:
+        self.data = data
+        self.common = common
+        self.problems: list[str] = []
+        languages = data.get("languages")
+        self.languages: tuple[str, ...] = (
+            tuple(str(code) for code in languages) if isinstance(languages, list) else ()
+        )
+
+    def form(self, source: str) -> Form:
+        if self.data.get("format") != FORMAT:
+            self.problems.append(f"the format must be {FORMAT}")
+        form_id, version = self.data.get("id"), self.data.get("version")
+        if not isinstance(form_id, str) or not form_id:
+            self.problems.append("the form needs an id")
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            self.problems.append("the version must be a whole number from 1")
+        if SOURCE_LANGUAGE not in self.languages:
+            self.problems.append(f"the languages must include {SOURCE_LANGUAGE}")
+        pages = self.data.get("pages")
+        if not isinstance(pages, list) or not pages:
+            self.problems.append("the form needs at least one page")
+            pages = []
+        sections = tuple(self._section(number, page) for number, page in enumerate(pages, 1))
+        keys = [section.key for section in sections]
+        for key in sorted({key for key in keys if keys.count(key) > 1}):
+            self.problems.append(f"two pages have the key {key!r}")
+        if self.problems:
+            raise FormProblems(source, self.problems)
+        return Form(str(form_id), int(str(version)), self.languages, sections)
+
+    def _section(self, number: int, page: Any) -> Section:
+        where = f"page {number}"
+        if not isinstance(page, dict):
+            self.problems.append(f"{where} is not a table")
+            page = {}
+        key = self._key(page, where)
+        where = f"page {number} ({key})"
+        part = page.get("part", Part.INTAKE)
+        if part not in tuple(Part):
+            self.problems.append(f"{where}: part must be one of {', '.join(Part)}")
+            part = Part.INTAKE
+        questions = page.get("questions", [])
+        if not isinstance(questions, list):
+            self.problems.append(f"{where}: questions must be a list")
+            questions = []
+        read = tuple(self._question(where, item) for item in questions)
+        keys = [question.key for question in read]
+        for repeated in sorted({k for k in keys if keys.count(k) > 1}):
+            self.problems.append(f"{where}: two questions have the key {repeated!r}")
+        consent = page.get("consent")
+        return Section(
+            key=key,
+            part=Part(part),
+            heading=self._words(page, "heading", where),
+            intro=self._words(page, "intro", where),
+            questions=read,
+            consent_purpose=str(consent) if consent else None,
+        )
+
+    def _question(self, page_where: str, item: Any) -> Question:
+        if not isinstance(item, dict):
+            self.problems.append(f"{page_where}: a question is not a table")
+            item = {}
+        key = self._key(item, f"{page_where}, a question")
+        where = f"{page_where}, question {key}"
+        kind = item.get("kind")
+        if kind not in tuple(Kind):
+            self.problems.append(f"{where}: kind must be one of {', '.join(Kind)}")
+            kind = Kind.SHORT_TEXT
+        choices = self._choices(where, Kind(kind), item.get("choices", []))
+        return Question(
+            key=key,
+            label=self._words(item, "label", where),
+            why=self._words(item, "why", where),
+            kind=Kind(kind),
+            choices=choices,
+        )
+
+    def _choices(self, where: str, kind: Kind, items: Any) -> tuple[tuple[str, Wording], ...]:
+        if kind in (Kind.SHORT_TEXT, Kind.LONG_TEXT):
+            if items:
+                self.problems.append(f"{where}: a text question has no choices")
+            return ()
+        if not isinstance(items, list) or not items:
+            self.problems.append(f"{where}: a choice question needs choices")
+            return ()
+        choices = [
+            (self._key(choice, f"{where}, a choice"), self._words(choice, "label", where))
+            for choice in items
+            if isinstance(choice, dict)
+        ]
+        keys = [key for key, _words in choices]
+        for repeated in sorted({k for k in keys if keys.count(k) > 1}):
+            self.problems.append(f"{where}: two choices have the key {repeated!r}")
+        if RATHER_NOT_SAY not in keys:
+            choices.append((RATHER_NOT_SAY, self.common[RATHER_NOT_SAY]))
+        return tuple(choices)
+
+    def _key(self, table: dict[str, Any], where: str) -> str:
+        key = table.get("key")
+        if not isinstance(key, str) or not key.isidentifier() or not key.isascii():
+            self.problems.append(f"{where}: the key must be letters, digits and _ ({key!r})")
+            return str(key)
+        return key
+
+    def _words(self, table: dict[str, Any], name: str, where: str) -> Wording:
+        texts = table.get(name)
+        if not isinstance(texts, dict):
+            self.problems.append(f"{where}: {name} is missing")
+            return Wording({SOURCE_LANGUAGE: ""})
+        missing = [code for code in self.languages if not str(texts.get(code, "")).strip()]
+        if missing:
+            self.problems.append(f"{where}: {name} is missing in {', '.join(missing)}")
+        return Wording({str(code): str(text) for code, text in texts.items()})

@@ -1,0 +1,157 @@
+"""A form definition read into pages and questions (intake/form_definition.py).
+
+The shipped form matches the published schema (docs/form.schema.json). A definition with
+mistakes is refused with every mistake named by page, question and language, never half-read;
+every list of choices ends with "I'd rather not say" in every language; and a form's words
+follow the language of whoever is reading.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+import jsonschema_rs
+import pytest
+
+from intake import form_definition
+from intake.form_definition import (
+    FORMS_FOLDER,
+    RATHER_NOT_SAY,
+    FormProblems,
+    Kind,
+    read_form,
+)
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+SCHEMA = ROOT / "docs" / "form.schema.json"
+DEFAULT = FORMS_FOLDER / "groundwork.toml"
+
+SMALL = """
+format = 1
+id = "youth"
+version = 1
+languages = ["en", "fr"]
+
+[[pages]]
+key = "about"
+heading = { en = "About you", fr = "Vous" }
+intro = { en = "Say what you like.", fr = "Dites ce que vous voulez." }
+
+[[pages.questions]]
+key = "mood"
+kind = "one_choice"
+label = { en = "How are you?", fr = "Comment allez-vous ?" }
+why = { en = "So we can go at your pace.", fr = "Pour aller à votre rythme." }
+choices = [
+  { key = "good", label = { en = "Good", fr = "Bien" } },
+  { key = "low", label = { en = "Low", fr = "Pas bien" } },
+]
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "form.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def reader_in() -> Iterator[object]:
+    def choose(language: str) -> None:
+        form_definition.read_in(lambda: language)
+
+    yield choose
+    form_definition.read_in(lambda: "en")
+
+
+def test_the_shipped_form_matches_the_published_schema() -> None:
+    schema = json.loads(SCHEMA.read_text())
+    with DEFAULT.open("rb") as handle:
+        definition = tomllib.load(handle)
+    assert [
+        error.message for error in jsonschema_rs.validator_for(schema).iter_errors(definition)
+    ] == []
+    broken = {**definition, "pages": [{**definition["pages"][0], "colour": "red"}]}
+    assert list(jsonschema_rs.validator_for(schema).iter_errors(broken)), "the schema can fail"
+
+
+def test_the_shipped_form_is_groundworks_intake_and_agreement_in_six_languages() -> None:
+    form = read_form(DEFAULT)
+    assert (form.id, form.version) == ("groundwork", 1)
+    assert form.languages == ("en", "ar", "fa", "uk", "fr", "es")
+    assert len(form.sections) == 14
+    for section in form.sections:
+        for question in section.questions:
+            for language in form.languages:
+                assert question.label.in_language(language).strip()
+                assert question.why.in_language(language).strip()
+
+
+def test_every_list_of_choices_ends_with_rather_not_say_in_every_language(tmp_path: Path) -> None:
+    form = read_form(write(tmp_path, SMALL))
+    (mood,) = form.sections[0].questions
+    assert [key for key, _words in mood.choices] == ["good", "low", RATHER_NOT_SAY]
+    last = mood.choices[-1][1]
+    assert last.in_language("en") == "I'd rather not say"
+    assert last.in_language("fr") == "Je préfère ne pas répondre"
+    already = SMALL.replace(
+        '{ key = "low", label = { en = "Low", fr = "Pas bien" } },',
+        '{ key = "rather_not_say", label = { en = "Skip", fr = "Passer" } },',
+    )
+    (mood,) = read_form(write(tmp_path, already)).sections[0].questions
+    assert [key for key, _words in mood.choices] == ["good", RATHER_NOT_SAY], "never twice"
+
+
+def test_a_form_with_mistakes_is_refused_naming_each_one(tmp_path: Path) -> None:
+    broken = (
+        SMALL.replace(
+            'why = { en = "So we can go at your pace.", fr = "Pour aller à votre rythme." }',
+            'why = { en = "So we can go at your pace." }',
+        )
+        + """
+[[pages]]
+key = "about"
+heading = { en = "Again", fr = "Encore" }
+intro = { en = "More.", fr = "Plus." }
+
+[[pages.questions]]
+key = "story"
+kind = "essay"
+label = { en = "Your story", fr = "Votre histoire" }
+why = { en = "So we understand.", fr = "Pour comprendre." }
+
+[[pages.questions]]
+key = "when"
+kind = "one_choice"
+label = { en = "When?", fr = "Quand ?" }
+why = { en = "So we plan.", fr = "Pour prévoir." }
+"""
+    )
+    with pytest.raises(FormProblems) as refused:
+        read_form(write(tmp_path, broken))
+    assert refused.value.problems == [
+        "page 1 (about), question mood: why is missing in fr",
+        "page 2 (about), question story: kind must be one of "
+        "short_text, long_text, one_choice, many_choices",
+        "page 2 (about), question when: a choice question needs choices",
+        "two pages have the key 'about'",
+    ]
+
+
+def test_what_is_not_toml_is_refused_kindly(tmp_path: Path) -> None:
+    with pytest.raises(FormProblems) as refused:
+        read_form(write(tmp_path, "format = 1\npages = [\n"))
+    assert refused.value.problems[0].startswith("not readable as TOML")
+
+
+def test_a_forms_words_follow_the_language_of_the_reader(tmp_path: Path, reader_in) -> None:
+    (mood,) = read_form(write(tmp_path, SMALL)).sections[0].questions
+    assert mood.kind == Kind.ONE_CHOICE
+    assert str(mood.label) == "How are you?"
+    reader_in("fr")
+    assert str(mood.label) == "Comment allez-vous ?"
+    reader_in("ar")  # a language this form is not written in: its source language
+    assert str(mood.label) == "How are you?"
