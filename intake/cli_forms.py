@@ -1,4 +1,5 @@
-"""`flask forms`: checking a form definition before anyone fills it in (docs/forms.md)."""
+"""`flask forms`: checking a form definition before anyone fills it in (docs/forms.md): what
+would stop it being published, which languages it can be offered in, and advice on its words."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import click
 from flask.cli import AppGroup
 
 from intake.form_definition import FormProblems, read_form
+from intake.form_review import MAX_GRADE, avoided_words, hardest_to_read
 
 forms_cli = AppGroup("forms", help="The forms people fill in.")
 
@@ -27,6 +29,20 @@ def forms_check(definition: Path) -> None:
         ) from None
     questions = sum(len(section.questions) for section in form.sections)
     click.echo(
-        f"{form.id}, version {form.version}: {len(form.sections)} pages, {questions} questions, "
-        f"in {', '.join(form.languages)}. It can be published."
+        f"{form.id}, version {form.version}: {_count(len(form.sections), 'page')}, "
+        f"{_count(questions, 'question')}, in {', '.join(form.languages)}. It can be published."
     )
+    for language, missing in form.not_offered.items():
+        click.echo(f"Not offered in {language} until these are written: {'; '.join(missing)}")
+    for found in avoided_words(form):
+        click.echo(f"A word Groundwork avoids (VOICE.md), at {found}")
+    hardest = hardest_to_read(form)
+    if hardest:
+        click.echo(f"The hardest English to read (reading grade, plain up to {MAX_GRADE:.0f}):")
+        for item in hardest:
+            too_hard = " (too hard)" if item.grade > MAX_GRADE else ""
+            click.echo(f"  {item.grade:4.1f}{too_hard}  {item.where}: {item.text}")
+
+
+def _count(number: int, thing: str) -> str:
+    return f"{number} {thing}" if number == 1 else f"{number} {thing}s"

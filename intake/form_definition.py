@@ -22,6 +22,13 @@ SOURCE_LANGUAGE = "en"  # every form is written in English first; other language
 SHORT_TEXT_LIMIT = 200
 LONG_TEXT_LIMIT = 10_000  # room for a long story; 100 KB gets a kind "shorter" message
 RATHER_NOT_SAY = "rather_not_say"
+QUESTIONS_PER_PAGE = 5  # "one thing per page" (DESIGN.md): a page of a phone, not a wall
+FIELDS = {
+    "form": {"format", "id", "version", "languages", "pages"},
+    "page": {"key", "part", "harder", "consent", "heading", "intro", "questions"},
+    "question": {"key", "kind", "label", "why", "choices"},
+    "choice": {"key", "label"},
+}
 
 
 class Kind(StrEnum):
@@ -86,6 +93,9 @@ class Section:
     questions: tuple[Question, ...] = field(default_factory=tuple)
     schema_version: int = 1
     consent_purpose: str | None = None  # a consent asked on this page, kept in the ledger
+    form_id: str = ""  # the form this page belongs to, and its version: kept with the answers
+    form_version: int = 0
+    harder: bool = False  # touches harder things: a content note comes before the first one
 
     def question(self, key: str) -> Question | None:
         return next((q for q in self.questions if q.key == key), None)
@@ -95,8 +105,16 @@ class Section:
 class Form:
     id: str
     version: int
-    languages: tuple[str, ...]
+    languages: tuple[str, ...]  # the languages it is offered in: every word present
     sections: tuple[Section, ...]
+    # A language the definition names whose words are not all there is not offered; each
+    # missing text is listed, by page and question, for whoever maintains the form.
+    not_offered: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def first_harder_index(self) -> int | None:
+        """Where the content note goes: before the first page marked harder (0-based)."""
+        return next((i for i, s in enumerate(self.sections) if s.harder), None)
 
 
 class FormProblems(ValueError):
@@ -129,19 +147,27 @@ class _Reader:
         self.data = data
         self.common = common
         self.problems: list[str] = []
+        self.missing: dict[str, list[str]] = {}
+        self.form_id = ""
+        self.form_version = 0
         languages = data.get("languages")
         self.languages: tuple[str, ...] = (
             tuple(str(code) for code in languages) if isinstance(languages, list) else ()
         )
 
     def form(self, source: str) -> Form:
+        self._known_fields(self.data, "form", "the form")
         if self.data.get("format") != FORMAT:
             self.problems.append(f"the format must be {FORMAT}")
         form_id, version = self.data.get("id"), self.data.get("version")
         if not isinstance(form_id, str) or not form_id:
             self.problems.append("the form needs an id")
+        else:
+            self.form_id = form_id
         if not isinstance(version, int) or isinstance(version, bool) or version < 1:
             self.problems.append("the version must be a whole number from 1")
+        else:
+            self.form_version = version
         if SOURCE_LANGUAGE not in self.languages:
             self.problems.append(f"the languages must include {SOURCE_LANGUAGE}")
         pages = self.data.get("pages")
@@ -154,7 +180,9 @@ class _Reader:
             self.problems.append(f"two pages have the key {key!r}")
         if self.problems:
             raise FormProblems(source, self.problems)
-        return Form(str(form_id), int(str(version)), self.languages, sections)
+        offered = tuple(code for code in self.languages if code not in self.missing)
+        not_offered = {code: tuple(where) for code, where in self.missing.items()}
+        return Form(self.form_id, self.form_version, offered, sections, not_offered)
 
     def _section(self, number: int, page: Any) -> Section:
         where = f"page {number}"
@@ -163,6 +191,7 @@ class _Reader:
             page = {}
         key = self._key(page, where)
         where = f"page {number} ({key})"
+        self._known_fields(page, "page", where)
         part = page.get("part", Part.INTAKE)
         if part not in tuple(Part):
             self.problems.append(f"{where}: part must be one of {', '.join(Part)}")
@@ -171,6 +200,13 @@ class _Reader:
         if not isinstance(questions, list):
             self.problems.append(f"{where}: questions must be a list")
             questions = []
+        if len(questions) > QUESTIONS_PER_PAGE:
+            self.problems.append(
+                f"{where}: {len(questions)} questions; a page holds {QUESTIONS_PER_PAGE} at most"
+            )
+        harder = page.get("harder", False)
+        if not isinstance(harder, bool):
+            self.problems.append(f"{where}: harder must be true or false")
         read = tuple(self._question(where, item) for item in questions)
         keys = [question.key for question in read]
         for repeated in sorted({k for k in keys if keys.count(k) > 1}):
@@ -183,6 +219,9 @@ class _Reader:
             intro=self._words(page, "intro", where),
             questions=read,
             consent_purpose=str(consent) if consent else None,
+            form_id=self.form_id,
+            form_version=self.form_version,
+            harder=harder is True,
         )
 
     def _question(self, page_where: str, item: Any) -> Question:
@@ -191,18 +230,15 @@ class _Reader:
             item = {}
         key = self._key(item, f"{page_where}, a question")
         where = f"{page_where}, question {key}"
+        self._known_fields(item, "question", where)
         kind = item.get("kind")
         if kind not in tuple(Kind):
             self.problems.append(f"{where}: kind must be one of {', '.join(Kind)}")
             kind = Kind.SHORT_TEXT
+        label = self._words(item, "label", where)
+        why = self._words(item, "why", where)
         choices = self._choices(where, Kind(kind), item.get("choices", []))
-        return Question(
-            key=key,
-            label=self._words(item, "label", where),
-            why=self._words(item, "why", where),
-            kind=Kind(kind),
-            choices=choices,
-        )
+        return Question(key=key, label=label, why=why, kind=Kind(kind), choices=choices)
 
     def _choices(self, where: str, kind: Kind, items: Any) -> tuple[tuple[str, Wording], ...]:
         if kind in (Kind.SHORT_TEXT, Kind.LONG_TEXT):
@@ -212,11 +248,14 @@ class _Reader:
         if not isinstance(items, list) or not items:
             self.problems.append(f"{where}: a choice question needs choices")
             return ()
-        choices = [
-            (self._key(choice, f"{where}, a choice"), self._words(choice, "label", where))
-            for choice in items
-            if isinstance(choice, dict)
-        ]
+        choices = []
+        for choice in items:
+            if not isinstance(choice, dict):
+                self.problems.append(f"{where}: a choice is not a table")
+                continue
+            key = self._key(choice, f"{where}, a choice")
+            self._known_fields(choice, "choice", f"{where}, choice {key}")
+            choices.append((key, self._words(choice, "label", f"{where}, choice {key}")))
         keys = [key for key, _words in choices]
         for repeated in sorted({k for k in keys if keys.count(k) > 1}):
             self.problems.append(f"{where}: two choices have the key {repeated!r}")
@@ -237,6 +276,18 @@ class _Reader:
             self.problems.append(f"{where}: {name} is missing")
             return Wording({SOURCE_LANGUAGE: ""})
         missing = [code for code in self.languages if not str(texts.get(code, "")).strip()]
-        if missing:
-            self.problems.append(f"{where}: {name} is missing in {', '.join(missing)}")
-        return Wording({str(code): str(text) for code, text in texts.items()})
+        for code in missing:
+            if code == SOURCE_LANGUAGE:
+                self.problems.append(f"{where}: {name} is missing in {code}")
+            else:
+                self.missing.setdefault(code, []).append(f"{where}: {name}")
+        return Wording({str(code): str(text) for code, text in texts.items() if str(text).strip()})
+
+    def _known_fields(self, table: dict[str, Any], level: str, where: str) -> None:
+        for name in sorted(set(table) - FIELDS[level]):
+            if name == "required":
+                self.problems.append(
+                    f"{where}: nothing is required in Groundwork; take out 'required'"
+                )
+            else:
+                self.problems.append(f"{where}: {name!r} is not part of a {level}")

@@ -260,6 +260,10 @@ class Answer(Base):
     section_key: Mapped[str] = mapped_column(String(40))
     version: Mapped[int] = mapped_column(default=1)
     schema_version: Mapped[int] = mapped_column(default=1)
+    # The form and its version the answers were given under (docs/forms.md); bound into the
+    # envelope's associated data. Empty for answers saved before forms were data.
+    form_id: Mapped[str | None] = mapped_column(String(60))
+    form_version: Mapped[int | None]
     ciphertext: Mapped[bytes]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

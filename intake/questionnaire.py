@@ -39,7 +39,10 @@ __all__ = [
 DEFAULT_FORM = read_form(FORMS_FOLDER / "groundwork.toml")
 SECTIONS: tuple[Section, ...] = DEFAULT_FORM.sections
 SECTIONS_BY_KEY = {section.key: section for section in SECTIONS}
-FIRST_AGREEMENT_INDEX = next(i for i, s in enumerate(SECTIONS) if s.part == Part.AGREEMENT)
+# The content note ("the next pages touch harder things") comes before this page (0-based);
+# -1 when no page is marked harder, so that no page number ever meets it.
+_first_harder = DEFAULT_FORM.first_harder_index
+CONTENT_NOTE_BEFORE: int = -1 if _first_harder is None else _first_harder
 
 
 def page_number(section_key: str) -> int:

@@ -69,8 +69,22 @@ class OpenedSection:
         return self.fields is None
 
 
-def answer_aad(client_id: str, section_key: str, schema_version: int) -> bytes:
-    return f"answer\x00{client_id}\x00{section_key}\x00{schema_version}".encode()
+def answer_aad(
+    client_id: str,
+    section_key: str,
+    schema_version: int,
+    form_id: str | None = None,
+    form_version: int | None = None,
+) -> bytes:
+    """What an answer's envelope is bound to: the person, the page, the page's schema and (for
+    answers saved since forms became data) the form and its version. An envelope moved to
+    another person, page, schema, form or version does not open."""
+    if form_id is None:  # saved before forms were data: bound as it was then
+        return f"answer\x00{client_id}\x00{section_key}\x00{schema_version}".encode()
+    return (
+        f"answer/form\x00{client_id}\x00{form_id}\x00{form_version}\x00{section_key}"
+        f"\x00{schema_version}"
+    ).encode()
 
 
 def _dek_by_code_aad(client_id: str) -> bytes:
@@ -150,6 +164,8 @@ def save_section(
     fields: Mapping[str, AnswerValue],
     *,
     schema_version: int = 1,
+    form_id: str | None = None,
+    form_version: int | None = None,
     keep_history: bool = False,
 ) -> Answer:
     """Encrypt and store one section's answers.
@@ -159,13 +175,16 @@ def save_section(
     """
     plaintext = json.dumps(dict(fields), ensure_ascii=False, separators=(",", ":")).encode()
     ciphertext = crypto.encrypt(
-        data_key, plaintext, answer_aad(client.id, section_key, schema_version)
+        data_key,
+        plaintext,
+        answer_aad(client.id, section_key, schema_version, form_id, form_version),
     )
     now = utcnow()
     latest = _latest(db, client.id, section_key)
     if latest is not None and not keep_history:
         latest.ciphertext = ciphertext
         latest.schema_version = schema_version
+        latest.form_id, latest.form_version = form_id, form_version
         latest.updated_at = now
         answer = latest
     else:
@@ -174,6 +193,8 @@ def save_section(
             section_key=section_key,
             version=1 if latest is None else latest.version + 1,
             schema_version=schema_version,
+            form_id=form_id,
+            form_version=form_version,
             ciphertext=ciphertext,
             created_at=now,
             updated_at=now,
@@ -190,7 +211,13 @@ def open_answer(answer: Answer, data_key: bytes) -> OpenedSection:
         plaintext = crypto.decrypt(
             data_key,
             answer.ciphertext,
-            answer_aad(answer.client_id, answer.section_key, answer.schema_version),
+            answer_aad(
+                answer.client_id,
+                answer.section_key,
+                answer.schema_version,
+                answer.form_id,
+                answer.form_version,
+            ),
         )
         fields = json.loads(plaintext)
         if not isinstance(fields, dict):

@@ -34,10 +34,10 @@ from support.team import Team
 
 from intake.db import database, db_session
 from intake.models import Agreement, CheckIn
-from intake.questionnaire import FIRST_AGREEMENT_INDEX
+from intake.questionnaire import CONTENT_NOTE_BEFORE
 
-PURPOSE_PAGE = FIRST_AGREEMENT_INDEX + 1  # PROMISES: the purpose of coaching
-OUTCOMES_PAGE = FIRST_AGREEMENT_INDEX + 3
+PURPOSE_PAGE = CONTENT_NOTE_BEFORE + 1  # PROMISES: the purpose of coaching
+OUTCOMES_PAGE = CONTENT_NOTE_BEFORE + 3
 SHORTER = "Please make this shorter. You can write up to 2,000 letters here."
 CHANGED_NOTICE = "Their answers below changed after you accepted them."
 COACH_NAME = "Rowan Ferreira-Quill"

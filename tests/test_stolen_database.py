@@ -241,7 +241,12 @@ class Targets:
 def targets(app, loot: Loot) -> Targets:
     with database(app).sessions() as db:
         answers = [
-            (a.ciphertext, vault.answer_aad(a.client_id, a.section_key, a.schema_version))
+            (
+                a.ciphertext,
+                vault.answer_aad(
+                    a.client_id, a.section_key, a.schema_version, a.form_id, a.form_version
+                ),
+            )
             for a in db.scalars(select(Answer))
         ]
         clients = list(db.scalars(select(Client)))

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
 
-from intake.questionnaire import FIRST_AGREEMENT_INDEX, SECTIONS, Kind, Section
+from intake.questionnaire import CONTENT_NOTE_BEFORE, SECTIONS, Kind, Section
 
 PAGES = len(SECTIONS)
 _CSRF = (
@@ -205,7 +205,7 @@ def next_after(number: int) -> str:
     """Where a save of page `number` sends the person (the app's `_next_after`)."""
     if number >= PAGES:
         return "/check"
-    if number == FIRST_AGREEMENT_INDEX:
+    if number == CONTENT_NOTE_BEFORE:
         return "/before-the-agreement"
     return f"/page/{number + 1}"
 

@@ -21,6 +21,7 @@ import textstat
 from babel.messages.pofile import read_po
 
 from intake.form_definition import FORMS_FOLDER, read_form
+from intake.form_review import english_texts
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "translations" / "messages.pot"
@@ -92,20 +93,12 @@ def client_strings() -> list[Measured]:
 
 def form_strings() -> list[Measured]:
     """The English words of every form definition, each named by its page and question."""
-    measured = []
-    for path in sorted(FORMS_FOLDER.glob("*.toml")):
-        if path.name == "common.toml":
-            continue
-        form = read_form(path)
-        for number, section in enumerate(form.sections, start=1):
-            where = f"{path.name}: page {number} ({section.key})"
-            for words in (section.heading, section.intro):
-                measured.append(measure(words.in_language("en"), where))
-            for question in section.questions:
-                asked = f"{where}, question {question.key}"
-                for words in (question.label, question.why, *(w for _k, w in question.choices)):
-                    measured.append(measure(words.in_language("en"), asked))
-    return measured
+    return [
+        measure(text, f"{path.name}: {where}")
+        for path in sorted(FORMS_FOLDER.glob("*.toml"))
+        if path.name != "common.toml"
+        for where, text in english_texts(read_form(path))
+    ]
 
 
 def main() -> int:

@@ -59,7 +59,7 @@ from intake.models import (
     Referral,
     utcnow,
 )
-from intake.questionnaire import FIRST_AGREEMENT_INDEX, SECTIONS, section_at
+from intake.questionnaire import CONTENT_NOTE_BEFORE, SECTIONS, section_at
 from intake.review import review_sections
 from intake.security import clear_site_data
 from intake.sessions import current_session
@@ -201,7 +201,7 @@ def your_code() -> ResponseReturnValue:
 def _next_after(number: int) -> str:
     if request.args.get("from") == "check" or number >= LAST_PAGE:
         return url_for("client.check")
-    if number == FIRST_AGREEMENT_INDEX:
+    if number == CONTENT_NOTE_BEFORE:
         return url_for("client.before_agreement")
     return url_for("client.page", number=number + 1)
 
@@ -211,7 +211,7 @@ def _previous_of(number: int) -> str:
         return url_for("client.check")
     if number == 1:
         return _where_the_pages_start()
-    if number == FIRST_AGREEMENT_INDEX + 1:
+    if number == CONTENT_NOTE_BEFORE + 1:
         return url_for("client.before_agreement")
     return url_for("client.page", number=number - 1)
 
@@ -290,7 +290,7 @@ def _decide_on_page(purpose: str, yes: bool) -> ConsentEvent | None:
 @answers_required
 def before_agreement() -> str:
     return render_template(
-        "client/before_agreement.html", first=FIRST_AGREEMENT_INDEX + 1, last=LAST_PAGE
+        "client/before_agreement.html", first=CONTENT_NOTE_BEFORE + 1, last=LAST_PAGE
     )
 
 
@@ -415,7 +415,7 @@ def _first_unsaved(answers: Answers) -> int | None:
 
 def _page_url(number: int) -> str:
     """A page's address; the first safety page is reached through its note."""
-    if number == FIRST_AGREEMENT_INDEX + 1:
+    if number == CONTENT_NOTE_BEFORE + 1:
         return url_for("client.before_agreement")
     return url_for("client.page", number=number)
 
@@ -468,6 +468,8 @@ def _save_carried(carried: tuple[int, MultiDict[str, str]]) -> str:
         section.key,
         answers_from(form, section),
         schema_version=section.schema_version,
+        form_id=section.form_id,
+        form_version=section.form_version,
         keep_history=visit.sent,
     )
     db.commit()

@@ -94,6 +94,8 @@ class KeptAnswers:
             section.key,
             fields,
             schema_version=section.schema_version,
+            form_id=section.form_id,
+            form_version=section.form_version,
             keep_history=self.visit.sent,
         )
 

@@ -133,7 +133,6 @@ why = { en = "So we plan.", fr = "Pour prévoir." }
     with pytest.raises(FormProblems) as refused:
         read_form(write(tmp_path, broken))
     assert refused.value.problems == [
-        "page 1 (about), question mood: why is missing in fr",
         "page 2 (about), question story: kind must be one of "
         "short_text, long_text, one_choice, many_choices",
         "page 2 (about), question when: a choice question needs choices",
@@ -155,3 +154,58 @@ def test_a_forms_words_follow_the_language_of_the_reader(tmp_path: Path, reader_
     assert str(mood.label) == "Comment allez-vous ?"
     reader_in("ar")  # a language this form is not written in: its source language
     assert str(mood.label) == "How are you?"
+
+
+def test_a_language_missing_words_is_not_offered_and_each_missing_text_is_named(
+    tmp_path: Path,
+) -> None:
+    lacking = SMALL.replace(
+        'why = { en = "So we can go at your pace.", fr = "Pour aller à votre rythme." }',
+        'why = { en = "So we can go at your pace." }',
+    ).replace(
+        '{ key = "low", label = { en = "Low", fr = "Pas bien" } },',
+        '{ key = "low", label = { en = "Low" } },',
+    )
+    form = read_form(write(tmp_path, lacking))
+    assert form.languages == ("en",)
+    assert form.not_offered == {
+        "fr": (
+            "page 1 (about), question mood: why",
+            "page 1 (about), question mood, choice low: label",
+        )
+    }
+
+
+def test_nothing_can_be_made_required_and_unknown_fields_are_named(tmp_path: Path) -> None:
+    marked = SMALL.replace(
+        'kind = "one_choice"', 'kind = "one_choice"\nrequired = true\ncolour = "red"'
+    )
+    with pytest.raises(FormProblems) as refused:
+        read_form(write(tmp_path, marked))
+    assert refused.value.problems == [
+        "page 1 (about), question mood: 'colour' is not part of a question",
+        "page 1 (about), question mood: nothing is required in Groundwork; take out 'required'",
+    ]
+
+
+def test_a_page_holds_five_questions_at_most(tmp_path: Path) -> None:
+    question = """
+[[pages.questions]]
+key = "q{n}"
+kind = "short_text"
+label = {{ en = "Question {n}?", fr = "Question {n} ?" }}
+why = {{ en = "So we know.", fr = "Pour savoir." }}
+"""
+    crowded = SMALL + "".join(question.format(n=n) for n in range(5))
+    with pytest.raises(FormProblems) as refused:
+        read_form(write(tmp_path, crowded))
+    assert refused.value.problems == ["page 1 (about): 6 questions; a page holds 5 at most"]
+
+
+def test_the_content_note_comes_before_the_first_harder_page() -> None:
+    form = read_form(DEFAULT)
+    first = form.first_harder_index
+    assert first is not None
+    assert form.sections[first].key == "purpose", "the agreement pages begin with Purpose"
+    assert all(section.harder for section in form.sections[first:])
+    assert not any(section.harder for section in form.sections[:first])

@@ -3,8 +3,9 @@
 What a client or coach would notice: the return code (typed in any digits) finds the right
 person and nobody else; the client's code and the coach's organisation key both open the
 same answers; changing an answer before sending keeps one copy, after sending keeps each
-version; and an answer that was tampered with, or moved to another person or question, is
-reported as damaged — it is never shown as if the person had left it blank.
+version; each answer keeps the form and version it was given under; and an answer that was
+tampered with, or moved to another person, question, form or version, is reported as
+damaged — it is never shown as if the person had left it blank.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select, update
+from support.journey import Phone, fill
 
 from intake import crypto, staff, vault
 from intake.context import key_settings
 from intake.db import database, db_session
 from intake.models import Answer, Client
+from intake.questionnaire import DEFAULT_FORM, SECTIONS
 
 ABOUT_YOU = {
     "name": "Лана Коваленко",
@@ -315,3 +318,58 @@ def test_an_answer_relabelled_with_another_schema_version_does_not_open(vaulted)
     client, _data_key, digits, answer = saved(vaulted)
     tamper(vaulted, answer.id, schema_version=2)
     assert_damaged(read(vaulted, client.id, code=digits)["about_you"])
+
+
+# --- the form an answer was given under ----------------------------------------------------
+
+
+def saved_under_a_form(env, form_id="groundwork", form_version=1):
+    client, data_key, digits = new_client(env)
+    answer = vault.save_section(
+        env.db, client, data_key, "about_you", ABOUT_YOU, form_id=form_id, form_version=form_version
+    )
+    env.db.commit()
+    return client, digits, answer
+
+
+def test_an_answer_keeps_the_form_and_version_it_was_given_under(vaulted):
+    client, digits, answer = saved_under_a_form(vaulted, "youth", 3)
+    with vaulted.fresh() as db:
+        row = db.get(Answer, answer.id)
+        assert (row.form_id, row.form_version) == ("youth", 3)
+    assert read(vaulted, client.id, code=digits)["about_you"].fields == ABOUT_YOU
+
+
+@pytest.mark.parametrize(
+    "moved",
+    [{"form_id": "youth"}, {"form_version": 2}, {"form_id": None, "form_version": None}],
+    ids=["another-form", "another-version", "as-if-saved-before-forms"],
+)
+def test_an_answer_moved_to_another_form_or_version_does_not_open(vaulted, moved):
+    client, digits, answer = saved_under_a_form(vaulted)
+    tamper(vaulted, answer.id, **moved)
+    assert_damaged(read(vaulted, client.id, code=digits)["about_you"])
+
+
+def test_an_answer_saved_before_forms_were_data_still_opens(vaulted):
+    """Rows written before the form was kept with them have neither, and open as before."""
+    client, _data_key, digits, answer = saved(vaulted)
+    with vaulted.fresh() as db:
+        row = db.get(Answer, answer.id)
+        assert (row.form_id, row.form_version) == (None, None)
+    assert read(vaulted, client.id, code=digits)["about_you"].fields == ABOUT_YOU
+    tamper(vaulted, answer.id, form_id="groundwork", form_version=1)
+    assert_damaged(read(vaulted, client.id, code=digits)["about_you"])
+
+
+def test_the_client_journey_saves_each_page_under_the_live_form(app, team):
+    phone = Phone(app)
+    phone.get("/agree")
+    phone.post("/agree", {"store_answers": "yes", "share_with_coach": "yes"})
+    phone.get("/your-code")
+    phone.post("/your-code", {"saved": "y"})
+    phone.get("/page/1")
+    phone.post("/page/1", {**fill(SECTIONS[0]), "action": "continue"})
+    with database(app).sessions() as db:
+        (row,) = db.scalars(select(Answer))
+        assert (row.form_id, row.form_version) == (DEFAULT_FORM.id, DEFAULT_FORM.version)

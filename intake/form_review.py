@@ -1,0 +1,76 @@
+"""What a form's author is told before publishing, beyond what would stop it (docs/forms.md):
+words that Groundwork's voice avoids (VOICE.md), and the English that is hardest to read.
+
+Flask-free. These are advice, not refusals: a person may need the word "must" to ask who must
+not know they come here. Each names the page and the question.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import textstat
+
+from intake.form_definition import SOURCE_LANGUAGE, Form
+
+# Words that blame, alarm or recall borders and interrogation (VOICE.md).
+AVOIDED_WORDS = (
+    "invalid",
+    "illegal",
+    "failed",
+    "denied",
+    "must",
+    "required",
+    "warning",
+    "victim",
+    "fingerprint",
+    "interview",
+    "case",
+    "file",
+    "declare",
+    "verify your identity",
+)
+HARDEST_SHOWN = 5
+MAX_GRADE = 6.0  # reading age about 11 (VOICE.md)
+GRADED_FROM_WORDS = 8  # the formula means nothing for a few words
+
+
+@dataclass(frozen=True)
+class Graded:
+    where: str
+    text: str
+    grade: float
+
+
+def english_texts(form: Form) -> Iterator[tuple[str, str]]:
+    """Every English text of a form a person reads, with where it is."""
+    for number, section in enumerate(form.sections, start=1):
+        page = f"page {number} ({section.key})"
+        yield f"{page}: heading", section.heading.in_language(SOURCE_LANGUAGE)
+        yield f"{page}: intro", section.intro.in_language(SOURCE_LANGUAGE)
+        for question in section.questions:
+            asked = f"{page}, question {question.key}"
+            yield f"{asked}: label", question.label.in_language(SOURCE_LANGUAGE)
+            yield f"{asked}: why", question.why.in_language(SOURCE_LANGUAGE)
+            for key, words in question.choices:
+                yield f"{asked}, choice {key}: label", words.in_language(SOURCE_LANGUAGE)
+
+
+def avoided_words(form: Form) -> list[str]:
+    found = []
+    for where, text in english_texts(form):
+        for word in AVOIDED_WORDS:
+            if re.search(rf"\b{re.escape(word)}s?\b", text, flags=re.IGNORECASE):
+                found.append(f'{where}: "{word}" ({text})')
+    return found
+
+
+def hardest_to_read(form: Form) -> list[Graded]:
+    graded = [
+        Graded(where, text, textstat.flesch_kincaid_grade(text))
+        for where, text in english_texts(form)
+        if len(text.split()) >= GRADED_FROM_WORDS
+    ]
+    return sorted(graded, key=lambda item: item.grade, reverse=True)[:HARDEST_SHOWN]
