@@ -24,7 +24,8 @@ LONG_TEXT_LIMIT = 10_000  # room for a long story; 100 KB gets a kind "shorter" 
 RATHER_NOT_SAY = "rather_not_say"
 QUESTIONS_PER_PAGE = 5  # "one thing per page" (DESIGN.md): a page of a phone, not a wall
 FIELDS = {
-    "form": {"format", "id", "version", "languages", "pages"},
+    "form": {"format", "id", "version", "languages", "pages", "safety_card"},
+    "card": {"page", "question", "label"},
     "page": {"key", "part", "harder", "consent", "heading", "intro", "questions"},
     "question": {"key", "kind", "label", "why", "choices"},
     "choice": {"key", "label"},
@@ -102,6 +103,16 @@ class Section:
 
 
 @dataclass(frozen=True)
+class CardLine:
+    """One line of the safety card: what a coach must know before a first session, in the
+    coach's words, and the question whose answer it shows."""
+
+    label: Wording
+    section_key: str
+    question_key: str
+
+
+@dataclass(frozen=True)
 class Form:
     id: str
     version: int
@@ -110,6 +121,7 @@ class Form:
     # A language the definition names whose words are not all there is not offered; each
     # missing text is listed, by page and question, for whoever maintains the form.
     not_offered: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    safety_card: tuple[CardLine, ...] = ()
 
     @property
     def first_harder_index(self) -> int | None:
@@ -178,11 +190,32 @@ class _Reader:
         keys = [section.key for section in sections]
         for key in sorted({key for key in keys if keys.count(key) > 1}):
             self.problems.append(f"two pages have the key {key!r}")
+        card = self._safety_card(sections)
         if self.problems:
             raise FormProblems(source, self.problems)
         offered = tuple(code for code in self.languages if code not in self.missing)
         not_offered = {code: tuple(where) for code, where in self.missing.items()}
-        return Form(self.form_id, self.form_version, offered, sections, not_offered)
+        return Form(self.form_id, self.form_version, offered, sections, not_offered, card)
+
+    def _safety_card(self, sections: tuple[Section, ...]) -> tuple[CardLine, ...]:
+        entries = self.data.get("safety_card", [])
+        if not isinstance(entries, list):
+            self.problems.append("the safety card must be a list")
+            return ()
+        by_key = {section.key: section for section in sections}
+        card = []
+        for number, entry in enumerate(entries, start=1):
+            where = f"safety card line {number}"
+            if not isinstance(entry, dict):
+                self.problems.append(f"{where} is not a table")
+                continue
+            self._known_fields(entry, "card", where)
+            page, question = str(entry.get("page")), str(entry.get("question"))
+            section = by_key.get(page)
+            if section is None or section.question(question) is None:
+                self.problems.append(f"{where}: there is no question {question!r} on page {page!r}")
+            card.append(CardLine(self._words(entry, "label", where), page, question))
+        return tuple(card)
 
     def _section(self, number: int, page: Any) -> Section:
         where = f"page {number}"

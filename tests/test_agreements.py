@@ -23,16 +23,17 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import inspect, select, text
+from sqlalchemy import select
 from support.clients import MadeClient, come_back, make_client
 from support.consent import label, my_data
 from support.database import assert_not_stored, database_bytes, raw_sql
+from support.database import database_state as every_row
 from support.journey import marker
 from support.pages import Page, page_text
 from support.staff import StaffBrowser, assign, staff_post
 from support.team import Team
 
-from intake.db import database, db_session
+from intake.db import db_session
 from intake.models import Agreement, CheckIn
 from intake.questionnaire import CONTENT_NOTE_BEFORE
 
@@ -105,18 +106,8 @@ def agree_on(coach: FlaskClient, person: MadeClient, check_in_id: int, words: st
 
 
 def database_state(app: Flask) -> dict[str, list[str]]:
-    """Every row of every table but the sessions and the access log (which note each request)."""
-    with app.app_context():
-        engine = database(app).engine
-        quote = engine.dialect.identifier_preparer.quote
-        state = {}
-        with engine.connect() as connection:
-            for name in sorted(inspect(engine).get_table_names()):
-                if name in ("session_record", "access_event", "alembic_version"):
-                    continue
-                rows = connection.execute(text(f"SELECT * FROM {quote(name)}"))  # noqa: S608
-                state[name] = sorted(repr(tuple(row)) for row in rows)
-        return state
+    """Every row but the sessions and the access log (which note each request)."""
+    return every_row(app, leaving_out=("access_event",))
 
 
 # --- 1. the relationship agreement --------------------------------------------------------

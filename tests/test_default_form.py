@@ -1,4 +1,5 @@
-"""Groundwork's own form reads exactly as it did when its questions were Python.
+"""Groundwork's own form reads exactly as it did when its questions were Python, and its safety
+card (also in the definition) reaches the coach first, in the coach's language.
 
 Every question page, empty and answered, and the "check your answers" page are rendered in every
 shipped language and compared with fingerprints taken from the form as it was before it became
@@ -20,9 +21,12 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from support.clients import make_client
 from support.journey import Phone
+from support.staff import StaffBrowser, assign
+from support.team import Team
 
-from intake.questionnaire import SECTIONS, Kind
+from intake.questionnaire import SECTIONS, Kind, page_number
 
 FINGERPRINTS = Path(__file__).resolve().parent / "data" / "default_form_pages.json"
 LOCALES = ("en", "ar", "fa", "uk", "fr", "es")
@@ -93,3 +97,24 @@ def test_every_page_of_the_default_form_reads_as_before(
     for path in changed:
         (tmp_path / (re.sub(r"\W+", "_", path) + ".html")).write_text(pages[path])
     assert changed == [], f"{locale}: these pages changed (as rendered now: {tmp_path})"
+
+
+@pytest.mark.parametrize(
+    ("locale", "first_line"),
+    [("en", "Topics not to raise"), ("fr", "Sujets à ne pas aborder")],
+)
+def test_the_coach_reads_the_safety_card_first_in_their_own_language(
+    app: Flask, team: Team, auth: StaffBrowser, locale: str, first_line: str
+) -> None:
+    """The safety card comes from the form's definition: its lines in the coach's language,
+    each with the person's answer, before anything else of theirs."""
+    person = make_client(app)
+    assign(auth.sign_in("admin"), person.id, team.ids["coach"])
+    coach = auth.sign_in("coach")
+    page = coach.get(f"/clients/{person.id}", headers={"Accept-Language": locale})
+    assert page.status_code == 200
+    markup = page.get_data(as_text=True)
+    avoid = person.answers[page_number("margins")]["avoid_topics"]
+    assert isinstance(avoid, str)
+    first_page_heading = SECTIONS[0].heading.in_language(locale)
+    assert markup.index(first_line) < markup.index(avoid) < markup.index(first_page_heading)

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, update
 from support.pages import csrf
-from support.staff import StaffBrowser
+from support.staff import StaffBrowser, session_rows_of
 from support.team import PASSWORDS, Team
 from werkzeug.test import TestResponse
 
@@ -55,18 +55,6 @@ def row_for(app: Flask, value: str) -> SessionRecord | None:
         if record is not None:
             db.expunge(record)
         return record
-
-
-def staff_rows(app: Flask, staff_id: int) -> int:
-    with app.app_context():
-        return int(
-            db_session().scalar(
-                select(func.count())
-                .select_from(SessionRecord)
-                .where(SessionRecord.staff_id == staff_id)
-            )
-            or 0
-        )
 
 
 def set_cookie(client: FlaskClient, app: Flask, value: str) -> None:
@@ -261,7 +249,7 @@ def test_sign_out_deletes_the_row_clears_site_data_and_the_old_cookie_opens_noth
     auth.sign_in("coach", browser=client)
     signed_in = session_cookie(client, app)
     assert signed_in is not None
-    assert staff_rows(app, team.ids["coach"]) == 1
+    assert session_rows_of(app, team.ids["coach"]) == 1
 
     response = auth.sign_out(client)
     assert response.status_code == 302
@@ -272,7 +260,7 @@ def test_sign_out_deletes_the_row_clears_site_data_and_the_old_cookie_opens_noth
     cleared = session_set_cookie(response, "__Host-session")
     assert cookie_attributes(cleared).get("max-age") == "0"
 
-    assert staff_rows(app, team.ids["coach"]) == 0
+    assert session_rows_of(app, team.ids["coach"]) == 0
     assert row_for(app, signed_in) is None
     assert_signed_out(client)
     replay = app.test_client()
@@ -290,7 +278,7 @@ def test_sign_out_without_csrf_token_is_refused_and_keeps_the_session(
     response = client.post("/staff/sign-out")
     assert response.status_code == 400
     assert "Clear-Site-Data" not in response.headers
-    assert staff_rows(app, team.ids["coach"]) == 1
+    assert session_rows_of(app, team.ids["coach"]) == 1
     assert client.get("/workspace").status_code == 200
 
 
@@ -332,7 +320,7 @@ def test_idle_session_ends_after_30_minutes_and_the_sign_in_page_says_why(
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert SIGNED_OUT_AFTER_A_WHILE in page
     assert row_for(app, cookie) is None
-    assert staff_rows(app, team.ids["coach"]) == 0
+    assert session_rows_of(app, team.ids["coach"]) == 0
 
 
 def test_session_active_29_minutes_ago_is_still_open(
@@ -387,7 +375,7 @@ def test_deactivation_signs_a_coach_out_at_the_next_request(
         assert member is not None
         staff.deactivate(db, member)
         db.commit()
-    assert staff_rows(app, team.ids["coach"]) == 0
+    assert session_rows_of(app, team.ids["coach"]) == 0
 
     assert_signed_out(client)
     replay = app.test_client()

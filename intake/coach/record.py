@@ -6,8 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask_babel import LazyString
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -20,27 +18,13 @@ from intake.models import (
     Referral,
     StaffUser,
 )
-from intake.questionnaire import SECTIONS_BY_KEY, Part
+from intake.questionnaire import DEFAULT_FORM, SECTIONS_BY_KEY, Part, Wording
 from intake.review import ReviewedSection, answer_text, review_sections
-
-# What a coach must know before a first session, in the order they need it.
-SAFETY_CARD: tuple[tuple[LazyString, str, str], ...] = (
-    (_l("Topics not to raise"), "margins", "avoid_topics"),
-    (_l("Times or places that do not work"), "margins", "bad_times_places"),
-    (_l("What helps if they feel upset"), "in_case", "what_helps"),
-    (_l("What they would like you to do then"), "in_case", "coach_should"),
-    (_l("Anyone who must not know they come here"), "safety", "must_not_know"),
-    (_l("Safe ways to contact them"), "contact", "channels"),
-    (_l("Safe times to contact them"), "contact", "safe_times"),
-    (_l("May we leave a message"), "contact", "leave_message"),
-    (_l("Is it safe to send them messages"), "safety", "messages_safe"),
-    (_l("Emergency contact, if they want one"), "in_case", "emergency_contact"),
-)
 
 
 @dataclass(frozen=True)
 class CardLine:
-    label: LazyString
+    label: Wording  # the coach's words, from the form's safety card
     text: str | None
     changed: bool
 
@@ -91,14 +75,14 @@ def record_view(
     opened = workspace.open_record(db, client, org_key, previous_look)
     fields = {key: (s.fields or {}) for key, s in opened.sections.items()}
     card = []
-    for label, section_key, field_key in SAFETY_CARD:
-        question = SECTIONS_BY_KEY[section_key].question(field_key)
-        assert question is not None
+    for line in DEFAULT_FORM.safety_card:
+        question = SECTIONS_BY_KEY[line.section_key].question(line.question_key)
+        assert question is not None  # the form's definition was checked when it was read
         card.append(
             CardLine(
-                label,
-                answer_text(question, fields.get(section_key, {}).get(field_key)),
-                section_key in opened.changed,
+                line.label,
+                answer_text(question, fields.get(line.section_key, {}).get(line.question_key)),
+                line.section_key in opened.changed,
             )
         )
     reviewed = review_sections(opened.sections)

@@ -43,10 +43,9 @@ from support.team import Team
 from werkzeug.test import TestResponse
 
 from intake import agreements, consent, referrals, vault
-from intake.coach.record import SAFETY_CARD
 from intake.db import db_session
 from intake.models import AgreementKind, ApiToken, Client, ConsentEvent, PartnerOrg, Referral
-from intake.questionnaire import LONG_TEXT_LIMIT, SECTIONS, Kind, Question
+from intake.questionnaire import DEFAULT_FORM, LONG_TEXT_LIMIT, SECTIONS, Kind, Question
 from intake.vault import AnswerValue
 
 from .world import (
@@ -572,7 +571,11 @@ def sent(request: pytest.FixtureRequest, app: Flask, team: Team, auth: StaffBrow
 
     with app.test_request_context():
         labels = {(s, q.key): str(q.label) for s, q in text_questions()}
-        card_labels = {(s, f): str(label) for label, s, f in SAFETY_CARD if (s, f) in typed}
+        card_labels = {
+            (line.section_key, line.question_key): str(line.label)
+            for line in DEFAULT_FORM.safety_card
+            if (line.section_key, line.question_key) in typed
+        }
 
     # The client's own pages, before sending.
     check_client_pages(phone, typed, labels)

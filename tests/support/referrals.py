@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -211,3 +211,18 @@ def my_choice(phone: Phone, purpose: str, decision: str) -> None:
     phone.get("/my-choices")
     response = phone.post("/my-choices", {"purpose": purpose, "decision": decision})
     assert response.headers["Location"] == "/my-choices"
+
+
+# --- rules on a referral not saved anywhere (tests/unit) --------------------------------------
+
+NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+
+
+def unsaved_referral(**values: object) -> Referral:
+    """A referral as the rules see it: open for 30 days from NOW, unused, not withdrawn."""
+    fields: dict[str, object] = {
+        "expires_at": NOW + timedelta(days=30),
+        "used_at": None,
+        "withdrawn_at": None,
+    }
+    return Referral(**(fields | values))

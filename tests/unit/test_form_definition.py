@@ -209,3 +209,36 @@ def test_the_content_note_comes_before_the_first_harder_page() -> None:
     assert form.sections[first].key == "purpose", "the agreement pages begin with Purpose"
     assert all(section.harder for section in form.sections[first:])
     assert not any(section.harder for section in form.sections[:first])
+
+
+def test_the_safety_card_names_questions_that_exist(tmp_path: Path) -> None:
+    mood = """
+[[safety_card]]
+page = "about"
+question = "mood"
+label = { en = "How they are", fr = "Comment ça va" }
+"""
+    fears = """
+[[safety_card]]
+page = "about"
+question = "fears"
+label = { en = "What they fear", fr = "Leurs peurs" }
+"""
+    with pytest.raises(FormProblems) as refused:
+        read_form(write(tmp_path, SMALL + mood + fears))
+    assert refused.value.problems == [
+        "safety card line 2: there is no question 'fears' on page 'about'"
+    ]
+    (line,) = read_form(write(tmp_path, SMALL + mood)).safety_card
+    assert (line.section_key, line.question_key) == ("about", "mood")
+    assert line.label.in_language("fr") == "Comment ça va"
+
+
+def test_the_default_safety_card_puts_what_to_avoid_first() -> None:
+    card = read_form(DEFAULT).safety_card
+    assert [(line.section_key, line.question_key) for line in card][:3] == [
+        ("margins", "avoid_topics"),
+        ("margins", "bad_times_places"),
+        ("in_case", "what_helps"),
+    ]
+    assert len(card) == 10

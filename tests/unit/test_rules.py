@@ -4,25 +4,15 @@ partner may see of a referral, how a yes or a no is written in the consent ledge
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pyotp
 import pytest
+from support.referrals import NOW, unsaved_referral
 
 from intake import consent, staff
-from intake.models import Client, ClientStatus, ConsentEvent, Referral
+from intake.models import Client, ClientStatus, ConsentEvent
 from intake.referrals import Status, status_for_partner
-
-NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
-
-
-def referral(**values: object) -> Referral:
-    fields: dict[str, object] = {
-        "expires_at": NOW + timedelta(days=30),
-        "used_at": None,
-        "withdrawn_at": None,
-    }
-    return Referral(**(fields | values))
 
 
 def client(status: ClientStatus, shared: bool = True) -> Client:
@@ -33,14 +23,14 @@ def client(status: ClientStatus, shared: bool = True) -> Client:
 
 
 def test_a_card_nobody_used_is_invited_until_it_expires_or_is_withdrawn() -> None:
-    assert status_for_partner(referral(), None, NOW) == Status.INVITED
-    assert status_for_partner(referral(expires_at=NOW), None, NOW) == Status.EXPIRED
-    withdrawn = referral(withdrawn_at=NOW, expires_at=NOW - timedelta(days=1))
+    assert status_for_partner(unsaved_referral(), None, NOW) == Status.INVITED
+    assert status_for_partner(unsaved_referral(expires_at=NOW), None, NOW) == Status.EXPIRED
+    withdrawn = unsaved_referral(withdrawn_at=NOW, expires_at=NOW - timedelta(days=1))
     assert status_for_partner(withdrawn, None, NOW) == Status.WITHDRAWN
 
 
 def test_a_used_card_without_a_record_to_show_says_only_not_shared() -> None:
-    used = referral(used_at=NOW - timedelta(days=1), expires_at=NOW - timedelta(days=1))
+    used = unsaved_referral(used_at=NOW - timedelta(days=1), expires_at=NOW - timedelta(days=1))
     assert status_for_partner(used, None, NOW) == Status.NOT_SHARED
 
 
@@ -57,7 +47,7 @@ def test_a_used_card_without_a_record_to_show_says_only_not_shared() -> None:
 def test_the_partner_sees_how_it_goes_only_while_the_person_agrees(
     status: ClientStatus, seen: Status
 ) -> None:
-    used = referral(used_at=NOW)
+    used = unsaved_referral(used_at=NOW)
     assert status_for_partner(used, client(status), NOW) == seen
     assert status_for_partner(used, client(status, shared=False), NOW) == Status.NOT_SHARED
 

@@ -9,20 +9,20 @@ with two sessions standing in for two tabs or two servers where it matters.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pyotp
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
+from support.referrals import NOW, unsaved_referral
 
 from intake import consent, staff
 from intake.db import make_engine
-from intake.models import Base, ConsentText, Referral, Role, StaffUser
+from intake.models import Base, ConsentText, Role, StaffUser
 from intake.referrals import Unusable, why_closed
 
-NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 # Fixed, so the codes of neighbouring steps are known to differ.
 SECRET = "JBSWY3DPEHPK3PXPGEZDGNBVGY3TQOJQ"
 
@@ -239,33 +239,26 @@ def test_someone_reading_a_language_without_the_text_is_asked_again_in_english(
 # --- what someone holding a referral card is told -----------------------------------------------
 
 
-def referral(**values: object) -> Referral:
-    fields: dict[str, object] = {
-        "expires_at": NOW + timedelta(days=30),
-        "used_at": None,
-        "withdrawn_at": None,
-    }
-    return Referral(**(fields | values))
-
-
 def test_a_link_or_code_that_matches_nothing_is_unknown() -> None:
     assert why_closed(None, NOW) == Unusable.UNKNOWN
 
 
 def test_a_withdrawn_card_says_withdrawn_even_when_it_is_also_too_old() -> None:
-    assert why_closed(referral(withdrawn_at=NOW), NOW) == Unusable.WITHDRAWN
-    too_old = referral(withdrawn_at=NOW - timedelta(days=2), expires_at=NOW - timedelta(days=1))
+    assert why_closed(unsaved_referral(withdrawn_at=NOW), NOW) == Unusable.WITHDRAWN
+    too_old = unsaved_referral(
+        withdrawn_at=NOW - timedelta(days=2), expires_at=NOW - timedelta(days=1)
+    )
     assert why_closed(too_old, NOW) == Unusable.WITHDRAWN
 
 
 def test_a_card_is_too_old_from_the_moment_it_expires() -> None:
-    assert why_closed(referral(expires_at=NOW), NOW) == Unusable.EXPIRED
-    assert why_closed(referral(expires_at=NOW - timedelta(days=1)), NOW) == Unusable.EXPIRED
-    assert why_closed(referral(expires_at=NOW + timedelta(seconds=1)), NOW) is None
+    assert why_closed(unsaved_referral(expires_at=NOW), NOW) == Unusable.EXPIRED
+    assert why_closed(unsaved_referral(expires_at=NOW - timedelta(days=1)), NOW) == Unusable.EXPIRED
+    assert why_closed(unsaved_referral(expires_at=NOW + timedelta(seconds=1)), NOW) is None
 
 
 def test_an_open_card_is_open() -> None:
-    assert why_closed(referral(), NOW) is None
+    assert why_closed(unsaved_referral(), NOW) is None
 
 
 @pytest.mark.parametrize(
@@ -280,6 +273,6 @@ def test_an_open_card_is_open() -> None:
 def test_whoever_finds_a_card_cannot_tell_whether_anyone_started_from_it(
     values: dict[str, object],
 ) -> None:
-    unused = referral(**values)
-    used = referral(**values, used_at=NOW - timedelta(hours=1))
+    unused = unsaved_referral(**values)
+    used = unsaved_referral(**values, used_at=NOW - timedelta(hours=1))
     assert why_closed(used, NOW) == why_closed(unused, NOW)
