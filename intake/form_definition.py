@@ -10,7 +10,8 @@ list of choices that lacks it (its words are in `data/forms/common.toml`).
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -146,6 +147,12 @@ def read_form(path: Path) -> Form:
     return _Reader(data, _common_words()).form(path.name)
 
 
+def _repeated(keys: Iterable[str]) -> list[str]:
+    """The keys that appear more than once, in order."""
+    counts = Counter(keys)
+    return sorted(key for key, count in counts.items() if count > 1)
+
+
 def _common_words() -> dict[str, Wording]:
     with (FORMS_FOLDER / "common.toml").open("rb") as handle:
         data = tomllib.load(handle)
@@ -187,8 +194,7 @@ class _Reader:
             self.problems.append("the form needs at least one page")
             pages = []
         sections = tuple(self._section(number, page) for number, page in enumerate(pages, 1))
-        keys = [section.key for section in sections]
-        for key in sorted({key for key in keys if keys.count(key) > 1}):
+        for key in _repeated(section.key for section in sections):
             self.problems.append(f"two pages have the key {key!r}")
         card = self._safety_card(sections)
         if self.problems:
@@ -241,8 +247,7 @@ class _Reader:
         if not isinstance(harder, bool):
             self.problems.append(f"{where}: harder must be true or false")
         read = tuple(self._question(where, item) for item in questions)
-        keys = [question.key for question in read]
-        for repeated in sorted({k for k in keys if keys.count(k) > 1}):
+        for repeated in _repeated(question.key for question in read):
             self.problems.append(f"{where}: two questions have the key {repeated!r}")
         consent = page.get("consent")
         return Section(
@@ -289,10 +294,9 @@ class _Reader:
             key = self._key(choice, f"{where}, a choice")
             self._known_fields(choice, "choice", f"{where}, choice {key}")
             choices.append((key, self._words(choice, "label", f"{where}, choice {key}")))
-        keys = [key for key, _words in choices]
-        for repeated in sorted({k for k in keys if keys.count(k) > 1}):
+        for repeated in _repeated(key for key, _words in choices):
             self.problems.append(f"{where}: two choices have the key {repeated!r}")
-        if RATHER_NOT_SAY not in keys:
+        if all(key != RATHER_NOT_SAY for key, _words in choices):
             choices.append((RATHER_NOT_SAY, self.common[RATHER_NOT_SAY]))
         return tuple(choices)
 

@@ -11,8 +11,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import textstat
-
 from intake.form_definition import SOURCE_LANGUAGE, Form
 
 # Words that blame, alarm or recall borders and interrogation (VOICE.md).
@@ -68,6 +66,10 @@ def avoided_words(form: Form) -> list[str]:
 
 
 def hardest_to_read(form: Form) -> list[Graded]:
+    # Imported here: only `flask forms check` grades, and every web worker would otherwise
+    # load textstat and its dictionaries at start.
+    import textstat
+
     graded = [
         Graded(where, text, textstat.flesch_kincaid_grade(text))
         for where, text in english_texts(form)

@@ -13,6 +13,7 @@ from flask import current_app, has_request_context, request, session
 from flask_babel import get_locale, gettext
 
 from intake.crypto import normalise_digits
+from intake.form_definition import SOURCE_LANGUAGE
 from intake.sessions import LOCALE
 from intake.wording import Sentence
 
@@ -25,7 +26,7 @@ def reading_locale() -> str:
     """The language of whoever is reading now (a form's words follow it); English outside a
     request."""
     if not has_request_context():
-        return "en"
+        return SOURCE_LANGUAGE
     return str(get_locale() or current_app.config["DEFAULT_LOCALE"])
 
 

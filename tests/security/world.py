@@ -17,6 +17,7 @@ from sqlalchemy import inspect, select, text
 from support.clients import assign_in_database, sent_client
 from support.consent import consent_events
 from support.journey import Phone, fill, marker, section_at
+from support.referrals import OTHER_PARTNER, OTHER_PASSWORD, make_other_partner
 from support.staff import StaffBrowser
 from support.team import Team
 from werkzeug.routing import Rule
@@ -30,9 +31,10 @@ API_PREFIX = "/api/v1/"
 GENERIC = "We could not sign you in. Check your details and try again."
 TOO_LONG = "Please make this shorter."
 
-PARTNER_B = "partner_b"
-PARTNER_B_PASSWORD = "a quiet library after rain"
-PARTNER_B_ORG = "Second refugee project"
+# The second partner's caseworker is the one tests/support/referrals.py makes.
+PARTNER_B = OTHER_PARTNER
+PARTNER_B_PASSWORD = OTHER_PASSWORD
+make_partner_b = make_other_partner
 
 # The link to a new referral, as the partner's page shows it once.
 REFERRAL_LINK = re.compile(r"<bdi>(https?://[^<]*/r/([A-Za-z0-9_-]+))</bdi>")
@@ -96,30 +98,6 @@ def changed_tables(before: dict[str, list[str]], after: dict[str, list[str]]) ->
 
 
 # --- people, referrals and tokens -----------------------------------------------------------------
-
-
-def make_partner_b(app: Flask) -> str:
-    """A caseworker of a second partner organisation, made like `make_team` makes the first.
-    Returns their 6-digit-code secret."""
-    with app.app_context():
-        db = db_session()
-        keys = staff_crypto()
-        org = staff.partner_org_named(db, PARTNER_B_ORG)
-        member = staff.create_staff(
-            db,
-            username=PARTNER_B,
-            display_name="Bo Other",
-            role=Role.PARTNER,
-            password=PARTNER_B_PASSWORD,
-            keys=keys,
-            partner_org=org,
-        )
-        found = staff.check_password(db, PARTNER_B, PARTNER_B_PASSWORD, keys, staff.SignInPolicy())
-        assert found is not None
-        secret = staff.new_totp_secret()
-        staff.store_totp_secret(member, found[1], secret)
-        db.commit()
-    return secret
 
 
 def make_coach(app: Flask, team: Team, username: str) -> int:

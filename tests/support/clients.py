@@ -18,6 +18,7 @@ from intake.db import db_session
 from intake.models import Client
 from intake.vault import AnswerValue
 
+from .database import detached_row
 from .journey import PAGES, Phone, fill, section_at, typed_words
 
 # Answers a coach does not see until the client agrees to be contacted (DESIGN.md §7).
@@ -115,12 +116,7 @@ def client_ids(app: Flask) -> set[str]:
 
 
 def client_row(app: Flask, client_id: str) -> Client:
-    with app.app_context():
-        db = db_session()
-        found = db.get(Client, client_id)
-        assert found is not None
-        db.expunge(found)
-        return found
+    return detached_row(app, Client, client_id)
 
 
 def assign_in_database(app: Flask, client_id: str, staff_id: int | None) -> None:

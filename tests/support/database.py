@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from flask import Flask
 from sqlalchemy import func, inspect, select, table, text
@@ -14,6 +15,8 @@ from intake import vault
 from intake.db import database, db_session
 from intake.models import AccessEvent, Answer, Client
 from intake.vault import AnswerValue
+
+Row = TypeVar("Row")
 
 
 def count_rows(app: Flask, *tables: str) -> dict[str, int]:
@@ -125,3 +128,13 @@ def access_events(app: Flask) -> list[tuple[int | None, str, str]]:
 def raw_sql(app: Flask, statement: str, **params: object) -> None:
     with app.app_context(), database(app).engine.begin() as connection:
         connection.execute(text(statement), params)
+
+
+def detached_row(app: Flask, model: type[Row], key: Any) -> Row:
+    """One row as the database holds it now, readable after its session has closed."""
+    with app.app_context():
+        db = db_session()
+        found = db.get(model, key)
+        assert found is not None
+        db.expunge(found)
+        return found

@@ -68,10 +68,10 @@ class NewReferral:
 # --- partner staff ------------------------------------------------------------------------
 
 
-def other_partner_browser(auth: StaffBrowser) -> FlaskClient:
-    """A caseworker of a second partner organisation, made like `make_team` makes one, and
-    signed in."""
-    with auth.app.app_context():
+def make_other_partner(app: Flask) -> str:
+    """A caseworker of a second partner organisation, made like `make_team` makes the first.
+    Returns their 6-digit-code secret."""
+    with app.app_context():
         db = db_session()
         keys = staff_crypto()
         org = staff.partner_org_named(db, OTHER_ORG)
@@ -89,6 +89,12 @@ def other_partner_browser(auth: StaffBrowser) -> FlaskClient:
         secret = staff.new_totp_secret()
         staff.store_totp_secret(member, found[1], secret)
         db.commit()
+    return secret
+
+
+def other_partner_browser(auth: StaffBrowser) -> FlaskClient:
+    """That second caseworker, made and signed in."""
+    secret = make_other_partner(auth.app)
     return auth.sign_in(OTHER_PARTNER, password=OTHER_PASSWORD, totp_secret=secret)
 
 

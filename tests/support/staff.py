@@ -20,6 +20,7 @@ from werkzeug.test import TestResponse
 from intake.db import db_session
 from intake.models import SessionRecord, StaffUser
 
+from .database import detached_row
 from .pages import csrf
 from .team import PASSWORDS, Team
 
@@ -125,12 +126,7 @@ def rename(app: Flask, username: str, display_name: str) -> None:
 
 
 def staff_row(app: Flask, staff_id: int) -> StaffUser:
-    with app.app_context():
-        db = db_session()
-        member = db.get(StaffUser, staff_id)
-        assert member is not None
-        db.expunge(member)
-        return member
+    return detached_row(app, StaffUser, staff_id)
 
 
 def session_rows_of(app: Flask, staff_id: int) -> int:
