@@ -27,12 +27,14 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy.orm import Session
 
 from intake import anchors, audit, consent, crypto, keys, referrals, retention, sessions, staff
 from intake.cli_forms import forms_cli
 from intake.context import key_settings, staff_crypto
 from intake.db import database, db_session, forget_deleted_pages
 from intake.models import PartnerOrg, Role, StaffUser, utcnow
+from intake.questionnaire import FormLibrary
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -82,14 +84,23 @@ def alembic_config() -> AlembicConfig:
 
 def upgrade_database(app: Flask) -> int:
     """Bring the schema of the app's database to the newest migration, then publish the
-    consent texts that are new in consent_texts/ (how many)."""
+    consent texts that are new in consent_texts/ (how many), and store the words of the forms
+    shipped with Groundwork that are new (docs/forms.md)."""
     config = alembic_config()
     with database(app).engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
     with database(app).sessions() as db:
-        added = consent.sync_texts(db)
+        added = publish_shipped(db)
         db.commit()
+    return added
+
+
+def publish_shipped(db: Session) -> int:
+    """What comes with Groundwork, published once the schema is up to date: the consent texts
+    and the forms that are new in this release (how many consent texts)."""
+    added = consent.sync_texts(db)
+    FormLibrary().store_shipped(db)
     return added
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask, current_app
 
 from intake import crypto, passwords
+from intake.questionnaire import FormLibrary
 from intake.staff import SignInPolicy, StaffCrypto
 from intake.tries_store import TriesStore
 from intake.vault import KeySettings
@@ -23,6 +24,7 @@ class AppSettings:
     keys: KeySettings
     staff: StaffCrypto
     policy: SignInPolicy
+    forms: FormLibrary
 
 
 def build(config: Mapping[str, Any]) -> AppSettings:
@@ -38,6 +40,7 @@ def build(config: Mapping[str, Any]) -> AppSettings:
             failures_before_pause=config["FAILED_SIGN_INS_BEFORE_PAUSE"],
             pause=timedelta(minutes=config["SIGN_IN_PAUSE_MINUTES"]),
         ),
+        forms=FormLibrary(),
     )
 
 
@@ -59,6 +62,11 @@ def staff_crypto() -> StaffCrypto:
 
 def sign_in_policy() -> SignInPolicy:
     return _settings().policy
+
+
+def form_library() -> FormLibrary:
+    """The forms this organisation publishes, each read once per process."""
+    return _settings().forms
 
 
 def tries_store() -> TriesStore:

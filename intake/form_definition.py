@@ -23,13 +23,16 @@ SOURCE_LANGUAGE = "en"  # every form is written in English first; other language
 SHORT_TEXT_LIMIT = 200
 LONG_TEXT_LIMIT = 10_000  # room for a long story; 100 KB gets a kind "shorter" message
 RATHER_NOT_SAY = "rather_not_say"
+# Names the page's own form uses: a question with one of them would take its place.
+RESERVED_KEYS = frozenset({"csrf_token", "action", "consent_choice"})
 QUESTIONS_PER_PAGE = 5  # "one thing per page" (DESIGN.md): a page of a phone, not a wall
 FIELDS = {
     "form": {"format", "id", "version", "languages", "pages", "safety_card"},
     "card": {"page", "question", "label"},
     "page": {"key", "part", "harder", "consent", "heading", "intro", "questions"},
-    "question": {"key", "kind", "label", "why", "choices"},
+    "question": {"key", "kind", "label", "why", "choices", "shown_if"},
     "choice": {"key", "label"},
+    "condition": {"page", "question", "is"},
 }
 
 
@@ -38,6 +41,7 @@ class Kind(StrEnum):
     LONG_TEXT = "long_text"
     ONE_CHOICE = "one_choice"
     MANY_CHOICES = "many_choices"
+    NOTE = "note"  # words to read on the page; it asks nothing and keeps nothing
 
 
 class Part(StrEnum):
@@ -66,10 +70,23 @@ class Wording:
     texts: Mapping[str, str]
 
     def in_language(self, language: str) -> str:
-        return self.texts.get(language) or self.texts[SOURCE_LANGUAGE]
+        return self.texts.get(language) or self.texts.get(SOURCE_LANGUAGE, "")
+
+    def __bool__(self) -> bool:
+        return any(self.texts.values())
 
     def __str__(self) -> str:
         return self.in_language(_reader_language())
+
+
+@dataclass(frozen=True)
+class Condition:
+    """Ask a question only if the person chose `is_` for the question `question` on the page
+    `page` (XLSForm's `relevant`, the simple kind)."""
+
+    page: str
+    question: str
+    is_: str
 
 
 # eq=False: a question or section is itself, compared and hashed by identity.
@@ -80,10 +97,16 @@ class Question:
     why: Wording  # the one-line "why we ask"
     kind: Kind
     choices: tuple[tuple[str, Wording], ...] = ()
+    shown_if: Condition | None = None
 
     @property
     def limit(self) -> int:
         return SHORT_TEXT_LIMIT if self.kind == Kind.SHORT_TEXT else LONG_TEXT_LIMIT
+
+    @property
+    def asks(self) -> bool:
+        """False for a note: nothing to answer."""
+        return self.kind != Kind.NOTE
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,6 +124,11 @@ class Section:
 
     def question(self, key: str) -> Question | None:
         return next((q for q in self.questions if q.key == key), None)
+
+    @property
+    def asked(self) -> tuple[Question, ...]:
+        """The questions that take an answer (the notes left out), in page order."""
+        return tuple(q for q in self.questions if q.asks)
 
 
 @dataclass(frozen=True)
@@ -129,6 +157,46 @@ class Form:
         """Where the content note goes: before the first page marked harder (0-based)."""
         return next((i for i, s in enumerate(self.sections) if s.harder), None)
 
+    @property
+    def page_count(self) -> int:
+        return len(self.sections)
+
+    @property
+    def note_after_page(self) -> int:
+        """The page after which the content note comes ("the next pages touch harder
+        things"), 1-based; -1 when no page is harder, so that no page number meets it."""
+        first = self.first_harder_index
+        return -1 if first is None else first
+
+    def section_at(self, number: int) -> Section | None:
+        """The page shown as "Page `number` of …" (1-based), if there is one."""
+        return self.sections[number - 1] if 1 <= number <= len(self.sections) else None
+
+    def section(self, key: str) -> Section | None:
+        return next((s for s in self.sections if s.key == key), None)
+
+    def page_number(self, section_key: str) -> int:
+        """1-based position of a section, as shown in "Page 3 of 14" and in its address."""
+        return next(i for i, s in enumerate(self.sections, start=1) if s.key == section_key)
+
+    def not_shown(
+        self, section: Section, answer_of: Callable[[str, str], object]
+    ) -> frozenset[str]:
+        """The questions of a page that do not apply, given the answers on earlier pages
+        (`answer_of(page, question)`). A condition on the same page cannot be followed on a
+        page without JavaScript, so such a question is always shown."""
+        number = self.page_number(section.key)
+        hidden = set()
+        for question in section.asked:
+            condition = question.shown_if
+            if condition is None or self.page_number(condition.page) >= number:
+                continue
+            answer = answer_of(condition.page, condition.question)
+            chosen = answer if isinstance(answer, list) else [answer]
+            if condition.is_ not in chosen:
+                hidden.add(question.key)
+        return frozenset(hidden)
+
 
 class FormProblems(ValueError):
     """A definition that cannot be published, with every reason, each saying where."""
@@ -139,12 +207,21 @@ class FormProblems(ValueError):
 
 
 def read_form(path: Path) -> Form:
-    with path.open("rb") as handle:
+    return read_form_text(path.read_bytes(), path.name)
+
+
+def read_form_text(definition: bytes | str, source: str) -> Form:
+    """A form from the text of its definition; `source` names it in every problem."""
+    if isinstance(definition, bytes):
         try:
-            data = tomllib.load(handle)
-        except tomllib.TOMLDecodeError as error:
-            raise FormProblems(path.name, [f"not readable as TOML: {error}"]) from None
-    return _Reader(data, _common_words()).form(path.name)
+            definition = definition.decode("utf-8")
+        except UnicodeDecodeError:
+            raise FormProblems(source, ["not readable: save it as UTF-8 text"]) from None
+    try:
+        data = tomllib.loads(definition)
+    except tomllib.TOMLDecodeError as error:
+        raise FormProblems(source, [f"not readable as TOML: {error}"]) from None
+    return _Reader(data, _common_words()).form(source)
 
 
 def _repeated(keys: Iterable[str]) -> list[str]:
@@ -197,6 +274,7 @@ class _Reader:
         for key in _repeated(section.key for section in sections):
             self.problems.append(f"two pages have the key {key!r}")
         card = self._safety_card(sections)
+        self._conditions(sections)
         if self.problems:
             raise FormProblems(source, self.problems)
         offered = tuple(code for code in self.languages if code not in self.missing)
@@ -218,10 +296,36 @@ class _Reader:
             self._known_fields(entry, "card", where)
             page, question = str(entry.get("page")), str(entry.get("question"))
             section = by_key.get(page)
-            if section is None or section.question(question) is None:
+            found = section.question(question) if section else None
+            if found is None or not found.asks:
                 self.problems.append(f"{where}: there is no question {question!r} on page {page!r}")
             card.append(CardLine(self._words(entry, "label", where), page, question))
         return tuple(card)
+
+    def _conditions(self, sections: tuple[Section, ...]) -> None:
+        """Each condition names a choice of a question the person meets before this one."""
+        met: dict[tuple[str, str], Question] = {}
+        for number, section in enumerate(sections, start=1):
+            for question in section.questions:
+                condition = question.shown_if
+                if condition is not None:
+                    before = met.get((condition.page, condition.question))
+                    if before is None or all(key != condition.is_ for key, _ in before.choices):
+                        self.problems.append(
+                            f"page {number} ({section.key}), question {question.key}: shown_if "
+                            f"names no choice {condition.is_!r} of a question "
+                            f"{condition.question!r} on page {condition.page!r} before it"
+                        )
+                met[(section.key, question.key)] = question
+
+    def _condition(self, where: str, table: Any) -> Condition | None:
+        if table is None:
+            return None
+        if not isinstance(table, dict):
+            self.problems.append(f"{where}: shown_if must be a table of page, question and is")
+            return None
+        self._known_fields(table, "condition", f"{where}, shown_if")
+        return Condition(str(table.get("page")), str(table.get("question")), str(table.get("is")))
 
     def _section(self, number: int, page: Any) -> Section:
         where = f"page {number}"
@@ -239,14 +343,15 @@ class _Reader:
         if not isinstance(questions, list):
             self.problems.append(f"{where}: questions must be a list")
             questions = []
-        if len(questions) > QUESTIONS_PER_PAGE:
+        read = tuple(self._question(where, item) for item in questions)
+        asked = sum(1 for question in read if question.asks)
+        if asked > QUESTIONS_PER_PAGE:
             self.problems.append(
-                f"{where}: {len(questions)} questions; a page holds {QUESTIONS_PER_PAGE} at most"
+                f"{where}: {asked} questions; a page holds {QUESTIONS_PER_PAGE} at most"
             )
         harder = page.get("harder", False)
         if not isinstance(harder, bool):
             self.problems.append(f"{where}: harder must be true or false")
-        read = tuple(self._question(where, item) for item in questions)
         for repeated in _repeated(question.key for question in read):
             self.problems.append(f"{where}: two questions have the key {repeated!r}")
         consent = page.get("consent")
@@ -254,7 +359,7 @@ class _Reader:
             key=key,
             part=Part(part),
             heading=self._words(page, "heading", where),
-            intro=self._words(page, "intro", where),
+            intro=self._words(page, "intro", where) if "intro" in page else Wording({}),
             questions=read,
             consent_purpose=str(consent) if consent else None,
             form_id=self.form_id,
@@ -268,20 +373,34 @@ class _Reader:
             item = {}
         key = self._key(item, f"{page_where}, a question")
         where = f"{page_where}, question {key}"
+        if key in RESERVED_KEYS:
+            self.problems.append(f"{where}: {key!r} is a name Groundwork keeps for itself")
         self._known_fields(item, "question", where)
         kind = item.get("kind")
         if kind not in tuple(Kind):
             self.problems.append(f"{where}: kind must be one of {', '.join(Kind)}")
             kind = Kind.SHORT_TEXT
         label = self._words(item, "label", where)
-        why = self._words(item, "why", where)
+        if kind == Kind.NOTE:
+            if "why" in item:
+                self.problems.append(f"{where}: a note asks nothing, so it has no 'why'")
+            why = Wording({SOURCE_LANGUAGE: ""})
+        else:
+            why = self._words(item, "why", where)
         choices = self._choices(where, Kind(kind), item.get("choices", []))
-        return Question(key=key, label=label, why=why, kind=Kind(kind), choices=choices)
+        return Question(
+            key=key,
+            label=label,
+            why=why,
+            kind=Kind(kind),
+            choices=choices,
+            shown_if=self._condition(where, item.get("shown_if")),
+        )
 
     def _choices(self, where: str, kind: Kind, items: Any) -> tuple[tuple[str, Wording], ...]:
-        if kind in (Kind.SHORT_TEXT, Kind.LONG_TEXT):
+        if kind in (Kind.SHORT_TEXT, Kind.LONG_TEXT, Kind.NOTE):
             if items:
-                self.problems.append(f"{where}: a text question has no choices")
+                self.problems.append(f"{where}: only a choice question has choices")
             return ()
         if not isinstance(items, list) or not items:
             self.problems.append(f"{where}: a choice question needs choices")

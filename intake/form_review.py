@@ -51,7 +51,8 @@ def english_texts(form: Form) -> Iterator[tuple[str, str]]:
         for question in section.questions:
             asked = f"{page}, question {question.key}"
             yield f"{asked}: label", question.label.in_language(SOURCE_LANGUAGE)
-            yield f"{asked}: why", question.why.in_language(SOURCE_LANGUAGE)
+            if question.asks:
+                yield f"{asked}: why", question.why.in_language(SOURCE_LANGUAGE)
             for key, words in question.choices:
                 yield f"{asked}, choice {key}: label", words.in_language(SOURCE_LANGUAGE)
 

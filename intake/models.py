@@ -192,6 +192,7 @@ class Referral(Base):
     status: Mapped[str] = mapped_column(String(24), default="invited")
     note_ct: Mapped[bytes | None]  # sealed to the organisation key
     nickname_ct: Mapped[bytes | None]  # sealed to the organisation key
+    form_id: Mapped[str | None] = mapped_column(String(60))  # the form asked; None: the default
 
     __table_args__ = (
         Index("uq_referral_reference", "reference", unique=True),
@@ -242,6 +243,10 @@ class Client(Base):
     status_shared_at: Mapped[datetime | None]  # while "status to referrer" is granted
     closed_at: Mapped[datetime | None]
     erased_at: Mapped[datetime | None]
+    # The form and the version they started: they finish that version (docs/forms.md).
+    # None for a record from before forms were data: Groundwork's own form, version 1.
+    form_id: Mapped[str | None] = mapped_column(String(60))
+    form_version: Mapped[int | None]
 
     __table_args__ = (
         Index("ix_client_coach_updated", "assigned_coach_id", "updated_at"),
@@ -327,6 +332,37 @@ class ConsentText(Base):
     __table_args__ = (UniqueConstraint("purpose", "version", "locale"),)
 
 
+class PublishedForm(Base):
+    """A form definition as it was published: its text, word for word, kept for as long as any
+    answer was given under it. Never changed: a change is a new version."""
+
+    __tablename__ = "published_form"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    form_id: Mapped[str] = mapped_column(String(60))
+    version: Mapped[int]
+    definition: Mapped[str] = mapped_column(Text)  # the TOML text (docs/forms.md)
+    sha256: Mapped[str] = mapped_column(String(64))
+    published_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+
+    __table_args__ = (UniqueConstraint("form_id", "version"),)
+
+
+class FormDraft(Base):
+    """A form an admin uploaded, waiting for them to look at it and publish it. Clients never
+    see a draft; only the admin who uploaded it can open it."""
+
+    __tablename__ = "form_draft"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_name: Mapped[str] = mapped_column(String(200))
+    definition: Mapped[str] = mapped_column(Text)  # the TOML text, as uploaded or imported
+    import_notes: Mapped[str | None] = mapped_column(Text)  # what an XLSForm import said (JSON)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ConsentEvent(Base):
     """One consent decision, chained to the client's previous one by hash. Append-only."""
 
@@ -394,6 +430,6 @@ def _refuse_change(_mapper: Any, _connection: Any, target: Any) -> None:
     raise AppendOnlyViolation(f"{type(target).__name__} rows cannot be changed or deleted")
 
 
-for _model in (ConsentEvent, AccessEvent):
+for _model in (ConsentEvent, AccessEvent, PublishedForm):
     event.listen(_model, "before_update", _refuse_change)
     event.listen(_model, "before_delete", _refuse_change)

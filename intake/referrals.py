@@ -97,8 +97,10 @@ def create(
     org_public_key: bytes,
     keys: vault.KeySettings,
     days: int,
+    form_id: str | None = None,
 ) -> NewReferral:
-    """A referral with a link and a typed code; the nickname and note are sealed at once."""
+    """A referral with a link and a typed code; the nickname and note are sealed at once.
+    `form_id` names the form the person is asked to fill in (None: the organisation's default)."""
     nickname, note = nickname.strip(), note.strip()
     if len(nickname) > NICKNAME_LIMIT or len(note) > NOTE_LIMIT:
         raise ReferralError("too long")
@@ -114,6 +116,7 @@ def create(
             crypto.normalise_referral_code(code) or "", keys.pepper, keys.lookup
         ),
         locale=locale,
+        form_id=form_id,
         status=Status.INVITED,
         note_ct=crypto.seal(org_public_key, note.encode(), _note_aad(reference, "note"))
         if note

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask_babel import LazyString
-
-from intake.questionnaire import SECTIONS, Kind, Part, Question
+from intake.questionnaire import Form, Kind, Part, Question, Section, Wording
 from intake.vault import AnswerValue, OpenedSection
 
 
@@ -22,7 +20,7 @@ class ReviewedSection:
     number: int
     key: str
     part: Part
-    heading: LazyString
+    heading: Wording
     answers: tuple[ReviewedAnswer, ...]
     damaged: bool
 
@@ -38,21 +36,23 @@ def answer_text(question: Question, value: AnswerValue | None) -> str | None:
     return ", ".join(str(labels.get(key, key)) for key in chosen)
 
 
-def review_sections(opened: dict[str, OpenedSection]) -> list[ReviewedSection]:
-    reviewed = []
-    for number, section in enumerate(SECTIONS, start=1):
-        stored = opened.get(section.key)
-        fields = stored.fields if stored and stored.fields else {}
-        reviewed.append(
-            ReviewedSection(
-                number=number,
-                key=section.key,
-                part=section.part,
-                heading=section.heading,
-                answers=tuple(
-                    ReviewedAnswer(q, answer_text(q, fields.get(q.key))) for q in section.questions
-                ),
-                damaged=bool(stored and stored.damaged),
-            )
-        )
-    return reviewed
+def review_sections(form: Form, opened: dict[str, OpenedSection]) -> list[ReviewedSection]:
+    """Every page of `form`, in order, with its answers. A person's answers are all given under
+    the version of the form they follow (they finish the version they started), so these are
+    the words they saw."""
+    return [
+        _reviewed(number, section, opened) for number, section in enumerate(form.sections, start=1)
+    ]
+
+
+def _reviewed(number: int, section: Section, opened: dict[str, OpenedSection]) -> ReviewedSection:
+    stored = opened.get(section.key)
+    fields = stored.fields if stored and stored.fields else {}
+    return ReviewedSection(
+        number=number,
+        key=section.key,
+        part=section.part,
+        heading=section.heading,
+        answers=tuple(ReviewedAnswer(q, answer_text(q, fields.get(q.key))) for q in section.asked),
+        damaged=bool(stored and stored.damaged),
+    )

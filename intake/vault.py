@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from intake import crypto
+from intake.form_definition import Form
 from intake.models import (
     Agreement,
     Answer,
@@ -63,6 +64,8 @@ class OpenedSection:
     version: int
     updated_at: datetime
     fields: dict[str, AnswerValue] | None
+    form_id: str | None = None  # the form and version it was given under (None: before
+    form_version: int | None = None  # forms were data, Groundwork's own form, version 1)
 
     @property
     def damaged(self) -> bool:
@@ -101,8 +104,10 @@ def create_client(
     code_digits: str,
     keys: KeySettings,
     locale: str = "en",
+    form: Form | None = None,
 ) -> tuple[Client, bytes]:
-    """A new client whose data key opens with `code_digits` and with the organisation key."""
+    """A new client whose data key opens with `code_digits` and with the organisation key,
+    following `form` (None: the first version of Groundwork's own)."""
     client_id = secrets.token_hex(16)
     data_key = crypto.new_data_key()
     client = Client(
@@ -114,6 +119,8 @@ def create_client(
             code_digits, data_key, _dek_by_code_aad(client_id), keys.kdf, crypto.key_id(data_key)
         ),
         dek_by_org=crypto.seal(organisation.public_key, data_key, _dek_by_org_aad(client_id)),
+        form_id=form.id if form else None,
+        form_version=form.version if form else None,
     )
     db.add(client)
     db.flush()
@@ -224,7 +231,14 @@ def open_answer(answer: Answer, data_key: bytes) -> OpenedSection:
             fields = None
     except (crypto.CannotOpen, ValueError):
         fields = None
-    return OpenedSection(answer.section_key, answer.version, answer.updated_at, fields)
+    return OpenedSection(
+        answer.section_key,
+        answer.version,
+        answer.updated_at,
+        fields,
+        answer.form_id,
+        answer.form_version,
+    )
 
 
 def read_sections(db: Session, client: Client, data_key: bytes) -> dict[str, OpenedSection]:

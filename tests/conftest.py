@@ -23,8 +23,8 @@ from support.app import settings_for as _settings  # the name the database fixtu
 from support.staff import StaffBrowser
 from support.team import Team, make_team
 
-from intake import consent, create_app
-from intake.cli import upgrade_database
+from intake import create_app
+from intake.cli import publish_shipped, upgrade_database
 from intake.models import Base
 
 
@@ -119,9 +119,9 @@ def database_url(
         with engine.begin() as connection:
             tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
             connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        # As `flask db upgrade` leaves it: the shipped consent texts published.
+        # As `flask db upgrade` leaves it: the shipped consent texts and forms published.
         with Session(engine) as db:
-            consent.sync_texts(db, consent.TEXTS_FOLDER)
+            publish_shipped(db)
             db.commit()
         engine.dispose()
         return

@@ -35,10 +35,10 @@ from support.team import Team
 
 from intake.db import db_session
 from intake.models import Agreement, CheckIn
-from intake.questionnaire import CONTENT_NOTE_BEFORE
+from intake.questionnaire import DEFAULT_FORM
 
-PURPOSE_PAGE = CONTENT_NOTE_BEFORE + 1  # PROMISES: the purpose of coaching
-OUTCOMES_PAGE = CONTENT_NOTE_BEFORE + 3
+PURPOSE_PAGE = DEFAULT_FORM.note_after_page + 1  # PROMISES: the purpose of coaching
+OUTCOMES_PAGE = DEFAULT_FORM.note_after_page + 3
 SHORTER = "Please make this shorter. You can write up to 2,000 letters here."
 CHANGED_NOTICE = "Their answers below changed after you accepted them."
 COACH_NAME = "Rowan Ferreira-Quill"

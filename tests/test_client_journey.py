@@ -47,12 +47,14 @@ from werkzeug.test import TestResponse
 from intake import consent, vault
 from intake.db import db_session
 from intake.models import Client, ConsentEvent, ConsentText, SessionRecord
-from intake.questionnaire import SECTIONS, Kind
+from intake.questionnaire import DEFAULT_FORM, Kind
 from intake.sessions import cookie_name
 
 SENT_NOTICE = "You sent your answers on"
 NO_CLIENT_ROWS = dict.fromkeys(CLIENT_TABLES, 0)
-BEFORE_AGREEMENT_AFTER = next(n for n, s in enumerate(SECTIONS, 1) if s.part == "agreement") - 1
+BEFORE_AGREEMENT_AFTER = (
+    next(n for n, s in enumerate(DEFAULT_FORM.sections, 1) if s.part == "agreement") - 1
+)
 
 
 def _session_rows(app: Flask) -> int:
@@ -152,19 +154,22 @@ def test_whole_journey_left_half_way_finished_on_another_phone_and_read_by_a_coa
 
     # A coach reads exactly what was sent, field by field.
     read = read_as_coach(app, team.org_private_key)
-    assert set(read) == {section.key for section in SECTIONS}
-    for section in SECTIONS:
+    assert set(read) == {section.key for section in DEFAULT_FORM.sections}
+    for section in DEFAULT_FORM.sections:
         assert read[section.key] == _expected(sent[section.key]), section.key
         for question in section.questions:
             assert question.key in read[section.key], (section.key, question.key)  # type: ignore[operator]
-    assert all(len(rows) == 1 for rows in [answer_rows(app, s.key) for s in SECTIONS])
+    assert all(len(rows) == 1 for rows in [answer_rows(app, s.key) for s in DEFAULT_FORM.sections])
 
     # No typed word, and not the return code, is in a copy of the database.
     every_marker = [str(old_reasons)] + [
-        word for s in SECTIONS for word in typed_words(s, sent[s.key])
+        word for s in DEFAULT_FORM.sections for word in typed_words(s, sent[s.key])
     ]
     assert len(every_marker) == 1 + sum(
-        1 for s in SECTIONS for q in s.questions if q.kind in (Kind.SHORT_TEXT, Kind.LONG_TEXT)
+        1
+        for s in DEFAULT_FORM.sections
+        for q in s.questions
+        if q.kind in (Kind.SHORT_TEXT, Kind.LONG_TEXT)
     )
     stored = database_bytes(app, database_kind, instance_path)
     client = only_client(app)

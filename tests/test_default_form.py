@@ -26,7 +26,7 @@ from support.journey import Phone
 from support.staff import StaffBrowser, assign
 from support.team import Team
 
-from intake.questionnaire import SECTIONS, Kind, page_number
+from intake.questionnaire import DEFAULT_FORM, Kind
 
 FINGERPRINTS = Path(__file__).resolve().parent / "data" / "default_form_pages.json"
 LOCALES = ("en", "ar", "fa", "uk", "fr", "es")
@@ -41,7 +41,7 @@ def answers_for(number: int) -> dict[str, str | list[str]]:
     """The same answers every time: a fixed sentence in each text box, the first choice, and
     the first two of many."""
     answers: dict[str, str | list[str]] = {}
-    for question in SECTIONS[number - 1].questions:
+    for question in DEFAULT_FORM.sections[number - 1].questions:
         keys = [key for key, _label in question.choices]
         if question.kind in (Kind.SHORT_TEXT, Kind.LONG_TEXT):
             answers[question.key] = f"Answer to {question.key}"
@@ -68,7 +68,7 @@ def rendered_pages(app: Flask, locale: str) -> dict[str, str]:
     phone.get("/your-code")
     phone.post("/your-code", {"saved": "y"})
     pages = {}
-    for number in range(1, len(SECTIONS) + 1):
+    for number in range(1, len(DEFAULT_FORM.sections) + 1):
         pages[f"/page/{number} (empty)"] = phone.get(f"/page/{number}").get_data(as_text=True)
         phone.post(f"/page/{number}", {**answers_for(number), "action": "continue"})
         pages[f"/page/{number} (answered)"] = phone.get(f"/page/{number}").get_data(as_text=True)
@@ -114,7 +114,7 @@ def test_the_coach_reads_the_safety_card_first_in_their_own_language(
     page = coach.get(f"/clients/{person.id}", headers={"Accept-Language": locale})
     assert page.status_code == 200
     markup = page.get_data(as_text=True)
-    avoid = person.answers[page_number("margins")]["avoid_topics"]
+    avoid = person.answers[DEFAULT_FORM.page_number("margins")]["avoid_topics"]
     assert isinstance(avoid, str)
-    first_page_heading = SECTIONS[0].heading.in_language(locale)
+    first_page_heading = DEFAULT_FORM.sections[0].heading.in_language(locale)
     assert markup.index(first_line) < markup.index(avoid) < markup.index(first_page_heading)

@@ -44,7 +44,7 @@ from intake import audit, consent, crypto, staff, vault
 from intake.context import key_settings, staff_crypto
 from intake.db import db_session
 from intake.models import Answer, Client, Organisation
-from intake.questionnaire import SECTIONS
+from intake.questionnaire import DEFAULT_FORM
 from tools.journey import (
     Browser,
     Fields,
@@ -152,7 +152,7 @@ class Crowd:
 
     def _journey(self, browser: Browser, person: Person) -> None:
         person.code = start(browser)
-        for number, section in enumerate(SECTIONS, start=1):
+        for number, section in enumerate(DEFAULT_FORM.sections, start=1):
             for _change in range(2 if number % 4 == 0 else 1):
                 if self.stop.is_set():
                     return
@@ -296,7 +296,7 @@ def test_a_worker_killed_in_the_middle_of_saves_loses_no_acknowledged_save(
             client = vault.find_client(db_session(), person.code, key_settings())
             assert client is not None
             client_id = client.id
-        for number, section in enumerate(SECTIONS, start=1):
+        for number, section in enumerate(DEFAULT_FORM.sections, start=1):
             attempts = [a for a in person.attempts if a.page == number]
             this_held = None
             if client_id == held_client and section.key == held_section:
@@ -330,7 +330,9 @@ def make_clients(app: Flask, count: int) -> dict[str, bytes]:
             code = crypto.normalise_return_code(crypto.generate_return_code())
             assert code is not None
             client, data_key = vault.create_client(db, org, code, key_settings())
-            vault.save_section(db, client, data_key, SECTIONS[0].key, {"name": f"Person {n}"})
+            vault.save_section(
+                db, client, data_key, DEFAULT_FORM.sections[0].key, {"name": f"Person {n}"}
+            )
             keys[client.id] = data_key
         db.commit()
     return keys
@@ -570,7 +572,7 @@ def test_the_database_going_away_gives_503_and_the_app_comes_back_by_itself(
     ):
         person = stack.enter_context(Browser.at(server.url, timeout=PATIENCE))
         code = start(person)
-        first = answers_for(SECTIONS[0])
+        first = answers_for(DEFAULT_FORM.sections[0])
         expect(person.get("/page/1"), 200)
         person.close()  # each form is posted on a new connection: a POST is never retried
         expect(person.post("/page/1", {**first, "action": "continue"}), 302, next_after(1))
@@ -579,7 +581,7 @@ def test_the_database_going_away_gives_503_and_the_app_comes_back_by_itself(
         away(server)
         assert_calm_503(get_once(server.url, "/"), "a newcomer's first page")
         assert_calm_503(person.get("/page/2"), "a page of a person half-way")
-        refused = answers_for(SECTIONS[1])
+        refused = answers_for(DEFAULT_FORM.sections[1])
         person.close()
         assert_calm_503(
             person.post("/page/2", {**refused, "action": "continue"}), "a save while away"
@@ -591,13 +593,13 @@ def test_the_database_going_away_gives_503_and_the_app_comes_back_by_itself(
         wait_for("the app to answer again", lambda: server.answers("/") == 200)
         # The same person carries on where they were: their session outlived the outage.
         expect(person.get("/page/2"), 200)
-        second = answers_for(SECTIONS[1])
+        second = answers_for(DEFAULT_FORM.sections[1])
         person.close()
         expect(person.post("/page/2", {**second, "action": "continue"}), 302, next_after(2))
 
     stored = stored_values(app, team.org_private_key, code)
-    assert stored[SECTIONS[0].key] == first
-    assert stored[SECTIONS[1].key] == second
+    assert stored[DEFAULT_FORM.sections[0].key] == first
+    assert stored[DEFAULT_FORM.sections[1].key] == second
 
 
 def test_the_fault_hooks_are_not_part_of_the_app() -> None:

@@ -36,7 +36,7 @@ from intake.auth.views import ORG_KEY
 from intake.context import staff_crypto
 from intake.db import database, db_session
 from intake.models import Client, Referral, Role, SessionRecord, StaffInvite, StaffUser, utcnow
-from intake.questionnaire import SECTIONS
+from intake.questionnaire import DEFAULT_FORM
 from intake.sessions import STAFF
 
 NEW_ADMIN_PASSWORD = "kites above the old harbour"
@@ -267,7 +267,7 @@ def scene(app: Flask, team: Team, auth: StaffBrowser) -> Scene:
     phone = Phone(app)
     phone.begin(share="yes")
     answers = {}
-    for number, section in enumerate(SECTIONS, 1):
+    for number, section in enumerate(DEFAULT_FORM.sections, 1):
         answers[section.key] = fill(section)
         phone.save_page(number, answers[section.key])
     phone.get("/check")
@@ -285,7 +285,7 @@ def scene(app: Flask, team: Team, auth: StaffBrowser) -> Scene:
     before = client_ids(app)
     draft = Phone(app)
     draft.begin()
-    draft.save_page(1, fill(SECTIONS[0]))
+    draft.save_page(1, fill(DEFAULT_FORM.sections[0]))
     (draft_id,) = client_ids(app) - before
 
     partner = auth.sign_in("partner")
@@ -369,7 +369,7 @@ def test_rotation_reseals_every_data_key_and_retires_the_old_key_and_phrase(
     assert staff_sessions(app) == 0
     assert signed_out(scene.coach)
     assert signed_out(scene.partner, "/partner/")
-    more = fill(SECTIONS[1])
+    more = fill(DEFAULT_FORM.sections[1])
     scene.draft.save_page(2, more)
 
     # The coach signs in again: their re-granted copy is the new key, and it opens everyone.
@@ -378,12 +378,14 @@ def test_rotation_reseals_every_data_key_and_retires_the_old_key_and_phrase(
     assert crypto.public_key_of(new_key) == org_public_key(app)
     assert all(opens(app, new_key).values())
     assert answers_with(app, new_key, scene.sent) == scene.sent_answers
-    assert answers_with(app, new_key, scene.draft_id)[SECTIONS[1].key] == more
+    assert answers_with(app, new_key, scene.draft_id)[DEFAULT_FORM.sections[1].key] == more
     coach = auth.sign_in("coach")
     with coach.session_transaction() as session:
         assert session.get_secret(ORG_KEY) == new_key  # type: ignore[attr-defined]
     page = scene.record(coach, scene.sent)
-    for word in typed_words(SECTIONS[0], scene.sent_answers[SECTIONS[0].key]):
+    for word in typed_words(
+        DEFAULT_FORM.sections[0], scene.sent_answers[DEFAULT_FORM.sections[0].key]
+    ):
         assert word in page
     # The partner's sealed note still reaches the coach, and the unused one is still readable.
     assert scene.note in scene.record(coach, scene.referred)
@@ -555,7 +557,9 @@ def test_with_every_admin_password_lost_the_phrase_restores_the_admin(
     assert password_refused(app, "admin", PASSWORDS["admin"])
     admin = enrol_and_sign_in(app, "admin", NEW_ADMIN_PASSWORD)
     page = scene.record(admin, scene.sent)
-    for word in typed_words(SECTIONS[0], scene.sent_answers[SECTIONS[0].key]):
+    for word in typed_words(
+        DEFAULT_FORM.sections[0], scene.sent_answers[DEFAULT_FORM.sections[0].key]
+    ):
         assert word in page
     assert org_key_of(app, "admin", NEW_ADMIN_PASSWORD) == team.org_private_key
     # Recovery does not change the key: coaches are untouched.

@@ -54,7 +54,7 @@ from werkzeug.test import TestResponse
 from intake import crypto
 from intake.db import db_session
 from intake.models import Client, ClientStatus
-from intake.questionnaire import SECTIONS
+from intake.questionnaire import DEFAULT_FORM
 
 ORG = "Test charity"
 STATUS = "status_to_referrer"
@@ -74,7 +74,7 @@ def without_versions(response: TestResponse) -> str:
 def fill_and_send(phone: Phone) -> list[str]:
     """Answer every page with markers and send; returns every word typed."""
     typed: list[str] = []
-    for number, section in enumerate(SECTIONS, 1):
+    for number, section in enumerate(DEFAULT_FORM.sections, 1):
         answers = fill(section)
         phone.save_page(number, answers)
         typed += typed_words(section, answers)
@@ -228,7 +228,7 @@ def test_the_status_is_shared_only_while_the_person_agrees(
     # Later, on "Your choices", they say yes: from now on the partner sees how it goes.
     my_choice(phone, STATUS, "granted")
     assert statuses(partner)[made.reference] == SHOWN["started"]
-    phone.save_page(1, fill(SECTIONS[0]))
+    phone.save_page(1, fill(DEFAULT_FORM.sections[0]))
     assert statuses(partner)[made.reference] == SHOWN["started"]
     phone.get("/check")
     phone.post("/send", {})

@@ -150,18 +150,18 @@ def test_wrong_passwords_are_counted_across_both_hosts(shape: Shape) -> None:
 def test_a_host_killed_mid_journey_and_the_person_carries_on_through_the_other(
     shape: Shape,
 ) -> None:
-    from intake.questionnaire import SECTIONS
+    from intake.questionnaire import DEFAULT_FORM
 
     journey = Sent()
     with shape.browser() as phone:
         journey.code = start(phone)
-        half = len(SECTIONS) // 2
-        for number, section in enumerate(SECTIONS[:half], start=1):
+        half = len(DEFAULT_FORM.sections) // 2
+        for number, section in enumerate(DEFAULT_FORM.sections[:half], start=1):
             answers = answers_for(section)
             assert save_page(phone, number, answers)
             journey.saved[number] = answers
         shape.hosts[0].kill()
-        for number, section in enumerate(SECTIONS[half:], start=half + 1):
+        for number, section in enumerate(DEFAULT_FORM.sections[half:], start=half + 1):
             answers = answers_for(section)
             assert save_page(phone, number, answers), f"page {number} was lost"
             journey.saved[number] = answers

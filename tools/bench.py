@@ -656,9 +656,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _section(number: int) -> Any:
-    from intake.questionnaire import SECTIONS
+    from intake.questionnaire import DEFAULT_FORM
 
-    return SECTIONS[number - 1]
+    return DEFAULT_FORM.sections[number - 1]
 
 
 def _row(case: str, pair: Pair, target: float | None) -> Row:

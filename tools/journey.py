@@ -17,9 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
 
-from intake.questionnaire import CONTENT_NOTE_BEFORE, SECTIONS, Kind, Section
+from intake.questionnaire import DEFAULT_FORM, Kind, Section
 
-PAGES = len(SECTIONS)
+PAGES = len(DEFAULT_FORM.sections)
 _CSRF = (
     re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"'),
     re.compile(r'name="csrf_token" value="([^"]+)"'),
@@ -205,7 +205,7 @@ def next_after(number: int) -> str:
     """Where a save of page `number` sends the person (the app's `_next_after`)."""
     if number >= PAGES:
         return "/check"
-    if number == CONTENT_NOTE_BEFORE:
+    if number == DEFAULT_FORM.note_after_page:
         return "/before-the-agreement"
     return f"/page/{number + 1}"
 
@@ -270,7 +270,7 @@ def whole_journey(browser: Browser) -> Journey:
     """Start → code → agree → every page → check → send → sent. Raises RequestFailed or
     JourneyBroken when a step does not come back as it should."""
     journey = Journey(code=start(browser))
-    for number, section in enumerate(SECTIONS, start=1):
+    for number, section in enumerate(DEFAULT_FORM.sections, start=1):
         answers = answers_for(section)
         if not save_page(browser, number, answers):
             raise JourneyBroken(f"page {number} was not saved")

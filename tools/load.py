@@ -93,13 +93,13 @@ def check_database(instance: serve.Instance, journeys: list[Journey]) -> tuple[i
     from intake import vault
     from intake.db import database, db_session
     from intake.models import Answer, Client, ClientStatus
-    from intake.questionnaire import SECTIONS
+    from intake.questionnaire import DEFAULT_FORM
 
     problems: list[str] = []
     sent: list[Client] = []
     matched: set[int] = set()
     # The journey of each sent intake, found by the marker typed on its first page.
-    first_text = next(q.key for q in SECTIONS[0].questions if q.kind.endswith("text"))
+    first_text = next(q.key for q in DEFAULT_FORM.sections[0].questions if q.kind.endswith("text"))
     by_marker = {str(j.saved[1][first_text]): j for j in journeys}
     app = instance.app()
     try:
@@ -123,14 +123,14 @@ def check_database(instance: serve.Instance, journeys: list[Journey]) -> tuple[i
                     key: section.fields
                     for key, section in vault.read_sections(db, client, data_key).items()
                 }
-                first = opened.get(SECTIONS[0].key) or {}
+                first = opened.get(DEFAULT_FORM.sections[0].key) or {}
                 journey = by_marker.get(str(first.get(first_text)))
                 if journey is None:
                     problems.append(f"sent intake {client.id} matches no acknowledged send")
                     continue
                 differs = [
                     number
-                    for number, section in enumerate(SECTIONS, start=1)
+                    for number, section in enumerate(DEFAULT_FORM.sections, start=1)
                     if opened.get(section.key) != journey.saved[number]
                 ]
                 if differs:

@@ -187,14 +187,15 @@ def make_organisation(app: Any) -> tuple[bytes, dict[str, str], dict[str, int]]:
     """Publish the consent texts; make the organisation, an admin and a coach with TOTP.
 
     Returns the organisation private key, each account's TOTP secret and staff id."""
-    from intake import consent, staff
+    from intake import staff
+    from intake.cli import publish_shipped
     from intake.context import staff_crypto
     from intake.db import db_session
     from intake.models import Role
 
     with app.app_context():
         db = db_session()
-        consent.sync_texts(db)
+        publish_shipped(db)
         keys = staff_crypto()
         _org, admin, _phrase = staff.init_organisation(
             db, "Groundwork test service", "admin", "Admin", PASSWORDS["admin"], keys

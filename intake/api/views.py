@@ -7,6 +7,7 @@ revocable; every request is throttled per token. Errors are JSON: {"error": "<co
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +16,14 @@ from werkzeug.exceptions import HTTPException
 
 from intake import i18n, referrals, staff
 from intake.api import bp
-from intake.context import key_settings
+from intake.context import form_library, key_settings
 from intake.db import db_session
 from intake.errors import json_error
 from intake.extensions import csrf, limiter
 from intake.links import public_url
 from intake.models import ApiToken, PartnerOrg, Referral, utcnow
 from intake.paging import page_count, page_number
+from intake.questionnaire import DEFAULT_FORM_ID
 
 OPENAPI = Path(__file__).resolve().parent.parent.parent / "docs" / "openapi.json"
 
@@ -82,7 +84,15 @@ _per_token = limiter.shared_limit(_limit, scope="api", key_func=_token_key)
 
 @bp.route("/openapi.json")
 def openapi() -> Response:
-    return Response(OPENAPI.read_bytes(), mimetype="application/json")
+    """The API's description, naming the forms this organisation publishes."""
+    document = json.loads(OPENAPI.read_bytes())
+    asked = document["paths"]["/referrals"]["post"]["requestBody"]["content"]
+    asked["application/json"]["schema"]["properties"]["form"]["enum"] = form_library().form_ids(
+        db_session()
+    )
+    return Response(
+        json.dumps(document, ensure_ascii=False, indent=2) + "\n", mimetype="application/json"
+    )
 
 
 @bp.route("/referrals", methods=["GET"])
@@ -120,11 +130,14 @@ def create_referral() -> tuple[Response, int]:
         body = request.get_json(silent=True)
     except RecursionError:  # JSON nested too deep to read
         body = None
-    if not isinstance(body, dict) or not set(body) <= {"locale", "nickname", "note"}:
+    if not isinstance(body, dict) or not set(body) <= {"locale", "nickname", "note", "form"}:
         raise ApiError(400, "bad_body")
     locale = body.get("locale", "en")
     if locale not in i18n.shipped_locales():
         raise ApiError(400, "bad_locale")
+    form_id = body.get("form", DEFAULT_FORM_ID)
+    if form_id not in form_library().form_ids(db_session()):
+        raise ApiError(400, "bad_form")
     org = staff.organisation(db_session())
     if org is None:
         raise ApiError(503, "not_ready")
@@ -138,6 +151,7 @@ def create_referral() -> tuple[Response, int]:
         org_public_key=org.public_key,
         keys=key_settings(),
         days=int(current_app.config["REFERRAL_DAYS"]),
+        form_id=form_id if form_id != DEFAULT_FORM_ID else None,
     )
     db_session().commit()
     row = referrals.row_for(db_session(), made.referral)

@@ -21,7 +21,11 @@ from intake.agreements import OpenedAgreement, OpenedCheckIn
 from intake.audit import Entry as AccessEntry
 from intake.client import bp, receipts
 from intake.client.forms import ChoiceForm
-from intake.client.visit import CONSENT_CHECKED, client_required, current_visit
+from intake.client.visit import (
+    CONSENT_CHECKED,
+    client_required,
+    current_visit,
+)
 from intake.consent_texts import explanation_of, question_of, text_for
 from intake.db import db_session, forget_deleted_pages
 from intake.models import Client, ConsentEvent, ConsentText, PartnerOrg, Referral, StaffUser
@@ -346,7 +350,7 @@ def _everything() -> Everything:
         and referral is not None
         and referrals.wrote_something(referral),
         opened=opened,
-        sections=review_sections(opened),
+        sections=review_sections(visit.form, opened),
         history=history,
         texts=consent.texts_by_id(db, {e.consent_text_id for e in history if e.consent_text_id}),
         agreements=opened_agreements,

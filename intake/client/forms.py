@@ -64,7 +64,7 @@ CONSENT_CHOICE = "consent_choice"
 def form_class(section: Section) -> type[GroundworkForm]:
     """One form class per section, made once. A page that asks a consent gets a yes/no for
     it, whose words come from the consent text (see the page template)."""
-    fields: dict[str, Field] = {q.key: _field_for(q) for q in section.questions}
+    fields: dict[str, Field] = {q.key: _field_for(q) for q in section.asked}
     if section.consent_purpose:
         fields[CONSENT_CHOICE] = RadioField(
             choices=_options([(YES, _l("Yes")), (NO, _l("No"))]),
@@ -77,7 +77,7 @@ def form_class(section: Section) -> type[GroundworkForm]:
 def answers_from(form: GroundworkForm, section: Section) -> dict[str, AnswerValue]:
     """What to store: every question that was answered, nothing for the skipped ones."""
     answers: dict[str, AnswerValue] = {}
-    for question in section.questions:
+    for question in section.asked:
         value = form[question.key].data
         if isinstance(value, str):
             value = value.strip()

@@ -13,12 +13,11 @@ from flask.typing import ResponseReturnValue
 from intake import crypto, i18n, referrals
 from intake.client import bp, code_tries
 from intake.client.forms import ReferralCodeForm
+from intake.client.visit import REFERRAL
 from intake.context import key_settings
 from intake.db import db_session
 from intake.models import Client, PartnerOrg, Referral, utcnow
 from intake.sessions import current_session
-
-REFERRAL = "referral_id"
 
 
 def pending_referral() -> tuple[Referral, str] | None:

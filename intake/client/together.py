@@ -45,6 +45,7 @@ def agreement() -> ResponseReturnValue:
         if isinstance(stored, dict):
             record = relationship.record
             promises = review_sections(
+                g.visit.form,
                 {
                     key: OpenedSection(
                         key,
@@ -53,7 +54,7 @@ def agreement() -> ResponseReturnValue:
                         value if isinstance(value, dict) else None,
                     )
                     for key, value in stored.items()
-                }
+                },
             )
     return render_template(
         "client/agreement.html",

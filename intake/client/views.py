@@ -12,8 +12,10 @@ import json
 
 from flask import current_app, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -46,6 +48,7 @@ from intake.client.visit import (
     is_visit_only,
     keep_visit_answers,
     return_code_of_visit,
+    visit_form,
 )
 from intake.consent_texts import text_for
 from intake.context import key_settings
@@ -59,13 +62,12 @@ from intake.models import (
     Referral,
     utcnow,
 )
-from intake.questionnaire import CONTENT_NOTE_BEFORE, SECTIONS, section_at
+from intake.questionnaire import Section
 from intake.review import review_sections
 from intake.security import clear_site_data
 from intake.sessions import current_session
 from intake.staff import organisation
-
-LAST_PAGE = len(SECTIONS)
+from intake.vault import AnswerValue
 
 
 @bp.before_app_request
@@ -74,6 +76,22 @@ def _remember_language_choice() -> None:
     code = request.args.get("lang")
     if code:
         i18n.choose_locale(code)
+
+
+@bp.context_processor
+def _languages_of_the_form() -> dict[str, object]:
+    """The language chooser offers the languages the person's form is written in; a page in
+    another language says that the questions are in English."""
+    try:
+        offered = visit_form().languages
+    except SQLAlchemyError:  # the database is away: the error page offers every language
+        return {}
+    return {
+        "language_choices": [
+            (code, name) for code, name in i18n.language_choices() if code in offered
+        ],
+        "form_lacks_language": str(get_locale()) not in offered,
+    }
 
 
 # --- before anything is kept --------------------------------------------------------------
@@ -86,7 +104,7 @@ def start() -> str:
 
 @bp.route("/welcome")
 def welcome() -> str:
-    return render_template("client/welcome.html", pages=LAST_PAGE)
+    return render_template("client/welcome.html", pages=visit_form().page_count)
 
 
 def _consent_texts(referred: bool) -> dict[str, ConsentText]:
@@ -140,7 +158,7 @@ def _keep_answers(
     code_digits = crypto.normalise_return_code(crypto.generate_return_code())
     assert code_digits is not None
     client, data_key = vault.create_client(
-        db, org, code_digits, key_settings(), locale=i18n.select_locale()
+        db, org, code_digits, key_settings(), locale=i18n.select_locale(), form=visit_form()
     )
     choices = {
         consent.Purpose.STORE_ANSWERS: YES,
@@ -199,9 +217,10 @@ def your_code() -> ResponseReturnValue:
 
 
 def _next_after(number: int) -> str:
-    if request.args.get("from") == "check" or number >= LAST_PAGE:
+    form = visit_form()
+    if request.args.get("from") == "check" or number >= form.page_count:
         return url_for("client.check")
-    if number == CONTENT_NOTE_BEFORE:
+    if number == form.note_after_page:
         return url_for("client.before_agreement")
     return url_for("client.page", number=number + 1)
 
@@ -211,7 +230,7 @@ def _previous_of(number: int) -> str:
         return url_for("client.check")
     if number == 1:
         return _where_the_pages_start()
-    if number == CONTENT_NOTE_BEFORE + 1:
+    if number == visit_form().note_after_page + 1:
         return url_for("client.before_agreement")
     return url_for("client.page", number=number - 1)
 
@@ -228,7 +247,8 @@ def _where_the_pages_start() -> str:
 def _render_page(
     number: int, form: object, notice: str | None = None, status: int = 200
 ) -> ResponseReturnValue:
-    section = section_at(number)
+    followed = visit_form()
+    section = followed.section_at(number)
     consent_text = (
         text_for(section.consent_purpose)
         if section and section.consent_purpose and g.visit is not None
@@ -240,21 +260,37 @@ def _render_page(
             section=section,
             form=form,
             number=number,
-            pages=LAST_PAGE,
+            pages=followed.page_count,
             back=_previous_of(number),
             from_check=request.args.get("from") == "check",
             notice=notice,
             error=notice,
             consent_text=consent_text,
+            not_shown=_not_shown(section) if section and g.get("answers") else frozenset(),
         ),
         status,
     )
 
 
+def _not_shown(section: Section) -> frozenset[str]:
+    """The questions of this page that do not apply, given the person's earlier answers."""
+    followed = visit_form()
+    answers: Answers = g.answers
+    pages: dict[str, dict[str, AnswerValue]] = {}
+
+    def answer_of(page_key: str, question_key: str) -> AnswerValue | None:
+        if page_key not in pages:
+            page = followed.section(page_key)
+            pages[page_key] = answers.read(page) if page else {}
+        return pages[page_key].get(question_key)
+
+    return followed.not_shown(section, answer_of)
+
+
 @bp.route("/page/<int:number>", methods=["GET", "POST"])
 @answers_required
 def page(number: int) -> object:
-    section = section_at(number)
+    section = visit_form().section_at(number)
     if section is None:
         return redirect(url_for("client.check"))
     visit = g.visit
@@ -271,7 +307,12 @@ def page(number: int) -> object:
     form = form_class(section)()
     if not form.validate():
         return _render_page(number, form, status=400)
-    answers.save(section, answers_from(form, section))
+    fields = answers_from(form, section)
+    not_shown = _not_shown(section)
+    if not_shown:  # what they wrote there before stays theirs, if the question comes back
+        kept = answers.read(section)
+        fields.update({key: kept[key] for key in not_shown if key in kept})
+    answers.save(section, fields)
     if section.consent_purpose and visit is not None and form[CONSENT_CHOICE].data in (YES, NO):
         decided = _decide_on_page(section.consent_purpose, form[CONSENT_CHOICE].data == YES)
         if decided is not None:
@@ -289,8 +330,9 @@ def _decide_on_page(purpose: str, yes: bool) -> ConsentEvent | None:
 @bp.route("/before-the-agreement")
 @answers_required
 def before_agreement() -> str:
+    form = visit_form()
     return render_template(
-        "client/before_agreement.html", first=CONTENT_NOTE_BEFORE + 1, last=LAST_PAGE
+        "client/before_agreement.html", first=form.note_after_page + 1, last=form.page_count
     )
 
 
@@ -311,7 +353,7 @@ def your_space() -> str:
     db = db_session()
     current_session().pop(NEWCOMER, None)
     saved_keys = g.answers.saved_keys()
-    left = [n for n, s in enumerate(SECTIONS, start=1) if s.key not in saved_keys]
+    left = [n for n, s in enumerate(visit.form.sections, start=1) if s.key not in saved_keys]
     return render_template(
         "client/your_space.html",
         client=visit.client,
@@ -333,7 +375,7 @@ def check() -> str:
     share_granted = visit is not None and visit.client.shared_at is not None
     return render_template(
         "client/check.html",
-        sections=review_sections(opened),
+        sections=review_sections(visit_form(), opened),
         share_granted=share_granted,
         client=visit.client if visit else None,
         form=SendForm(),
@@ -410,12 +452,14 @@ def _open_with_code(digits: str) -> tuple[Client, bytes] | None:
 
 def _first_unsaved(answers: Answers) -> int | None:
     saved = answers.saved_keys()
-    return next((n for n, s in enumerate(SECTIONS, start=1) if s.key not in saved), None)
+    return next(
+        (n for n, s in enumerate(visit_form().sections, start=1) if s.key not in saved), None
+    )
 
 
 def _page_url(number: int) -> str:
     """A page's address; the first safety page is reached through its note."""
-    if number == CONTENT_NOTE_BEFORE + 1:
+    if number == visit_form().note_after_page + 1:
         return url_for("client.before_agreement")
     return url_for("client.page", number=number)
 
@@ -454,11 +498,10 @@ def _carried() -> tuple[int, MultiDict[str, str]] | None:
 
 def _save_carried(carried: tuple[int, MultiDict[str, str]]) -> str:
     number, fields = carried
-    section = section_at(number)
-    assert section is not None
     visit = current_visit()
+    section = visit.form.section_at(number) if visit else None
     form = form_class(section)(formdata=fields, meta={"csrf": False})
-    if visit is None or not form.validate():
+    if visit is None or section is None or not form.validate():
         return url_for("client.page", number=number)
     db = db_session()
     vault.save_section(
@@ -530,7 +573,7 @@ def _page_not_saved(_error: CSRFError) -> ResponseReturnValue:
     number = request.view_args.get("number") if request.view_args else None
     if not isinstance(number, int):
         number = 0  # no page of the questionnaire is numbered 0
-    section = section_at(number)
+    section = visit_form().section_at(number)
     if request.endpoint == "client.page" and section is not None:
         visit = current_visit()
         if visit is not None or is_visit_only():

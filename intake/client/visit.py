@@ -25,9 +25,10 @@ from typing import Any, Protocol
 from flask import g, redirect, request, url_for
 
 from intake import consent, i18n, vault
+from intake.context import form_library
 from intake.db import db_session
-from intake.models import Client, ClientStatus, utcnow
-from intake.questionnaire import SECTIONS, Section
+from intake.models import Client, ClientStatus, Referral, utcnow
+from intake.questionnaire import Form, Section
 from intake.sessions import CLIENT, VISITOR, current_session
 from intake.vault import AnswerValue, OpenedSection
 
@@ -37,6 +38,8 @@ NEWCOMER = "newcomer"  # this visit began by getting a new return code
 VISIT_ONLY = "visit_only"  # this visitor keeps nothing beyond the visit
 VISIT_ANSWERS = "visit_answers"  # their answers for this visit only (a session secret)
 CONSENT_CHECKED = "consent_checked"  # this visit has no decision waiting to be made again
+VISIT_FORM = "visit_form"  # [form id, version] followed by a visitor who keeps nothing
+REFERRAL = "referral_id"  # the referral this visitor arrived with
 # Pages a person can always reach, even with a decision waiting.
 ALWAYS_OPEN = frozenset(
     {
@@ -60,6 +63,11 @@ class Visit:
     @property
     def sent(self) -> bool:
         return self.client.status != ClientStatus.DRAFT
+
+    @property
+    def form(self) -> Form:
+        """The form and version this person started, and finishes."""
+        return form_of(self.client)
 
 
 class Answers(Protocol):
@@ -143,6 +151,40 @@ def current_visit() -> Visit | None:
     return Visit(client, data_key)
 
 
+def form_of(client: Client) -> Form:
+    return form_library().form(db_session(), client.form_id, client.form_version)
+
+
+def visit_form() -> Form:
+    """The form this visit follows: the version the person started, or, before they start,
+    the live version of the form their referral names (else the organisation's default)."""
+    form = g.get("visit_form")
+    if form is None:
+        form = g.visit_form = _find_visit_form()
+    return form  # type: ignore[no-any-return]
+
+
+def _find_visit_form() -> Form:
+    visit = current_visit()
+    if visit is not None:
+        return visit.form
+    held = current_session().get(VISIT_FORM)
+    if is_visit_only() and isinstance(held, list) and len(held) == 2:
+        try:
+            return form_library().form(db_session(), str(held[0]), int(held[1]))
+        except (LookupError, TypeError, ValueError):
+            pass  # a version from another installation's session: start on the live one
+    return starting_form()
+
+
+def starting_form() -> Form:
+    """The form someone starting now is asked to fill in."""
+    db = db_session()
+    referral_id = current_session().get(REFERRAL)
+    referral = db.get(Referral, referral_id) if isinstance(referral_id, int) else None
+    return form_library().live(db, referral.form_id if referral else None)
+
+
 def is_visit_only() -> bool:
     """True while someone fills in the forms without keeping anything."""
     session = current_session()
@@ -154,7 +196,9 @@ def begin_visit_only() -> None:
     session never becomes one)."""
     session = current_session()
     if session.kind == VISITOR:
+        form = starting_form()
         session[VISIT_ONLY] = True
+        session[VISIT_FORM] = [form.id, form.version]
 
 
 def begin_visit(client: Client, data_key: bytes, code_digits: str, *, newcomer: bool) -> None:
@@ -171,7 +215,7 @@ def begin_visit(client: Client, data_key: bytes, code_digits: str, *, newcomer: 
 def keep_visit_answers(visit: Visit, held: dict[str, OpenedSection]) -> None:
     """Someone who kept nothing changed their mind: store what they wrote in this visit."""
     kept = KeptAnswers(visit)
-    for section in SECTIONS:
+    for section in visit.form.sections:
         opened = held.get(section.key)
         if opened is not None and opened.fields:
             kept.save(section, opened.fields)

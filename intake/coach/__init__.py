@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("coach", __name__)
 
-from intake.coach import account, actions, admin, views  # noqa: E402, F401  (registers the routes)
+from intake.coach import account, actions, admin, form_pages, views  # noqa: E402, F401  (registers the routes)

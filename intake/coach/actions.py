@@ -10,10 +10,11 @@ from intake import agreements, consent, crypto, vault
 from intake.coach import bp
 from intake.coach.access import client_or_404, org_key, signed_in_staff, staff_only
 from intake.coach.forms import AgreedForm, PlanForm, StatusForm, VoiceConsentForm
+from intake.context import form_library
 from intake.db import db_session
 from intake.form_base import GroundworkForm
 from intake.models import CheckIn, Client, ClientStatus, ConsentText, utcnow
-from intake.questionnaire import SECTIONS, Part
+from intake.questionnaire import Part
 
 
 def _data_key(client: Client) -> bytes:
@@ -70,7 +71,7 @@ def accept_relationship(client_id: str) -> WerkzeugResponse:
     opened = vault.read_sections(db, client, data_key)
     promises = {
         s.key: opened[s.key].fields or {}
-        for s in SECTIONS
+        for s in form_library().form(db, client.form_id, client.form_version).sections
         if s.part == Part.AGREEMENT and s.key in opened
     }
     agreements.accept_relationship(db, client, data_key, signed_in_staff(), promises)

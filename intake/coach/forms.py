@@ -4,6 +4,7 @@ record (consent by voice, agreements, status), assigning, and publishing consent
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import PasswordField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length
@@ -102,6 +103,18 @@ class PublishForm(GroundworkForm):
     body = TextAreaField(
         _l("The new words: the question on the first line, then a blank line, then the rest"),
         validators=[InputRequired(), Length(max=5000)],
+    )
+
+
+class FormUploadForm(GroundworkForm):
+    definition = FileField(
+        _l("The form's file"),
+        validators=[
+            FileRequired(_l("Choose the file of the form.")),
+            FileAllowed(
+                ["toml", "xlsx", "xls"], _l("Send a form definition (.toml) or an XLSForm.")
+            ),
+        ],
     )
 
 

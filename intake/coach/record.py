@@ -18,7 +18,7 @@ from intake.models import (
     Referral,
     StaffUser,
 )
-from intake.questionnaire import DEFAULT_FORM, SECTIONS_BY_KEY, Part, Wording
+from intake.questionnaire import FormLibrary, Part, Wording
 from intake.review import ReviewedSection, answer_text, review_sections
 
 
@@ -70,13 +70,19 @@ def _referrer(db: Session, client: Client) -> str | None:
 
 
 def record_view(
-    db: Session, client: Client, org_key: bytes, previous_look: datetime | None
+    db: Session,
+    client: Client,
+    org_key: bytes,
+    previous_look: datetime | None,
+    forms: FormLibrary,
 ) -> RecordView:
     opened = workspace.open_record(db, client, org_key, previous_look)
     fields = {key: (s.fields or {}) for key, s in opened.sections.items()}
+    form = forms.form(db, client.form_id, client.form_version)
     card = []
-    for line in DEFAULT_FORM.safety_card:
-        question = SECTIONS_BY_KEY[line.section_key].question(line.question_key)
+    for line in form.safety_card:
+        section = form.section(line.section_key)
+        question = section.question(line.question_key) if section else None
         assert question is not None  # the form's definition was checked when it was read
         card.append(
             CardLine(
@@ -85,7 +91,7 @@ def record_view(
                 line.section_key in opened.changed,
             )
         )
-    reviewed = review_sections(opened.sections)
+    reviewed = review_sections(form, opened.sections)
     history = [
         ConsentLine(e.purpose, e.decision, e.at, e.actor)
         for e in db.scalars(
@@ -111,7 +117,7 @@ def record_view(
             outdated = any(
                 section.updated_at > latest_relationship.created_at
                 for key, section in opened.sections.items()
-                if SECTIONS_BY_KEY.get(key) and SECTIONS_BY_KEY[key].part == Part.AGREEMENT
+                if (page := form.section(key)) is not None and page.part == Part.AGREEMENT
             )
         latest_plan = agreements.latest(db, client.id, AgreementKind.PLAN)
         plan = agreements.open_agreement(latest_plan, data_key) if latest_plan else None

@@ -17,11 +17,11 @@ from intake.coach import bp
 from intake.coach.access import admin_only, client_or_404, org_key, signed_in_staff, staff_only
 from intake.coach.forms import AgreedForm, AssignForm, PlanForm, StatusForm, VoiceConsentForm
 from intake.coach.record import record_view
+from intake.context import form_library
 from intake.db import db_session
 from intake.form_base import GroundworkForm
 from intake.models import Client, StaffUser, utcnow
 from intake.paging import page_or_first
-from intake.questionnaire import SECTIONS
 
 
 def _page_arg(name: str = "page") -> int:
@@ -113,7 +113,7 @@ def client_record(client_id: str) -> str:
         db.commit()
     return render_template(
         "coach/client.html",
-        view=record_view(db, client, org_key(), previous),
+        view=record_view(db, client, org_key(), previous, form_library()),
         printing=False,
         coaches=workspace.coaches(db) if member.is_admin else [],
         forms={
@@ -133,7 +133,7 @@ def client_print(client_id: str) -> str:
     db = _look(client, audit.Action.PRINTED)
     return render_template(
         "coach/client.html",
-        view=record_view(db, client, org_key(), None),
+        view=record_view(db, client, org_key(), None, form_library()),
         printing=True,
     )
 
@@ -144,17 +144,18 @@ def client_export(client_id: str) -> Response:
     client = client_or_404(client_id)
     db = _look(client, audit.Action.EXPORTED)
     opened = workspace.open_record(db, client, org_key(), None)
+    form = form_library().form(db, client.form_id, client.form_version)
     state = consent.effective_state(db, client.id)
     document = {
         "client": client.id,
         "status": client.status,
         "sent_at": client.submitted_at.isoformat() if client.submitted_at else None,
         "exported_at": utcnow().isoformat(),
+        "form": {"id": form.id, "version": form.version},
         "answers": {
-            section.key: (
-                opened.sections[section.key].fields if section.key in opened.sections else None
-            )
-            for section in SECTIONS
+            key: (opened.sections[key].fields if key in opened.sections else None)
+            for key in [section.key for section in form.sections]
+            + sorted(set(opened.sections) - {section.key for section in form.sections})
         },
         # Their phone number or email is left out: they have not agreed to be contacted.
         "contact_details_hidden": opened.contact_hidden,

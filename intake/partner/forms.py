@@ -12,6 +12,8 @@ from intake.validators import FitsIn, readable, without_nul
 
 class ReferralForm(GroundworkForm):
     locale = SelectField(_l("The language the person reads best"))
+    # Checked in the view: a form unknown here (or none sent) is the organisation's default.
+    form = SelectField(_l("The questions they are asked"), validate_choice=False)
     nickname = StringField(
         _l("A first name or nickname (if you want)"),
         description=_l("Sealed for the coaching team as soon as you press the button."),

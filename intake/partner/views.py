@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from intake import i18n, referrals, staff
-from intake.context import key_settings
+from intake.context import form_library, key_settings
 from intake.db import db_session
 from intake.form_base import ConfirmForm
 from intake.links import public_url
@@ -21,6 +21,7 @@ from intake.paging import page_count, page_or_first
 from intake.partner import bp
 from intake.partner.forms import ReferralForm, TokenForm
 from intake.qr import qr_svg
+from intake.questionnaire import DEFAULT_FORM_ID
 from intake.roles import partner_only, signed_in_partner_org_id, signed_in_staff
 
 
@@ -47,7 +48,18 @@ def home() -> str:
 def _referral_form() -> ReferralForm:
     form = ReferralForm()
     form.locale.choices = [SelectChoice(code, name) for code, name in i18n.language_choices()]
+    form.form.choices = [
+        SelectChoice(form_id, form_id) for form_id in form_library().form_ids(db_session())
+    ]
     return form
+
+
+def _asked_form(chosen: str | None) -> str | None:
+    """The form a referral names: None for the default, or for one this organisation does not
+    publish (a stale page)."""
+    if chosen == DEFAULT_FORM_ID or chosen not in form_library().form_ids(db_session()):
+        return None
+    return chosen
 
 
 def _typed(address: str) -> tuple[str, str]:
@@ -85,6 +97,7 @@ def new_referral() -> str | tuple[str, int]:
         org_public_key=org.public_key,
         keys=key_settings(),
         days=int(current_app.config["REFERRAL_DAYS"]),
+        form_id=_asked_form(form.form.data),
     )
     db.commit()
     link = public_url("client.referral_link", token=made.link_token)

@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 from support.journey import fill, section_at
 
-from intake.questionnaire import SECTIONS, Kind
+from intake.questionnaire import DEFAULT_FORM, Kind
 
 from .harness import LiveServer
 from .tours import CONTINUE, NEXT_LINK, SUBMIT, open_page, path_of, press, read_return_code
 
-PAGES = len(SECTIONS)
+PAGES = len(DEFAULT_FORM.sections)
 
 
 def fill_in(page: Any, number: int) -> list[str]:

@@ -17,12 +17,12 @@ from typing import Any
 
 import pytest
 
-from intake.questionnaire import SECTIONS
+from intake.questionnaire import DEFAULT_FORM
 
 from .harness import Backstage, LiveServer
 from .tours import CONTINUE, SUBMIT, open_page, path_of, press
 
-CONTACT_PAGE = next(n for n, s in enumerate(SECTIONS, start=1) if s.key == "contact")
+CONTACT_PAGE = next(n for n, s in enumerate(DEFAULT_FORM.sections, start=1) if s.key == "contact")
 PLANTED_NUMBER = "+44 7700 900999"
 
 

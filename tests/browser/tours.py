@@ -11,9 +11,12 @@ Staff do their part (assign, read, agree, record consent by voice) through `Back
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
+from tempfile import mkdtemp
 from urllib.parse import urlsplit
 
 from playwright.sync_api import BrowserContext, Page
+from support.xlsforms import kobo_form
 
 from .harness import NEWCOMER, Backstage, password_of
 
@@ -222,6 +225,15 @@ class StaffTour:
         page.fill("[name=code]", self.backstage.team.code(username))
         press(page, SUBMIT)
 
+    def forms(self, page: Page) -> None:
+        """The forms page; an XLSForm uploaded, its draft, and its preview in Arabic."""
+        self.go(page, "/forms")
+        page.set_input_files("[name=definition]", str(kobo_form(Path(mkdtemp()))))
+        press(page, SUBMIT)
+        assert path_of(page).startswith("/forms/drafts/"), page.url
+        self.at(page, "/forms/drafts/<id>")
+        self.go(page, path_of(page) + "/preview/ar", "/forms/drafts/<id>/preview/ar")
+
     def run(self) -> None:
         client_id = self.backstage.staff_world()["client"]
         page = self.visitor.new_page(self.new_context())
@@ -240,6 +252,7 @@ class StaffTour:
         self.go(page, f"/clients/{client_id}/print", "/clients/<id>/print")
         for path in ("/team", "/access-log", "/consent-texts", "/account/password"):
             self.go(page, path)
+        self.forms(page)
         self.go(page, "/staff/join", "/staff/join (invitation closed)", status=404)
         self.go(page, "/clients/no-such-client", "staff error page (404)", status=404)
         page.close()

@@ -226,6 +226,14 @@ EXPECTED: dict[str, Expect] = {
     "coach.access_log": staff_page({ADMIN: "200"}),
     "coach.team": staff_page({ADMIN: "200"}),
     "coach.consent_texts": staff_page({ADMIN: "200"}),  # posted without words: asked again
+    "coach.forms": staff_page({ADMIN: "200"}, {ADMIN: "400"}),  # posted without a file
+    "coach.form_draft": staff_page({ADMIN: "200"}),  # the admin's own draft
+    "coach.form_preview": staff_page({ADMIN: "200"}),
+    # the draft's version is out already: back to the draft, which says so
+    "coach.publish_form": lambda world, actor, method: staff_page(
+        {ADMIN: f"→/forms/drafts/{world.form_draft}"}
+    )(world, actor, method),
+    "coach.remove_form_draft": staff_page({ADMIN: "→/forms"}),
     "coach.deactivate": staff_page({ADMIN: "→/team"}),
     "coach.reset_two_step": staff_page({ADMIN: "→/team"}),
     "coach.client_record": client_record(),

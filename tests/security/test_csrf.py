@@ -46,6 +46,9 @@ ADMIN_ROUTES = (
     "coach.reset_two_step",
     "coach.consent_texts",
     "coach.client_assign",
+    "coach.forms",
+    "coach.publish_form",
+    "coach.remove_form_draft",
 )
 
 

@@ -36,23 +36,23 @@ from intake import vault
 from intake.client.forms import answers_from, form_class
 from intake.db import db_session
 from intake.models import Client
-from intake.questionnaire import SECTIONS, Kind
+from intake.questionnaire import DEFAULT_FORM, Kind
 
 from .world import ROOMY_LIMITS, api_client, as_stored, counts, make_api_token
 
 # --- property-based fuzzing of every client form --------------------------------------------------
 
-PAGE_PATHS = [f"/page/{n}" for n in range(1, len(SECTIONS) + 1)]
+PAGE_PATHS = [f"/page/{n}" for n in range(1, len(DEFAULT_FORM.sections) + 1)]
 VISIT_FORMS = ["/before-a-session", "/agreement", "/my-choices", "/your-code"]
 VISITOR_FORMS = ["/come-back", "/agree", "/referral-code"]
 FIELD_NAMES = sorted(
-    {q.key for s in SECTIONS for q in s.questions}
+    {q.key for s in DEFAULT_FORM.sections for q in s.questions}
     | {"consent_choice", "action", "kind", "response", "version", "note", "goal", "off_limits"}
     | {"arriving", "code", "saved", "purpose", "decision", "store_answers", "share_with_coach"}
     | {"status_to_referrer", "carried_page", "carried_answers", "share"}
 )
 WORDS = sorted(
-    {key for s in SECTIONS for q in s.questions for key, _label in q.choices}
+    {key for s in DEFAULT_FORM.sections for q in s.questions for key, _label in q.choices}
     | {"yes", "no", "continue", "later", "without", "granted", "withdrawn", "declined", "plan"}
     | {"relationship", "confirmed", "change_requested", "1", "2", "y", "on", "contact"}
     | {"share_with_coach", "store_answers", "anonymous_statistics", "status_to_referrer"}
@@ -121,7 +121,7 @@ def fuzzed(app: Flask, team: Team, auth: StaffBrowser) -> Fuzzed:
     app.config.update(ROOMY_LIMITS)
     phone = Phone(app)
     phone.begin(share="yes")
-    for number, section in enumerate(SECTIONS, 1):
+    for number, section in enumerate(DEFAULT_FORM.sections, 1):
         phone.save_page(number, fill(section))
     phone.get("/check")
     phone.post("/send", {})
@@ -170,7 +170,7 @@ def assert_nothing_lost(world: Fuzzed) -> None:
 
 
 @FUZZING
-@given(number=st.integers(1, len(SECTIONS)), fields=a_form)
+@given(number=st.integers(1, len(DEFAULT_FORM.sections)), fields=a_form)
 @example(number=1, fields={"name": ["first", "second"], "pronouns": ["she", "he"]})
 @example(number=3, fields={"channels": ["", "phone"], "consent_choice": "maybe"})
 @example(number=1, fields={"name": "a\x00b\x00", "action": "later"})

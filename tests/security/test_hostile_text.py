@@ -45,7 +45,7 @@ from werkzeug.test import TestResponse
 from intake import agreements, consent, referrals, vault
 from intake.db import db_session
 from intake.models import AgreementKind, ApiToken, Client, ConsentEvent, PartnerOrg, Referral
-from intake.questionnaire import DEFAULT_FORM, LONG_TEXT_LIMIT, SECTIONS, Kind, Question
+from intake.questionnaire import DEFAULT_FORM, LONG_TEXT_LIMIT, Kind, Question
 from intake.vault import AnswerValue
 
 from .world import (
@@ -177,7 +177,7 @@ def type_on_client_pages(app: Flask, team: Team, coach: FlaskClient, words: str)
     phone = Phone(app)
     before = client_ids(app)
     phone.begin(share="yes")
-    for number, section in enumerate(SECTIONS, 1):
+    for number, section in enumerate(DEFAULT_FORM.sections, 1):
         answers = fill(section)
         for question in section.questions:
             if question.kind in (Kind.SHORT_TEXT, Kind.LONG_TEXT):
@@ -189,7 +189,7 @@ def type_on_client_pages(app: Flask, team: Team, coach: FlaskClient, words: str)
     assign_in_database(app, client_id, team.ids["coach"])
     stored = [as_stored(words)]
     pages: dict[str, tuple[FlaskClient, str]] = {
-        f"page {n}": (phone.client, f"/page/{n}") for n in range(1, len(SECTIONS) + 1)
+        f"page {n}": (phone.client, f"/page/{n}") for n in range(1, len(DEFAULT_FORM.sections) + 1)
     }
     pages |= {
         "check": (phone.client, "/check"),
@@ -216,7 +216,7 @@ def test_hostile_words_on_the_client_pages_are_kept_exactly_and_shown_as_words(
             assert client is not None
             opened = vault.read_sections(db, client, data_key_of(app, team, typed.client_id))
         exported = coach.get(f"/clients/{typed.client_id}/export").get_json()
-        for section in SECTIONS:
+        for section in DEFAULT_FORM.sections:
             for question in section.questions:
                 if question.kind in (Kind.SHORT_TEXT, Kind.LONG_TEXT):
                     got = opened[section.key].fields or {}
@@ -520,7 +520,7 @@ def typed_for(question: Question, payload: str) -> str:
 
 
 def text_questions() -> Iterator[tuple[str, Question]]:
-    for section in SECTIONS:
+    for section in DEFAULT_FORM.sections:
         for question in section.questions:
             if question.kind in (Kind.SHORT_TEXT, Kind.LONG_TEXT):
                 yield section.key, question
@@ -559,7 +559,7 @@ def sent(request: pytest.FixtureRequest, app: Flask, team: Team, auth: StaffBrow
     before = client_ids(app)
     phone.begin(share="yes")
     typed: dict[tuple[str, str], str] = {}
-    for number, section in enumerate(SECTIONS, 1):
+    for number, section in enumerate(DEFAULT_FORM.sections, 1):
         answers: dict[str, AnswerValue] = fill(section)
         for question in section.questions:
             if question.kind in (Kind.SHORT_TEXT, Kind.LONG_TEXT):
@@ -659,7 +659,7 @@ def check_client_pages(
 ) -> None:
     """Their form pages show each answer back in its box; "check your answers" as words."""
     payload = next(iter(typed.values()))
-    for number, section in enumerate(SECTIONS, 1):
+    for number, section in enumerate(DEFAULT_FORM.sections, 1):
         markup = phone.get(f"/page/{number}").get_data(as_text=True)
         where = f"page {number}"
         tree = Tree(markup)

@@ -26,7 +26,7 @@ from support.pages import csrf
 from support.staff import StaffBrowser
 from support.team import PASSWORDS, Team
 
-from intake.questionnaire import SECTIONS
+from intake.questionnaire import DEFAULT_FORM
 
 from .world import REFERRAL_LINK, api_client
 
@@ -120,7 +120,7 @@ def test_no_answer_code_password_or_secret_reaches_any_log_record(
     # A whole journey: every page, a check-in, sent; left; back with the code on another phone.
     phone = Phone(app)
     code = phone.begin(share="yes")
-    for number, section in enumerate(SECTIONS, 1):
+    for number, section in enumerate(DEFAULT_FORM.sections, 1):
         answers = fill(section)
         markers.extend(typed_words(section, answers))
         phone.save_page(number, answers)

@@ -25,7 +25,8 @@ from werkzeug.routing import Rule
 from intake import crypto, referrals, staff, vault
 from intake.context import staff_crypto
 from intake.db import database, db_session
-from intake.models import ApiToken, Base, CheckIn, Role
+from intake.form_definition import FORMS_FOLDER
+from intake.models import ApiToken, Base, CheckIn, FormDraft, Role
 
 API_PREFIX = "/api/v1/"
 GENERIC = "We could not sign you in. Check your details and try again."
@@ -195,6 +196,7 @@ class World:
     refs: dict[str, MadeReferral]  # partner B's referrals, each for one route
     spare_token: int  # partner B's API token that gets revoked
     api_tokens: dict[str, str]  # "A"/"B" -> each organisation's API token
+    form_draft: int  # a form the admin uploaded and has not published
     addresses: Iterator[int] = field(default_factory=lambda: iter(range(1, 250)))
 
     def new_address(self) -> str:
@@ -230,7 +232,23 @@ def build_world(app: Flask, team: Team) -> World:
         refs=refs,
         spare_token=spare_token,
         api_tokens={"A": token_a, "B": token_b},
+        form_draft=make_form_draft(app, team.ids["admin"]),
     )
+
+
+def make_form_draft(app: Flask, admin_id: int) -> int:
+    """Groundwork's own form, uploaded again by the admin: it can be looked at, not published
+    (its version is out already)."""
+    with app.app_context():
+        db = db_session()
+        draft = FormDraft(
+            source_name="groundwork.toml",
+            definition=(FORMS_FOLDER / "groundwork.toml").read_text("utf-8"),
+            uploaded_by_id=admin_id,
+        )
+        db.add(draft)
+        db.commit()
+        return draft.id
 
 
 def route_arguments(world: World, rule: Rule) -> dict[str, object]:
@@ -245,6 +263,8 @@ def route_arguments(world: World, rule: Rule) -> dict[str, object]:
         "token": world.refs["link"].link_token,
         "secret": "made-up-invite-secret",
         "filename": "site.css",
+        "draft_id": world.form_draft,
+        "language": "en",
         "reference": world.refs[
             "page" if rule.endpoint.startswith("partner.") else "api"
         ].reference,

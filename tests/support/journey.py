@@ -17,14 +17,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from intake.questionnaire import SECTIONS, Kind, Section
+from intake.questionnaire import DEFAULT_FORM, Kind, Section
 from intake.vault import AnswerValue
 from tools.journey import answers_for
 from tools.journey import marker as marker  # one definition; the tests take it from here
 
 from .pages import Page
 
-PAGES = len(SECTIONS)
+PAGES = len(DEFAULT_FORM.sections)
 SITE_NAME = "Forms"
 TRANSLATIONS = Path(__file__).resolve().parents[2] / "translations"
 QUICK_EXIT_PATH = "/exit"
@@ -224,4 +224,4 @@ def typed_words(section: Section, answers: dict[str, AnswerValue]) -> list[str]:
 
 
 def section_at(number: int) -> Section:
-    return SECTIONS[number - 1]
+    return DEFAULT_FORM.sections[number - 1]

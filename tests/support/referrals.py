@@ -99,15 +99,22 @@ def other_partner_browser(auth: StaffBrowser) -> FlaskClient:
 
 
 def refer(
-    browser: FlaskClient, *, locale: str = "en", nickname: str = "", note: str = ""
+    browser: FlaskClient,
+    *,
+    locale: str = "en",
+    nickname: str = "",
+    note: str = "",
+    form: str | None = None,
 ) -> NewReferral:
-    """Make a referral on the partner page; read the reference, link and code it shows once."""
+    """Make a referral on the partner page (naming `form`, if given); read the reference, link
+    and code it shows once."""
     response = browser.post(
         "/partner/referrals/new",
         data={
             "locale": locale,
             "nickname": nickname,
             "note": note,
+            **({"form": form} if form else {}),
             "csrf_token": csrf(browser, "/partner/referrals/new"),
         },
     )

@@ -134,7 +134,7 @@ why = { en = "So we plan.", fr = "Pour prévoir." }
         read_form(write(tmp_path, broken))
     assert refused.value.problems == [
         "page 2 (about), question story: kind must be one of "
-        "short_text, long_text, one_choice, many_choices",
+        "short_text, long_text, one_choice, many_choices, note",
         "page 2 (about), question when: a choice question needs choices",
         "two pages have the key 'about'",
     ]
@@ -242,3 +242,103 @@ def test_the_default_safety_card_puts_what_to_avoid_first() -> None:
         ("in_case", "what_helps"),
     ]
     assert len(card) == 10
+
+
+# --- notes ---------------------------------------------------------------------------------
+
+NOTE = """
+[[pages.questions]]
+key = "pause"
+kind = "note"
+label = { en = "You can stop here and come back.", fr = "Vous pouvez vous arrêter ici." }
+"""
+
+
+def test_a_note_is_read_on_the_page_and_asks_nothing(tmp_path: Path) -> None:
+    form = read_form(write(tmp_path, SMALL + NOTE))
+    (page,) = form.sections
+    assert [q.key for q in page.questions] == ["mood", "pause"]
+    assert [q.key for q in page.asked] == ["mood"], "a note takes no answer"
+    assert page.questions[1].label.in_language("fr") == "Vous pouvez vous arrêter ici."
+    assert form.languages == ("en", "fr"), "a note needs no 'why' in any language"
+
+
+def test_a_note_with_a_why_or_choices_is_refused(tmp_path: Path) -> None:
+    wrong = NOTE + 'why = { en = "Because." }\nchoices = [{ key = "a", label = { en = "A" } }]\n'
+    with pytest.raises(FormProblems) as refused:
+        read_form(write(tmp_path, SMALL + wrong))
+    assert refused.value.problems == [
+        "page 1 (about), question pause: a note asks nothing, so it has no 'why'",
+        "page 1 (about), question pause: only a choice question has choices",
+    ]
+
+
+def test_notes_do_not_count_towards_the_questions_on_a_page(tmp_path: Path) -> None:
+    notes = "".join(NOTE.replace('"pause"', f'"pause_{n}"') for n in range(6))
+    assert len(read_form(write(tmp_path, SMALL + notes)).sections[0].questions) == 7
+
+
+def test_the_safety_card_cannot_point_at_a_note(tmp_path: Path) -> None:
+    card = (
+        '\n[[safety_card]]\npage = "about"\nquestion = "pause"\n'
+        'label = { en = "Pause", fr = "P" }\n'
+    )
+    with pytest.raises(FormProblems) as refused:
+        read_form(write(tmp_path, SMALL.replace("[[pages]]", card + "\n[[pages]]", 1) + NOTE))
+    assert refused.value.problems == [
+        "safety card line 1: there is no question 'pause' on page 'about'"
+    ]
+
+
+# --- a question asked only if an earlier answer applies -------------------------------------
+
+LATER = """
+[[pages]]
+key = "later"
+heading = { en = "Later", fr = "Plus tard" }
+
+[[pages.questions]]
+key = "why_low"
+kind = "long_text"
+label = { en = "What makes it hard?", fr = "Qu'est-ce qui est dur ?" }
+why = { en = "So we can help.", fr = "Pour aider." }
+shown_if = { page = "about", question = "mood", is = "low" }
+"""
+
+
+def test_a_condition_on_an_earlier_choice_is_read(tmp_path: Path) -> None:
+    form = read_form(write(tmp_path, SMALL + LATER))
+    about, later = form.sections
+    assert later.questions[0].shown_if is not None
+    answers = {("about", "mood"): "good"}
+    assert form.not_shown(later, lambda page, q: answers.get((page, q))) == {"why_low"}
+    answers[("about", "mood")] = "low"
+    assert form.not_shown(later, lambda page, q: answers.get((page, q))) == frozenset()
+    assert form.not_shown(about, lambda page, q: None) == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("condition", "named"),
+    [
+        ('is = "sad"', "names no choice 'sad' of a question 'mood' on page 'about' before it"),
+        ('is = "low", extra = 1', "'extra' is not part of a condition"),
+    ],
+)
+def test_a_condition_that_cannot_be_followed_is_refused(
+    tmp_path: Path, condition: str, named: str
+) -> None:
+    later = LATER.replace('is = "low"', condition)
+    with pytest.raises(FormProblems) as refused:
+        read_form(write(tmp_path, SMALL + later))
+    assert any(named in problem for problem in refused.value.problems), refused.value.problems
+
+
+def test_a_condition_on_a_later_question_is_refused(tmp_path: Path) -> None:
+    """The person must meet the question a condition names before the one it hides."""
+    backwards = LATER.replace('page = "about", question = "mood"', 'page = "later", question = "x"')
+    with pytest.raises(FormProblems) as refused:
+        read_form(write(tmp_path, SMALL + backwards))
+    assert refused.value.problems == [
+        "page 2 (later), question why_low: shown_if names no choice 'low' of a question 'x' "
+        "on page 'later' before it"
+    ]

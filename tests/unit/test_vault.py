@@ -20,7 +20,7 @@ from intake import crypto, staff, vault
 from intake.context import key_settings
 from intake.db import database, db_session
 from intake.models import Answer, Client
-from intake.questionnaire import DEFAULT_FORM, SECTIONS
+from intake.questionnaire import DEFAULT_FORM
 
 ABOUT_YOU = {
     "name": "Лана Коваленко",
@@ -369,7 +369,7 @@ def test_the_client_journey_saves_each_page_under_the_live_form(app, team):
     phone.get("/your-code")
     phone.post("/your-code", {"saved": "y"})
     phone.get("/page/1")
-    phone.post("/page/1", {**fill(SECTIONS[0]), "action": "continue"})
+    phone.post("/page/1", {**fill(DEFAULT_FORM.sections[0]), "action": "continue"})
     with database(app).sessions() as db:
         (row,) = db.scalars(select(Answer))
         assert (row.form_id, row.form_version) == (DEFAULT_FORM.id, DEFAULT_FORM.version)
