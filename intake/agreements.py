@@ -1,7 +1,8 @@
 """The three levels of the coaching agreement (DESIGN.md §7), as records.
 
-1. The relationship agreement: the client's PROMISES answers, accepted by the coach as a
-   versioned agreement, which the client then confirms.
+1. The relationship agreement: the client's PROMISES answers, and the coach's side (what every
+   coach of the organisation promises, from the form, with the coach's own words under each
+   part), accepted by the coach as a versioned agreement, which the client then confirms.
 2. The coaching plan: goals the coach writes with the client; the client confirms them or
    asks for a change, with a note.
 3. Session check-ins: before a session the client may say today's goal, anything off-limits
@@ -13,6 +14,7 @@ Knows nothing of Flask; callers commit.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +23,8 @@ from enum import StrEnum
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from intake import vault
+from intake import crypto, vault
+from intake.form_definition import CoachPart
 from intake.models import Agreement, AgreementKind, CheckIn, Client, StaffUser, utcnow
 
 CHECK_IN_FIELDS = ("goal", "off_limits", "arriving")
@@ -128,11 +131,96 @@ def accept_relationship(
     data_key: bytes,
     coach: StaffUser,
     promises: Mapping[str, Mapping[str, object]],
+    coach_side: tuple[CoachPart, ...] = (),
+    own_words: Mapping[str, str] | None = None,
 ) -> Agreement:
-    """The coach accepts the client's PROMISES answers as they stand now: a new version."""
-    return _new_version(
-        db, client, data_key, AgreementKind.RELATIONSHIP, {"promises": dict(promises)}, coach
+    """The coach accepts the client's PROMISES answers as they stand now, with their own side
+    (the organisation's words in every language of the form, and the coach's own words under
+    each part), frozen word for word: a new version."""
+    own = own_words or {}
+    side = [
+        {
+            "key": part.key,
+            "heading": dict(part.heading.texts),
+            "text": dict(part.text.texts),
+            "own": own.get(part.key, ""),
+        }
+        for part in coach_side
+    ]
+    content = {"promises": dict(promises), "coach": coach.display_name, "coach_side": side}
+    return _new_version(db, client, data_key, AgreementKind.RELATIONSHIP, content, coach)
+
+
+@dataclass(frozen=True)
+class CoachSidePart:
+    """One part of the coach's side as a person reads it, in their language."""
+
+    key: str
+    heading: str
+    text: str
+    own: str  # the coach's own words under it, as they wrote them ("" if none)
+
+
+def coach_side_in(content: Mapping[str, object], language: str) -> list[CoachSidePart]:
+    """The coach's side frozen in an agreement, in `language` (English where it lacks one)."""
+    parts = content.get("coach_side")
+    shown = []
+    for part in parts if isinstance(parts, list) else []:
+        if not isinstance(part, dict):
+            continue
+        heading, text = part.get("heading"), part.get("text")
+        shown.append(
+            CoachSidePart(
+                str(part.get("key", "")),
+                _in_language(heading, language),
+                _in_language(text, language),
+                str(part.get("own") or ""),
+            )
+        )
+    return shown
+
+
+def _in_language(texts: object, language: str) -> str:
+    if not isinstance(texts, dict):
+        return ""
+    return str(texts.get(language) or texts.get("en") or "")
+
+
+# --- a coach's own words -------------------------------------------------------------------
+
+
+def _own_words_aad(staff_id: int) -> bytes:
+    return f"coach-own-words\x00{staff_id}".encode()
+
+
+def set_own_words(member: StaffUser, words: Mapping[str, str]) -> None:
+    """What this coach adds under each part of the coach's side, sealed to their own public
+    key: only they can read it back, and it reaches a client only inside an agreement."""
+    if member.public_key is None:
+        raise ValueError("a staff member without a personal key")
+    kept = {key: text.strip()[:TEXT_LIMIT] for key, text in words.items() if text.strip()}
+    member.own_words_ct = (
+        crypto.seal(
+            member.public_key,
+            json.dumps(kept, ensure_ascii=False).encode(),
+            _own_words_aad(member.id),
+        )
+        if kept
+        else None
     )
+
+
+def own_words(member: StaffUser, personal_key: bytes) -> dict[str, str]:
+    """This coach's own words, opened with the personal key their session holds."""
+    if member.own_words_ct is None:
+        return {}
+    try:
+        opened = json.loads(
+            crypto.unseal(personal_key, member.own_words_ct, _own_words_aad(member.id))
+        )
+    except (crypto.CannotOpen, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in opened.items()} if isinstance(opened, dict) else {}
 
 
 def write_plan(

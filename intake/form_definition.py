@@ -27,8 +27,9 @@ RATHER_NOT_SAY = "rather_not_say"
 RESERVED_KEYS = frozenset({"csrf_token", "action", "consent_choice"})
 QUESTIONS_PER_PAGE = 5  # "one thing per page" (DESIGN.md): a page of a phone, not a wall
 FIELDS = {
-    "form": {"format", "id", "version", "languages", "pages", "safety_card"},
+    "form": {"format", "id", "version", "languages", "pages", "safety_card", "coach_side"},
     "card": {"page", "question", "label"},
+    "coach_part": {"key", "heading", "text"},
     "page": {"key", "part", "harder", "consent", "heading", "intro", "questions"},
     "question": {"key", "kind", "label", "why", "choices", "shown_if"},
     "choice": {"key", "label"},
@@ -142,6 +143,17 @@ class CardLine:
 
 
 @dataclass(frozen=True)
+class CoachPart:
+    """One part of the coach's side of the relationship agreement (PROMISES: margins, "in
+    case of", the limits of confidentiality, expectations): what every coach of the
+    organisation promises, in each language of the form."""
+
+    key: str
+    heading: Wording
+    text: Wording
+
+
+@dataclass(frozen=True)
 class Form:
     id: str
     version: int
@@ -151,6 +163,7 @@ class Form:
     # missing text is listed, by page and question, for whoever maintains the form.
     not_offered: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     safety_card: tuple[CardLine, ...] = ()
+    coach_side: tuple[CoachPart, ...] = ()
 
     @property
     def first_harder_index(self) -> int | None:
@@ -274,12 +287,35 @@ class _Reader:
         for key in _repeated(section.key for section in sections):
             self.problems.append(f"two pages have the key {key!r}")
         card = self._safety_card(sections)
+        coach_side = self._coach_side()
         self._conditions(sections)
         if self.problems:
             raise FormProblems(source, self.problems)
         offered = tuple(code for code in self.languages if code not in self.missing)
         not_offered = {code: tuple(where) for code, where in self.missing.items()}
-        return Form(self.form_id, self.form_version, offered, sections, not_offered, card)
+        return Form(
+            self.form_id, self.form_version, offered, sections, not_offered, card, coach_side
+        )
+
+    def _coach_side(self) -> tuple[CoachPart, ...]:
+        entries = self.data.get("coach_side", [])
+        if not isinstance(entries, list):
+            self.problems.append("the coach's side must be a list")
+            return ()
+        parts = []
+        for number, entry in enumerate(entries, start=1):
+            where = f"coach's side, part {number}"
+            if not isinstance(entry, dict):
+                self.problems.append(f"{where} is not a table")
+                continue
+            key = self._key(entry, where)
+            where = f"coach's side, part {number} ({key})"
+            self._known_fields(entry, "coach_part", where)
+            heading, text = self._words(entry, "heading", where), self._words(entry, "text", where)
+            parts.append(CoachPart(key, heading, text))
+        for key in _repeated(part.key for part in parts):
+            self.problems.append(f"two parts of the coach's side have the key {key!r}")
+        return tuple(parts)
 
     def _safety_card(self, sections: tuple[Section, ...]) -> tuple[CardLine, ...]:
         entries = self.data.get("safety_card", [])

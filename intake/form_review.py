@@ -55,6 +55,10 @@ def english_texts(form: Form) -> Iterator[tuple[str, str]]:
                 yield f"{asked}: why", question.why.in_language(SOURCE_LANGUAGE)
             for key, words in question.choices:
                 yield f"{asked}, choice {key}: label", words.in_language(SOURCE_LANGUAGE)
+    for part in form.coach_side:
+        where = f"coach's side ({part.key})"
+        yield f"{where}: heading", part.heading.in_language(SOURCE_LANGUAGE)
+        yield f"{where}: text", part.text.in_language(SOURCE_LANGUAGE)
 
 
 def avoided_words(form: Form) -> list[str]:

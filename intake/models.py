@@ -122,6 +122,9 @@ class StaffUser(Base):
     public_key: Mapped[bytes | None]  # of the personal key: what their copies are sealed to
     wrapped_org_key: Mapped[bytes | None]
     totp_secret_ct: Mapped[bytes | None]
+    # A coach's own words under each part of their side of the agreement: sealed to
+    # `public_key`, so only they read them back (intake/agreements.py).
+    own_words_ct: Mapped[bytes | None]
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
     failed_sign_ins: Mapped[int] = mapped_column(default=0)
     paused_until: Mapped[datetime | None]

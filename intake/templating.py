@@ -10,7 +10,7 @@ from flask import Flask, current_app, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from intake import i18n, labels, passwords
+from intake import agreements, i18n, labels, passwords
 from intake.agreements import Response as AgreementResponse
 from intake.audit import Action as AccessAction
 from intake.consent import Actor, Decision, Purpose
@@ -45,6 +45,7 @@ def init_app(app: Flask) -> None:
     labels.init_app(app)
     app.jinja_env.globals["static_url"] = static_url
     app.jinja_env.globals["password_min_length"] = passwords.MIN_LENGTH
+    app.jinja_env.globals["coach_side_in"] = agreements.coach_side_in
     app.jinja_env.globals.update(TEMPLATE_ENUMS)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import abort, current_app, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from intake import agreements
@@ -61,6 +62,9 @@ def agreement() -> ResponseReturnValue:
         form=form,
         relationship=relationship,
         promises=[s for s in promises or [] if s.part == Part.AGREEMENT],
+        coach_side=agreements.coach_side_in(relationship.content, str(get_locale()))
+        if relationship and relationship.content
+        else [],
         plan=_latest_opened(AgreementKind.PLAN),
     )
 

@@ -1,16 +1,17 @@
-"""A staff member's own account: changing their password."""
+"""A staff member's own account: changing their password, and a coach's own words on their
+side of the relationship agreement."""
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import abort, render_template
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from intake import i18n, staff
+from intake import agreements, i18n, staff
 from intake.coach import bp
-from intake.coach.access import signed_in_staff
-from intake.coach.forms import PasswordChangeForm
-from intake.context import sign_in_policy, staff_crypto
+from intake.coach.access import signed_in_staff, staff_only
+from intake.coach.forms import PasswordChangeForm, own_words_form
+from intake.context import form_library, sign_in_policy, staff_crypto
 from intake.db import db_session
 from intake.sessions import PERSONAL_KEY, current_session
 
@@ -49,4 +50,28 @@ def change_password() -> str | tuple[str, int]:
                 form = PasswordChangeForm(formdata=None)
     return render_template("coach/password.html", form=form, error=error, done=done), (
         400 if error else 200
+    )
+
+
+@bp.route("/account/my-side", methods=["GET", "POST"])
+@staff_only
+def own_words() -> str | tuple[str, int]:
+    """The coach's side of the relationship agreement: what every coach here promises (from
+    the form), and the coach's own words under each part, which go into every agreement they
+    accept from now on."""
+    member = signed_in_staff()
+    personal_key = current_session().get_secret(PERSONAL_KEY)
+    if personal_key is None:
+        abort(404)
+    parts = form_library().live(db_session()).coach_side
+    form_class = own_words_form(tuple(part.key for part in parts))
+    saved = False
+    if (form := form_class()).validate_on_submit():
+        agreements.set_own_words(member, {part.key: form[part.key].data or "" for part in parts})
+        db_session().commit()
+        saved = True
+    elif not form.errors:
+        form = form_class(data=agreements.own_words(member, personal_key))
+    return render_template("coach/my_side.html", form=form, parts=parts, saved=saved), (
+        400 if form.errors else 200
     )

@@ -15,6 +15,7 @@ from intake.db import db_session
 from intake.form_base import GroundworkForm
 from intake.models import CheckIn, Client, ClientStatus, ConsentText, utcnow
 from intake.questionnaire import Part
+from intake.sessions import PERSONAL_KEY, current_session
 
 
 def _data_key(client: Client) -> bytes:
@@ -69,12 +70,18 @@ def accept_relationship(client_id: str) -> WerkzeugResponse:
     db = db_session()
     data_key = _data_key(client)
     opened = vault.read_sections(db, client, data_key)
+    form = form_library().form(db, client.form_id, client.form_version)
     promises = {
         s.key: opened[s.key].fields or {}
-        for s in form_library().form(db, client.form_id, client.form_version).sections
+        for s in form.sections
         if s.part == Part.AGREEMENT and s.key in opened
     }
-    agreements.accept_relationship(db, client, data_key, signed_in_staff(), promises)
+    coach = signed_in_staff()
+    personal_key = current_session().get_secret(PERSONAL_KEY)
+    own = agreements.own_words(coach, personal_key) if personal_key else {}
+    agreements.accept_relationship(
+        db, client, data_key, coach, promises, form.coach_side, own_words=own
+    )
     db.commit()
     return _back(client, "#agreement")
 

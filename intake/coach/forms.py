@@ -3,6 +3,8 @@ record (consent by voice, agreements, status), assigning, and publishing consent
 
 from __future__ import annotations
 
+from functools import cache
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import PasswordField, RadioField, SelectField, StringField, TextAreaField
@@ -13,6 +15,7 @@ from intake import agreements, consent
 from intake.form_base import GroundworkForm
 from intake.labels import DECISION, PURPOSE
 from intake.models import ClientStatus
+from intake.validators import FitsIn, readable, without_nul
 
 # What a coach may write down for someone who told them by voice (storing answers is always
 # the person's own act, on their own device).
@@ -104,6 +107,20 @@ class PublishForm(GroundworkForm):
         _l("The new words: the question on the first line, then a blank line, then the rest"),
         validators=[InputRequired(), Length(max=5000)],
     )
+
+
+@cache
+def own_words_form(keys: tuple[str, ...]) -> type[GroundworkForm]:
+    """A coach's own words: one box under each part of the coach's side."""
+    fields = {
+        key: TextAreaField(
+            _l("Your own words (if you want)"),
+            validators=[FitsIn(agreements.TEXT_LIMIT), readable],
+            filters=[without_nul],
+        )
+        for key in keys
+    }
+    return type("OwnWordsForm", (GroundworkForm,), fields)
 
 
 class FormUploadForm(GroundworkForm):

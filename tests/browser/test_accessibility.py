@@ -50,7 +50,7 @@ def test_every_staff_page_passes_the_checks(
 ) -> None:
     auditor = Auditor()
     StaffTour(lambda: new_context(locale, axe=axe_script), backstage, auditor).run()
-    assert len(auditor.pages) >= 17, auditor.pages
+    assert len(auditor.pages) >= 18, auditor.pages
     assert not auditor.problems, report(auditor)
 
 

@@ -250,7 +250,13 @@ class StaffTour:
         self.at(page)
         self.go(page, f"/clients/{client_id}", "/clients/<id>")
         self.go(page, f"/clients/{client_id}/print", "/clients/<id>/print")
-        for path in ("/team", "/access-log", "/consent-texts", "/account/password"):
+        for path in (
+            "/team",
+            "/access-log",
+            "/consent-texts",
+            "/account/password",
+            "/account/my-side",
+        ):
             self.go(page, path)
         self.forms(page)
         self.go(page, "/staff/join", "/staff/join (invitation closed)", status=404)
