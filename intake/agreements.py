@@ -6,7 +6,8 @@
 2. The coaching plan: goals the coach writes with the client; the client confirms them or
    asks for a change, with a note.
 3. Session check-ins: before a session the client may say today's goal, anything off-limits
-   today and how they are arriving; the coach records what was agreed.
+   today and how they are arriving; the coach records what was agreed (also for a session the
+   client did not prepare for), and the client confirms it or adds a comment.
 
 Every version is kept. Content is encrypted under the client's data key, like the answers.
 Knows nothing of Flask; callers commit.
@@ -48,6 +49,7 @@ class OpenedCheckIn:
     record: CheckIn
     brought: dict[str, str] | None
     agreed: str | None
+    note: str | None = None  # the client's comment on what was agreed
 
 
 def _content_aad(client_id: str, kind: str, version: int) -> bytes:
@@ -297,6 +299,42 @@ def record_agreed(
     db.flush()
 
 
+def record_session(
+    db: Session, client: Client, data_key: bytes, coach: StaffUser, agreed: str
+) -> CheckIn:
+    """What was agreed at a session the client did not prepare for: a check-in the coach
+    starts, with nothing brought, which the client can then confirm or comment on."""
+    created_at = utcnow().replace(microsecond=0)
+    check_in = CheckIn(
+        client_id=client.id,
+        created_at=created_at,
+        content_ct=vault.seal_json(data_key, {}, _check_in_aad(client.id, created_at, "brought")),
+        started_by_id=coach.id,
+    )
+    db.add(check_in)
+    db.flush()
+    record_agreed(db, check_in, data_key, coach, agreed)
+    client.updated_at = created_at
+    return check_in
+
+
+def respond_to_session(
+    db: Session, check_in: CheckIn, data_key: bytes, response: str, note: str = ""
+) -> None:
+    """The client confirms what was agreed at a session, or asks for a change with a note."""
+    check_in.client_response = str(Response(response))
+    check_in.client_response_at = utcnow()
+    note = note.strip()[:TEXT_LIMIT]
+    check_in.client_note_ct = (
+        vault.seal_json(
+            data_key, note, _check_in_aad(check_in.client_id, check_in.created_at, "note")
+        )
+        if note
+        else None
+    )
+    db.flush()
+
+
 def check_ins(db: Session, client_id: str) -> list[CheckIn]:
     """Newest first."""
     return list(
@@ -320,4 +358,12 @@ def open_check_in(check_in: CheckIn, data_key: bytes) -> OpenedCheckIn:
             _check_in_aad(check_in.client_id, check_in.created_at, "agreed"),
         )
         agreed = opened if isinstance(opened, str) else None
-    return OpenedCheckIn(check_in, brought if isinstance(brought, dict) else None, agreed)
+    note = None
+    if check_in.client_note_ct is not None:
+        opened = vault.open_json(
+            data_key,
+            check_in.client_note_ct,
+            _check_in_aad(check_in.client_id, check_in.created_at, "note"),
+        )
+        note = opened if isinstance(opened, str) else None
+    return OpenedCheckIn(check_in, brought if isinstance(brought, dict) else None, agreed, note)

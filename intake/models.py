@@ -306,7 +306,9 @@ class Agreement(Base):
 
 
 class CheckIn(Base):
-    """Before a session: what the client brings today, and what the coach records as agreed."""
+    """Before a session: what the client brings today, and what the coach records as agreed.
+    A session the client did not prepare for is one the coach started (`started_by_id`), with
+    nothing brought. The client confirms what was agreed, or adds a comment."""
 
     __tablename__ = "check_in"
 
@@ -317,6 +319,10 @@ class CheckIn(Base):
     agreed_ct: Mapped[bytes | None]
     agreed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     agreed_at: Mapped[datetime | None]
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    client_response: Mapped[str | None] = mapped_column(String(24))  # confirmed / change
+    client_response_at: Mapped[datetime | None]
+    client_note_ct: Mapped[bytes | None]
 
 
 class ConsentText(Base):

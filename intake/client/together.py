@@ -13,7 +13,7 @@ from intake.client import bp
 from intake.client.forms import CheckInForm, ResponseForm
 from intake.client.visit import client_required
 from intake.db import db_session
-from intake.models import AgreementKind, utcnow
+from intake.models import AgreementKind, CheckIn, utcnow
 from intake.questionnaire import Part
 from intake.review import review_sections
 from intake.vault import OpenedSection
@@ -69,6 +69,23 @@ def agreement() -> ResponseReturnValue:
     )
 
 
+@bp.route("/before-a-session/<int:check_in_id>", methods=["POST"])
+@client_required
+def respond_to_session(check_in_id: int) -> ResponseReturnValue:
+    """The person confirms what was agreed at a session, or adds a comment for their coach."""
+    db = db_session()
+    check_in = db.get(CheckIn, check_in_id)
+    if check_in is None or check_in.client_id != g.visit.client.id or check_in.agreed_ct is None:
+        abort(404)
+    form = ResponseForm()
+    response = request.form.get("response", "")
+    if not form.validate_on_submit() or response not in set(agreements.Response):
+        abort(400)
+    agreements.respond_to_session(db, check_in, g.visit.data_key, response, form.note.data or "")
+    db.commit()
+    return redirect(url_for("client.check_in"))
+
+
 @bp.route("/before-a-session", methods=["GET", "POST"])
 @client_required
 def check_in() -> ResponseReturnValue:
@@ -102,6 +119,7 @@ def check_in() -> ResponseReturnValue:
     return render_template(
         "client/check_in.html",
         form=form,
+        response_form=ResponseForm(formdata=None),
         past=past,
         sent=request.args.get("sent") == "1",
     ), (400 if form.errors else 200)

@@ -118,6 +118,22 @@ def record_agreed(client_id: str, check_in_id: int) -> WerkzeugResponse:
     return _back(client, "#sessions")
 
 
+@bp.route("/clients/<client_id>/sessions", methods=["POST"])
+@staff_only
+def record_session(client_id: str) -> WerkzeugResponse:
+    """What was agreed at a session the client did not prepare for."""
+    client = client_or_404(client_id)
+    form = AgreedForm()
+    if not form.validate_on_submit():
+        abort(400)
+    db = db_session()
+    agreements.record_session(
+        db, client, _data_key(client), signed_in_staff(), form.agreed.data or ""
+    )
+    db.commit()
+    return _back(client, "#sessions")
+
+
 @bp.route("/clients/<client_id>/status", methods=["POST"])
 @staff_only
 def change_status(client_id: str) -> WerkzeugResponse:
