@@ -26,7 +26,15 @@ from sqlalchemy.orm import Session
 
 from intake import crypto, vault
 from intake.form_definition import CoachPart
-from intake.models import Agreement, AgreementKind, CheckIn, Client, StaffUser, utcnow
+from intake.models import (
+    Agreement,
+    AgreementKind,
+    CheckIn,
+    Client,
+    StaffUser,
+    Strength,
+    utcnow,
+)
 
 CHECK_IN_FIELDS = ("goal", "off_limits", "arriving")
 TEXT_LIMIT = 2000
@@ -367,3 +375,50 @@ def open_check_in(check_in: CheckIn, data_key: bytes) -> OpenedCheckIn:
         )
         note = opened if isinstance(opened, str) else None
     return OpenedCheckIn(check_in, brought if isinstance(brought, dict) else None, agreed, note)
+
+
+# --- strengths and past successes ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpenedStrength:
+    text: str | None  # None when it would not open
+    by_coach: bool
+    at: datetime
+
+
+def _strength_aad(client_id: str) -> bytes:
+    return f"strength\x00{client_id}".encode()
+
+
+def add_strength(
+    db: Session, client: Client, data_key: bytes, text: str, coach: StaffUser | None = None
+) -> Strength:
+    """Something the person managed, added by them (`coach` None) or by their coach."""
+    strength = Strength(
+        client_id=client.id,
+        added_by_id=coach.id if coach else None,
+        text_ct=vault.seal_json(data_key, text.strip()[:TEXT_LIMIT], _strength_aad(client.id)),
+        created_at=utcnow(),
+    )
+    db.add(strength)
+    client.updated_at = strength.created_at
+    db.flush()
+    return strength
+
+
+def strengths_added(db: Session, client_id: str, data_key: bytes) -> list[OpenedStrength]:
+    """What the person and their coach added over time, oldest first."""
+    found = []
+    for strength in db.scalars(
+        select(Strength).where(Strength.client_id == client_id).order_by(Strength.id)
+    ):
+        opened = vault.open_json(data_key, strength.text_ct, _strength_aad(client_id))
+        found.append(
+            OpenedStrength(
+                opened if isinstance(opened, str) else None,
+                strength.added_by_id is not None,
+                strength.created_at,
+            )
+        )
+    return found

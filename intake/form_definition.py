@@ -27,7 +27,17 @@ RATHER_NOT_SAY = "rather_not_say"
 RESERVED_KEYS = frozenset({"csrf_token", "action", "consent_choice"})
 QUESTIONS_PER_PAGE = 5  # "one thing per page" (DESIGN.md): a page of a phone, not a wall
 FIELDS = {
-    "form": {"format", "id", "version", "languages", "pages", "safety_card", "coach_side"},
+    "form": {
+        "format",
+        "id",
+        "version",
+        "languages",
+        "pages",
+        "safety_card",
+        "coach_side",
+        "strengths",
+    },
+    "strength": {"page", "question"},
     "card": {"page", "question", "label"},
     "coach_part": {"key", "heading", "text"},
     "page": {"key", "part", "harder", "consent", "heading", "intro", "questions"},
@@ -164,6 +174,9 @@ class Form:
     not_offered: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     safety_card: tuple[CardLine, ...] = ()
     coach_side: tuple[CoachPart, ...] = ()
+    # The questions whose answers are the person's strengths and past successes, carried to
+    # the top of their coaching plan: (page key, question key).
+    strengths: tuple[tuple[str, str], ...] = ()
 
     @property
     def first_harder_index(self) -> int | None:
@@ -288,14 +301,43 @@ class _Reader:
             self.problems.append(f"two pages have the key {key!r}")
         card = self._safety_card(sections)
         coach_side = self._coach_side()
+        strengths = self._strengths(sections)
         self._conditions(sections)
         if self.problems:
             raise FormProblems(source, self.problems)
         offered = tuple(code for code in self.languages if code not in self.missing)
         not_offered = {code: tuple(where) for code, where in self.missing.items()}
         return Form(
-            self.form_id, self.form_version, offered, sections, not_offered, card, coach_side
+            self.form_id,
+            self.form_version,
+            offered,
+            sections,
+            not_offered,
+            card,
+            coach_side,
+            strengths,
         )
+
+    def _strengths(self, sections: tuple[Section, ...]) -> tuple[tuple[str, str], ...]:
+        entries = self.data.get("strengths", [])
+        if not isinstance(entries, list):
+            self.problems.append("strengths must be a list")
+            return ()
+        by_key = {section.key: section for section in sections}
+        found = []
+        for number, entry in enumerate(entries, start=1):
+            where = f"strengths, line {number}"
+            if not isinstance(entry, dict):
+                self.problems.append(f"{where} is not a table")
+                continue
+            self._known_fields(entry, "strength", where)
+            page, question = str(entry.get("page")), str(entry.get("question"))
+            section = by_key.get(page)
+            asked = section.question(question) if section else None
+            if asked is None or not asked.asks:
+                self.problems.append(f"{where}: there is no question {question!r} on page {page!r}")
+            found.append((page, question))
+        return tuple(found)
 
     def _coach_side(self) -> tuple[CoachPart, ...]:
         entries = self.data.get("coach_side", [])

@@ -325,6 +325,19 @@ class CheckIn(Base):
     client_note_ct: Mapped[bytes | None]
 
 
+class Strength(Base):
+    """Something the person managed, added to their strengths over time by them or their
+    coach ("something I managed since we last met"). Encrypted under the client's data key."""
+
+    __tablename__ = "strength"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))  # None: them
+    text_ct: Mapped[bytes]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ConsentText(Base):
     """The exact words a client was shown for one consent purpose. Immutable once published."""
 

@@ -17,6 +17,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from intake import agreements
@@ -129,6 +130,18 @@ class ResponseForm(GroundworkForm):
     note = TextAreaField(
         _l("What would you like to change? (if you want to say)"),
         validators=[FitsIn(agreements.TEXT_LIMIT), readable],
+    )
+
+
+class StrengthForm(GroundworkForm):
+    text = TextAreaField(
+        _l("Something you managed since you last met your coach"),
+        validators=[
+            DataRequired(_l("Write what you managed, then press “Add it”.")),
+            FitsIn(agreements.TEXT_LIMIT),
+            readable,
+        ],
+        filters=[without_nul, lambda text: text.strip() if isinstance(text, str) else text],
     )
 
 

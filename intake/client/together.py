@@ -10,12 +10,12 @@ from flask_babel import gettext as _
 
 from intake import agreements
 from intake.client import bp
-from intake.client.forms import CheckInForm, ResponseForm
+from intake.client.forms import CheckInForm, ResponseForm, StrengthForm
 from intake.client.visit import client_required
 from intake.db import db_session
 from intake.models import AgreementKind, CheckIn, utcnow
 from intake.questionnaire import Part
-from intake.review import review_sections
+from intake.review import answer_text, review_sections
 from intake.vault import OpenedSection
 
 
@@ -39,6 +39,39 @@ def agreement() -> ResponseReturnValue:
         agreements.respond(db_session(), record, g.visit.data_key, response, form.note.data or "")
         db_session().commit()
         return redirect(url_for("client.agreement"))
+    return _agreement_page(form)
+
+
+@bp.route("/agreement/strengths", methods=["POST"])
+@client_required
+def add_strength() -> ResponseReturnValue:
+    """Something the person managed, added to their strengths; what they typed is kept on the
+    page if it cannot be added."""
+    form = StrengthForm()
+    if not form.validate_on_submit():
+        return _agreement_page(ResponseForm(formdata=None), strength_form=form, status=400)
+    agreements.add_strength(db_session(), g.visit.client, g.visit.data_key, form.text.data or "")
+    db_session().commit()
+    return redirect(url_for("client.agreement"))
+
+
+def _strengths_answered() -> list[str]:
+    """The person's own answers about their strengths, from their form, in words."""
+    form = g.visit.form
+    found = []
+    for page_key, question_key in form.strengths:
+        section = form.section(page_key)
+        question = section.question(question_key) if section else None
+        if section is not None and question is not None:
+            text = answer_text(question, g.answers.read(section).get(question_key))
+            if text:
+                found.append(text)
+    return found
+
+
+def _agreement_page(
+    form: ResponseForm, strength_form: StrengthForm | None = None, status: int = 200
+) -> ResponseReturnValue:
     relationship = _latest_opened(AgreementKind.RELATIONSHIP)
     promises = None
     if relationship and relationship.content:
@@ -66,7 +99,10 @@ def agreement() -> ResponseReturnValue:
         if relationship and relationship.content
         else [],
         plan=_latest_opened(AgreementKind.PLAN),
-    )
+        strengths=_strengths_answered(),
+        added=agreements.strengths_added(db_session(), g.visit.client.id, g.visit.data_key),
+        strength_form=strength_form or StrengthForm(formdata=None),
+    ), status
 
 
 @bp.route("/before-a-session/<int:check_in_id>", methods=["POST"])

@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from intake import agreements, consent, crypto, vault
 from intake.coach import bp
 from intake.coach.access import client_or_404, org_key, signed_in_staff, staff_only
-from intake.coach.forms import AgreedForm, PlanForm, StatusForm, VoiceConsentForm
+from intake.coach.forms import AgreedForm, PlanForm, StatusForm, StrengthForm, VoiceConsentForm
 from intake.context import form_library
 from intake.db import db_session
 from intake.form_base import GroundworkForm
@@ -132,6 +132,21 @@ def record_session(client_id: str) -> WerkzeugResponse:
     )
     db.commit()
     return _back(client, "#sessions")
+
+
+@bp.route("/clients/<client_id>/strengths", methods=["POST"])
+@staff_only
+def add_strength(client_id: str) -> WerkzeugResponse:
+    """Something the person managed, added to their strengths by their coach."""
+    client = client_or_404(client_id)
+    form = StrengthForm()
+    if not form.validate_on_submit():
+        abort(400)
+    agreements.add_strength(
+        db_session(), client, _data_key(client), form.text.data or "", coach=signed_in_staff()
+    )
+    db_session().commit()
+    return _back(client, "#plan")
 
 
 @bp.route("/clients/<client_id>/status", methods=["POST"])

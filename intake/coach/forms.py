@@ -81,6 +81,13 @@ class PlanForm(GroundworkForm):
     )
 
 
+class StrengthForm(GroundworkForm):
+    text = TextAreaField(
+        _l("Something they managed"),
+        validators=[InputRequired(), Length(max=agreements.TEXT_LIMIT)],
+    )
+
+
 class AgreedForm(GroundworkForm):
     agreed = TextAreaField(
         _l("What you agreed for this session"),

@@ -56,6 +56,8 @@ class RecordView:
     relationship: agreements.OpenedAgreement | None
     relationship_outdated: bool  # the PROMISES answers changed after the coach accepted them
     plan: agreements.OpenedAgreement | None
+    strengths: list[str]  # their own answers about their strengths, in words
+    strengths_added: list[agreements.OpenedStrength]
     check_ins: list[agreements.OpenedCheckIn]
 
 
@@ -108,6 +110,7 @@ def record_view(
             nickname, note = referrals.open_sealed(referral, org_key)
     relationship = plan = None
     check_ins: list[agreements.OpenedCheckIn] = []
+    added: list[agreements.OpenedStrength] = []
     outdated = False
     data_key = opened.data_key
     if data_key is not None:
@@ -124,6 +127,14 @@ def record_view(
         check_ins = [
             agreements.open_check_in(c, data_key) for c in agreements.check_ins(db, client.id)
         ]
+        added = agreements.strengths_added(db, client.id, data_key)
+    strengths = []
+    for page_key, question_key in form.strengths:
+        page = form.section(page_key)
+        asked = page.question(question_key) if page else None
+        text = answer_text(asked, fields.get(page_key, {}).get(question_key)) if asked else None
+        if text:
+            strengths.append(text)
     coach = db.get(StaffUser, client.assigned_coach_id) if client.assigned_coach_id else None
     return RecordView(
         client=client,
@@ -143,5 +154,7 @@ def record_view(
         relationship=relationship,
         relationship_outdated=outdated,
         plan=plan,
+        strengths=strengths,
+        strengths_added=added,
         check_ins=check_ins,
     )

@@ -212,6 +212,7 @@ EXPECTED: dict[str, Expect] = {
     "client.agreement": in_a_visit(post="400"),  # no agreement to answer yet
     "client.check_in": in_a_visit(post="→/before-a-session"),
     "client.respond_to_session": in_a_visit(post="404"),  # client A's session, not theirs
+    "client.add_strength": in_a_visit(post="→/agreement"),
     # staff sign-in
     "auth.sign_in": signed_in_elsewhere("200"),
     # without a password step: the sign-in page again; signed-in staff stay signed in
@@ -247,6 +248,7 @@ EXPECTED: dict[str, Expect] = {
     "coach.write_plan": client_record(),
     "coach.record_agreed": client_record(),
     "coach.record_session": client_record(),
+    "coach.add_strength": client_record(),
     "coach.change_status": client_record(),
     # partners: partner B owns the referrals and the token asked about
     "partner.home": staff_page(dict.fromkeys(PARTNERS, "200")),
