@@ -245,17 +245,19 @@ def respond(
     db: Session, agreement: Agreement, data_key: bytes, response: str, note: str = ""
 ) -> None:
     """The client confirms this version, or asks for a change (with an optional note)."""
-    agreement.client_response = str(Response(response))
-    agreement.client_response_at = utcnow()
-    note = note.strip()[:TEXT_LIMIT]
-    agreement.client_note_ct = (
-        vault.seal_json(
-            data_key, note, _note_aad(agreement.client_id, agreement.kind, agreement.version)
-        )
-        if note
-        else None
-    )
+    aad = _note_aad(agreement.client_id, agreement.kind, agreement.version)
+    _client_answers(agreement, data_key, response, note, aad)
     db.flush()
+
+
+def _client_answers(
+    record: Agreement | CheckIn, data_key: bytes, response: str, note: str, aad: bytes
+) -> None:
+    """The client's answer to something agreed, and their note, sealed under their data key."""
+    record.client_response = str(Response(response))
+    record.client_response_at = utcnow()
+    note = note.strip()[:TEXT_LIMIT]
+    record.client_note_ct = vault.seal_json(data_key, note, aad) if note else None
 
 
 def check_ins_since(db: Session, client_id: str, since: datetime) -> int:
@@ -330,16 +332,8 @@ def respond_to_session(
     db: Session, check_in: CheckIn, data_key: bytes, response: str, note: str = ""
 ) -> None:
     """The client confirms what was agreed at a session, or asks for a change with a note."""
-    check_in.client_response = str(Response(response))
-    check_in.client_response_at = utcnow()
-    note = note.strip()[:TEXT_LIMIT]
-    check_in.client_note_ct = (
-        vault.seal_json(
-            data_key, note, _check_in_aad(check_in.client_id, check_in.created_at, "note")
-        )
-        if note
-        else None
-    )
+    aad = _check_in_aad(check_in.client_id, check_in.created_at, "note")
+    _client_answers(check_in, data_key, response, note, aad)
     db.flush()
 
 

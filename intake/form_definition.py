@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import tomllib
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -318,40 +318,43 @@ class _Reader:
             strengths,
         )
 
-    def _strengths(self, sections: tuple[Section, ...]) -> tuple[tuple[str, str], ...]:
-        entries = self.data.get("strengths", [])
+    def _tables(self, field: str, what: str, each: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The tables of a top-level list (`[[field]]`), each with where it is ("`each` N")."""
+        entries = self.data.get(field, [])
         if not isinstance(entries, list):
-            self.problems.append("strengths must be a list")
-            return ()
+            self.problems.append(f"{what} must be a list")
+            return
+        for number, entry in enumerate(entries, start=1):
+            where = f"{each} {number}"
+            if isinstance(entry, dict):
+                yield where, entry
+            else:
+                self.problems.append(f"{where} is not a table")
+
+    def _asked_question(
+        self, by_key: Mapping[str, Section], entry: dict[str, Any], where: str
+    ) -> tuple[str, str]:
+        """The page and question an entry names, which must be a question that asks."""
+        page, question = str(entry.get("page")), str(entry.get("question"))
+        section = by_key.get(page)
+        found = section.question(question) if section else None
+        if found is None or not found.asks:
+            self.problems.append(f"{where}: there is no question {question!r} on page {page!r}")
+        return page, question
+
+    def _strengths(self, sections: tuple[Section, ...]) -> tuple[tuple[str, str], ...]:
         by_key = {section.key: section for section in sections}
         found = []
-        for number, entry in enumerate(entries, start=1):
-            where = f"strengths, line {number}"
-            if not isinstance(entry, dict):
-                self.problems.append(f"{where} is not a table")
-                continue
+        for where, entry in self._tables("strengths", "strengths", "strengths, line"):
             self._known_fields(entry, "strength", where)
-            page, question = str(entry.get("page")), str(entry.get("question"))
-            section = by_key.get(page)
-            asked = section.question(question) if section else None
-            if asked is None or not asked.asks:
-                self.problems.append(f"{where}: there is no question {question!r} on page {page!r}")
-            found.append((page, question))
+            found.append(self._asked_question(by_key, entry, where))
         return tuple(found)
 
     def _coach_side(self) -> tuple[CoachPart, ...]:
-        entries = self.data.get("coach_side", [])
-        if not isinstance(entries, list):
-            self.problems.append("the coach's side must be a list")
-            return ()
         parts = []
-        for number, entry in enumerate(entries, start=1):
-            where = f"coach's side, part {number}"
-            if not isinstance(entry, dict):
-                self.problems.append(f"{where} is not a table")
-                continue
+        for where, entry in self._tables("coach_side", "the coach's side", "coach's side, part"):
             key = self._key(entry, where)
-            where = f"coach's side, part {number} ({key})"
+            where = f"{where} ({key})"
             self._known_fields(entry, "coach_part", where)
             heading, text = self._words(entry, "heading", where), self._words(entry, "text", where)
             parts.append(CoachPart(key, heading, text))
@@ -360,23 +363,11 @@ class _Reader:
         return tuple(parts)
 
     def _safety_card(self, sections: tuple[Section, ...]) -> tuple[CardLine, ...]:
-        entries = self.data.get("safety_card", [])
-        if not isinstance(entries, list):
-            self.problems.append("the safety card must be a list")
-            return ()
         by_key = {section.key: section for section in sections}
         card = []
-        for number, entry in enumerate(entries, start=1):
-            where = f"safety card line {number}"
-            if not isinstance(entry, dict):
-                self.problems.append(f"{where} is not a table")
-                continue
+        for where, entry in self._tables("safety_card", "the safety card", "safety card line"):
             self._known_fields(entry, "card", where)
-            page, question = str(entry.get("page")), str(entry.get("question"))
-            section = by_key.get(page)
-            found = section.question(question) if section else None
-            if found is None or not found.asks:
-                self.problems.append(f"{where}: there is no question {question!r} on page {page!r}")
+            page, question = self._asked_question(by_key, entry, where)
             card.append(CardLine(self._words(entry, "label", where), page, question))
         return tuple(card)
 

@@ -231,16 +231,16 @@ class FormLibrary:
         ).all()
         when = {(form_id, version): at for form_id, version, at in rows}
         keys = set(when) | {(s.form.id, s.form.version) for s in self.shipped.values()}
+        live = {form_id: self.live(db, form_id) for form_id, _version in keys}
         listed = []
         for form_id, version in sorted(keys, key=lambda key: (key[0], -key[1])):
             form = self.form(db, form_id, version)
-            live = self.live(db, form_id)
             listed.append(
                 Listed(
                     form_id,
                     version,
                     when.get((form_id, version)),
-                    live.id == form_id and live.version == version,
+                    live[form_id].id == form_id and live[form_id].version == version,
                     form.languages,
                     form.page_count,
                 )

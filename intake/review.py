@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from intake.questionnaire import Form, Kind, Part, Question, Section, Wording
@@ -56,3 +57,17 @@ def _reviewed(number: int, section: Section, opened: dict[str, OpenedSection]) -
         answers=tuple(ReviewedAnswer(q, answer_text(q, fields.get(q.key))) for q in section.asked),
         damaged=bool(stored and stored.damaged),
     )
+
+
+def strengths_in(form: Form, fields: Mapping[str, Mapping[str, AnswerValue]]) -> list[str]:
+    """The person's answers about their strengths (the questions `form.strengths` names), in
+    words, from their answers by page."""
+    found = []
+    for page_key, question_key in form.strengths:
+        page = form.section(page_key)
+        question = page.question(question_key) if page else None
+        value = fields.get(page_key, {}).get(question_key)
+        text = answer_text(question, value) if question else None
+        if text:
+            found.append(text)
+    return found

@@ -193,9 +193,7 @@ class _Mapper:
         question = self.question(element)
         if question is not None:
             self.warnings.append(f"{self.row(element)}: not in a group, so it is a page of its own")
-            page = _Page(question["key"], dict(question["label"]), None, [question])
-            self.pages.append(page)
-            self.where[question["key"]] = (Kind(question["kind"]), _keys(question))
+            self.pages.append(_Page(question["key"], dict(question["label"]), None, [question]))
 
     def inside(self, page: _Page, element: Mapping[str, Any]) -> None:
         kind = element.get("type")
@@ -213,7 +211,6 @@ class _Mapper:
         question = self.question(element)
         if question is not None:
             page.questions.append(question)
-            self.where[question["key"]] = (Kind(question["kind"]), _keys(question))
 
     def _repeat(self, element: Mapping[str, Any]) -> None:
         self.not_mapped.append(
@@ -264,6 +261,7 @@ class _Mapper:
             )
         self._bind(element, question)
         self._note_unmapped_parts(element, _LEFT_ALONE)
+        self.where[key] = (kind, _keys(question))  # a later `relevant` may name it
         return question
 
     def _bind(self, element: Mapping[str, Any], question: dict[str, Any]) -> None:

@@ -15,7 +15,7 @@ from intake.client.visit import client_required
 from intake.db import db_session
 from intake.models import AgreementKind, CheckIn, utcnow
 from intake.questionnaire import Part
-from intake.review import answer_text, review_sections
+from intake.review import review_sections, strengths_in
 from intake.vault import OpenedSection
 
 
@@ -55,24 +55,16 @@ def add_strength() -> ResponseReturnValue:
     return redirect(url_for("client.agreement"))
 
 
-def _strengths_answered() -> list[str]:
-    """The person's own answers about their strengths, from their form, in words."""
-    form = g.visit.form
-    found = []
-    for page_key, question_key in form.strengths:
-        section = form.section(page_key)
-        question = section.question(question_key) if section else None
-        if section is not None and question is not None:
-            text = answer_text(question, g.answers.read(section).get(question_key))
-            if text:
-                found.append(text)
-    return found
-
-
 def _agreement_page(
     form: ResponseForm, strength_form: StrengthForm | None = None, status: int = 200
 ) -> ResponseReturnValue:
     relationship = _latest_opened(AgreementKind.RELATIONSHIP)
+    followed = g.visit.form
+    answered = {  # the pages that hold their strengths, opened
+        key: g.answers.read(section)
+        for key in {page for page, _question in followed.strengths}
+        if (section := followed.section(key)) is not None
+    }
     promises = None
     if relationship and relationship.content:
         stored = relationship.content.get("promises")
@@ -99,7 +91,7 @@ def _agreement_page(
         if relationship and relationship.content
         else [],
         plan=_latest_opened(AgreementKind.PLAN),
-        strengths=_strengths_answered(),
+        strengths=strengths_in(followed, answered),
         added=agreements.strengths_added(db_session(), g.visit.client.id, g.visit.data_key),
         strength_form=strength_form or StrengthForm(formdata=None),
     ), status

@@ -19,7 +19,7 @@ from intake.models import (
     StaffUser,
 )
 from intake.questionnaire import FormLibrary, Part, Wording
-from intake.review import ReviewedSection, answer_text, review_sections
+from intake.review import ReviewedSection, answer_text, review_sections, strengths_in
 
 
 @dataclass(frozen=True)
@@ -128,13 +128,6 @@ def record_view(
             agreements.open_check_in(c, data_key) for c in agreements.check_ins(db, client.id)
         ]
         added = agreements.strengths_added(db, client.id, data_key)
-    strengths = []
-    for page_key, question_key in form.strengths:
-        page = form.section(page_key)
-        asked = page.question(question_key) if page else None
-        text = answer_text(asked, fields.get(page_key, {}).get(question_key)) if asked else None
-        if text:
-            strengths.append(text)
     coach = db.get(StaffUser, client.assigned_coach_id) if client.assigned_coach_id else None
     return RecordView(
         client=client,
@@ -154,7 +147,7 @@ def record_view(
         relationship=relationship,
         relationship_outdated=outdated,
         plan=plan,
-        strengths=strengths,
+        strengths=strengths_in(form, fields),
         strengths_added=added,
         check_ins=check_ins,
     )

@@ -10,11 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from support.app import invoke
+from support.referrals import make_referral
 from support.xlsforms import kobo_form
 
-from intake import referrals, staff
-from intake.context import key_settings
-from intake.db import db_session
 from intake.form_definition import read_form
 
 from .checks import audit
@@ -35,28 +33,8 @@ def refer_to_imported_form(backstage: Backstage, folder: Path) -> str:
         assert imported.exit_code == 0, imported.output
         published = invoke(app, "forms", "publish", str(definition))
         assert published.exit_code == 0 or "already published" in published.output
-    form_id = read_form(definition).id
-    with app.app_context():
-        db = db_session()
-        member = staff.find_staff(db, "partner")
-        org = staff.organisation(db)
-        assert member is not None
-        assert member.partner_org is not None
-        assert org is not None
-        made = referrals.create(
-            db,
-            partner_org=member.partner_org,
-            created_by=member,
-            locale="ar",
-            nickname="",
-            note="",
-            org_public_key=org.public_key,
-            keys=key_settings(),
-            days=7,
-            form_id=form_id,
-        )
-        db.commit()
-        return made.link_token
+    made = make_referral(app, "partner", locale="ar", form_id=read_form(definition).id)
+    return made.link_token
 
 
 def test_an_imported_form_in_arabic_without_javascript_passes_the_checks(

@@ -17,12 +17,18 @@ from sqlalchemy import inspect, select, text
 from support.clients import assign_in_database, sent_client
 from support.consent import consent_events
 from support.journey import Phone, fill, marker, section_at
-from support.referrals import OTHER_PARTNER, OTHER_PASSWORD, make_other_partner
+from support.referrals import (
+    OTHER_PARTNER,
+    OTHER_PASSWORD,
+    MadeReferral,
+    make_other_partner,
+    make_referral,
+)
 from support.staff import StaffBrowser
 from support.team import Team
 from werkzeug.routing import Rule
 
-from intake import crypto, referrals, staff, vault
+from intake import crypto, referrals, staff
 from intake.context import staff_crypto
 from intake.db import database, db_session
 from intake.form_definition import FORMS_FOLDER
@@ -116,40 +122,6 @@ def make_coach(app: Flask, team: Team, username: str) -> int:
         )
         db.commit()
         return member.id
-
-
-@dataclass(frozen=True)
-class MadeReferral:
-    id: int
-    reference: str
-    link_token: str
-    code: str
-
-
-def make_referral(app: Flask, username: str, *, note: str = "", nickname: str = "") -> MadeReferral:
-    """A referral made in the database for this partner's organisation (setting the scene)."""
-    with app.app_context():
-        db = db_session()
-        member = staff.find_staff(db, username)
-        org = staff.organisation(db)
-        assert member is not None
-        assert member.partner_org is not None
-        assert org is not None
-        made = referrals.create(
-            db,
-            partner_org=member.partner_org,
-            created_by=member,
-            locale="en",
-            nickname=nickname,
-            note=note,
-            org_public_key=org.public_key,
-            keys=vault.KeySettings.from_config(app.config),
-            days=30,
-        )
-        db.commit()
-        return MadeReferral(
-            made.referral.id, made.referral.reference or "", made.link_token, made.code
-        )
 
 
 def make_api_token(app: Flask, username: str) -> tuple[int, str]:

@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 from werkzeug.test import TestResponse
 
-from intake import staff
+from intake import referrals, staff, vault
 from intake.context import staff_crypto
 from intake.db import db_session
 from intake.models import Client, Referral, Role, utcnow
@@ -239,3 +239,50 @@ def unsaved_referral(**values: object) -> Referral:
         "withdrawn_at": None,
     }
     return Referral(**(fields | values))
+
+
+# --- referrals in the database ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MadeReferral:
+    id: int
+    reference: str
+    link_token: str
+    code: str
+
+
+def make_referral(
+    app: Flask,
+    username: str,
+    *,
+    note: str = "",
+    nickname: str = "",
+    locale: str = "en",
+    form_id: str | None = None,
+) -> MadeReferral:
+    """A referral made in the database for this partner's organisation (setting the scene),
+    naming `form_id` if given."""
+    with app.app_context():
+        db = db_session()
+        member = staff.find_staff(db, username)
+        org = staff.organisation(db)
+        assert member is not None
+        assert member.partner_org is not None
+        assert org is not None
+        made = referrals.create(
+            db,
+            partner_org=member.partner_org,
+            created_by=member,
+            locale=locale,
+            nickname=nickname,
+            note=note,
+            org_public_key=org.public_key,
+            keys=vault.KeySettings.from_config(app.config),
+            days=30,
+            form_id=form_id,
+        )
+        db.commit()
+        return MadeReferral(
+            made.referral.id, made.referral.reference or "", made.link_token, made.code
+        )
