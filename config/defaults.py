@@ -113,6 +113,13 @@ CODE_TRIES_PER_ADDRESS = "300 per hour"
 # Check-ins a client can send in one day (a cap on a form anyone in a visit can post).
 CHECK_INS_PER_DAY = 5
 
+# "Are we on track?" reviews: one is due after this many sessions (check-ins, prepared or
+# not) or this many days since coaching began or since the last review, whichever is first.
+REVIEW_EVERY_SESSIONS = 4
+REVIEW_EVERY_DAYS = 42
+# Reviews a person can send in one day (a cap on a form anyone in a visit can post).
+REVIEWS_PER_DAY = 3
+
 # Retention (flask retention run): drafts never sent, and clients after they were closed.
 RETENTION_DRAFT_DAYS = 30
 RETENTION_CLOSED_DAYS = 365

@@ -2,14 +2,16 @@
 
 1. The relationship agreement: the client's PROMISES answers, and the coach's side (what every
    coach of the organisation promises, from the form, with the coach's own words under each
-   part), accepted by the coach as a versioned agreement, which the client then confirms.
-2. The coaching plan: goals the coach writes with the client; the client confirms them or
+   part), accepted by the coach as a versioned agreement, which both then sign.
+2. The coaching plan: goals the coach writes with the client; both sign it, or the client
    asks for a change, with a note.
 3. Session check-ins: before a session the client may say today's goal, anything off-limits
    today and how they are arriving; the coach records what was agreed (also for a session the
    client did not prepare for), and the client confirms it or adds a comment.
 
 Every version is kept. Content is encrypted under the client's data key, like the answers.
+A signature is an entry in the consent ledger's chain holding a hash of the version's sealed
+words (`consent.sign`); the name a person types to sign is sealed under their data key.
 Knows nothing of Flask; callers commit.
 """
 
@@ -24,13 +26,14 @@ from enum import StrEnum
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from intake import crypto, vault
+from intake import consent, crypto, vault
 from intake.form_definition import CoachPart
 from intake.models import (
     Agreement,
     AgreementKind,
     CheckIn,
     Client,
+    ConsentEvent,
     StaffUser,
     Strength,
     utcnow,
@@ -38,6 +41,7 @@ from intake.models import (
 
 CHECK_IN_FIELDS = ("goal", "off_limits", "arriving")
 TEXT_LIMIT = 2000
+NAME_LIMIT = 200
 
 
 class Response(StrEnum):
@@ -116,6 +120,7 @@ def _new_version(
     kind: str,
     content: Mapping[str, object],
     coach: StaffUser,
+    review_id: int | None = None,
 ) -> Agreement:
     previous = latest(db, client.id, kind)
     version = 1 if previous is None else previous.version + 1
@@ -128,6 +133,7 @@ def _new_version(
         written_by_id=coach.id,
         created_at=now,
         coach_accepted_at=now,
+        review_id=review_id,
     )
     db.add(agreement)
     client.updated_at = now
@@ -143,6 +149,7 @@ def accept_relationship(
     promises: Mapping[str, Mapping[str, object]],
     coach_side: tuple[CoachPart, ...] = (),
     own_words: Mapping[str, str] | None = None,
+    review_id: int | None = None,
 ) -> Agreement:
     """The coach accepts the client's PROMISES answers as they stand now, with their own side
     (the organisation's words in every language of the form, and the coach's own words under
@@ -158,7 +165,7 @@ def accept_relationship(
         for part in coach_side
     ]
     content = {"promises": dict(promises), "coach": coach.display_name, "coach_side": side}
-    return _new_version(db, client, data_key, AgreementKind.RELATIONSHIP, content, coach)
+    return _new_version(db, client, data_key, AgreementKind.RELATIONSHIP, content, coach, review_id)
 
 
 @dataclass(frozen=True)
@@ -234,11 +241,19 @@ def own_words(member: StaffUser, personal_key: bytes) -> dict[str, str]:
 
 
 def write_plan(
-    db: Session, client: Client, data_key: bytes, coach: StaffUser, goals: list[str]
+    db: Session,
+    client: Client,
+    data_key: bytes,
+    coach: StaffUser,
+    goals: list[str],
+    review_id: int | None = None,
 ) -> Agreement:
-    """A coaching plan (its goals, in order), written with the client: a new version."""
+    """A coaching plan (its goals, in order), written with the client: a new version, linked
+    to the review that asked for it, if one did."""
     cleaned = [goal.strip()[:TEXT_LIMIT] for goal in goals if goal.strip()]
-    return _new_version(db, client, data_key, AgreementKind.PLAN, {"goals": cleaned}, coach)
+    return _new_version(
+        db, client, data_key, AgreementKind.PLAN, {"goals": cleaned}, coach, review_id
+    )
 
 
 def respond(
@@ -258,6 +273,99 @@ def _client_answers(
     record.client_response_at = utcnow()
     note = note.strip()[:TEXT_LIMIT]
     record.client_note_ct = vault.seal_json(data_key, note, aad) if note else None
+
+
+# --- signatures ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Signature:
+    """One signature of an agreement version, as both sides read it."""
+
+    agreement_id: int
+    by_coach: bool
+    staff_id: int | None
+    at: datetime
+    typed_name: str | None  # what the person typed; None when they ticked "I agree"
+    receipt: str  # the entry's receipt number in the ledger
+
+
+def _signed_name_aad(client_id: str, agreement_id: int) -> bytes:
+    return f"signed-name\x00{client_id}\x00{agreement_id}".encode()
+
+
+def sign_as_client(
+    db: Session, agreement: Agreement, data_key: bytes, typed_name: str = ""
+) -> ConsentEvent | None:
+    """The person signs this version: with the name they typed, or (with none) by ticking
+    "I agree". Their answer becomes "confirmed". A second press records nothing more."""
+    if agreement.client_response == Response.CONFIRMED and _signed_by(
+        db, agreement, consent.Actor.CLIENT, None
+    ):
+        return None
+    name = typed_name.strip()[:NAME_LIMIT]
+    name_ct = (
+        vault.seal_json(data_key, name, _signed_name_aad(agreement.client_id, agreement.id))
+        if name
+        else None
+    )
+    event = consent.sign(db, agreement, consent.THE_PERSON, name_ct)
+    agreement.client_response = str(Response.CONFIRMED)
+    agreement.client_response_at = event.at
+    agreement.client_note_ct = None
+    db.flush()
+    return event
+
+
+def sign_as_coach(db: Session, agreement: Agreement, coach: StaffUser) -> ConsentEvent | None:
+    """The coach signs the same version. Once each: a second press records nothing more."""
+    if _signed_by(db, agreement, consent.Actor.COACH, coach.id):
+        return None
+    return consent.sign(db, agreement, consent.RecordedBy(consent.Actor.COACH, coach.id))
+
+
+def _signed_by(db: Session, agreement: Agreement, actor: str, staff_id: int | None) -> bool:
+    return any(
+        event.agreement_id == agreement.id
+        and event.actor == actor
+        and (staff_id is None or event.actor_staff_id == staff_id)
+        for event in consent.signatures(db, agreement.client_id)
+    )
+
+
+def signatures(db: Session, client_id: str, data_key: bytes) -> dict[int, list[Signature]]:
+    """Every signature of the client's agreements, by agreement version id, oldest first."""
+    found: dict[int, list[Signature]] = {}
+    for event in consent.signatures(db, client_id):
+        assert event.agreement_id is not None
+        name = None
+        if event.signed_name_ct is not None:
+            opened = vault.open_json(
+                data_key, event.signed_name_ct, _signed_name_aad(client_id, event.agreement_id)
+            )
+            name = opened if isinstance(opened, str) else None
+        found.setdefault(event.agreement_id, []).append(
+            Signature(
+                event.agreement_id,
+                event.actor == consent.Actor.COACH,
+                event.actor_staff_id,
+                event.at,
+                name,
+                consent.receipt_number(event),
+            )
+        )
+    return found
+
+
+def waiting_for_signature(
+    agreement: Agreement, signed: Mapping[int, list[Signature]]
+) -> tuple[bool, bool]:
+    """Whether this version still waits for (the person's, the coach's) signature."""
+    done = signed.get(agreement.id, [])
+    return (
+        not any(not s.by_coach for s in done) and agreement.client_response is None,
+        not any(s.by_coach for s in done),
+    )
 
 
 def check_ins_since(db: Session, client_id: str, since: datetime) -> int:

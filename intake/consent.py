@@ -3,7 +3,10 @@
 Texts live as files in `consent_texts/` and are loaded into immutable `ConsentText` rows.
 Each decision is a `ConsentEvent`, chained to the client's previous event by SHA-256, so a
 changed or removed row is detectable (`verify_chain`). The current state of a purpose is its
-latest event. Domain logic only: nothing here knows about Flask. Callers commit.
+latest event. Signatures of an agreement version (DESIGN.md §7) are entries of the same chain:
+they name the version and hold a hash of its sealed words, so a signed version that changes
+is detectable too; they are not decisions, and the decision views leave them out. Domain logic
+only: nothing here knows about Flask. Callers commit.
 """
 
 from __future__ import annotations
@@ -15,13 +18,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy import text as sql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from intake import anchors
-from intake.models import Client, ConsentEvent, ConsentText, utcnow
+from intake.models import Agreement, Client, ConsentEvent, ConsentText, utcnow
 
 TEXTS_FOLDER = Path(__file__).resolve().parent.parent / "consent_texts"
 GENESIS_HASH = "0" * 64
@@ -43,9 +46,23 @@ class Decision(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+SIGNED = "signed"  # the decision of a signature entry
+SIGNATURE_PURPOSE = "agreement_{kind}"  # a signature's purpose names the agreement's kind
+
+
 class Actor(StrEnum):
     CLIENT = "client"
     COACH = "coach"
+
+
+@dataclass(frozen=True)
+class Signing:
+    """What a signature entry holds: the version signed, a hash of its sealed words, and the
+    name the person typed, sealed under their data key (None when they ticked "I agree")."""
+
+    agreement_id: int
+    agreement_sha256: str
+    signed_name_ct: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -147,8 +164,16 @@ def reason_aad(client_id: str, purpose: str) -> bytes:
 
 
 def _event_hash(event: ConsentEvent, text_sha: str | None) -> str:
+    signature: dict[str, object] = {}
+    if event.agreement_id is not None:  # only signatures carry these: older entries keep theirs
+        signature = {
+            "agreement": event.agreement_id,
+            "agreement_sha256": event.agreement_sha256,
+            "signed_name": hashlib.sha256(event.signed_name_ct or b"").hexdigest(),
+        }
     canonical = json.dumps(
         {
+            **signature,
             "prev": event.prev_hash,
             "client": event.client_id,
             "purpose": event.purpose,
@@ -182,8 +207,9 @@ def record(
     decision: str,
     text: ConsentText | None,
     by: RecordedBy = THE_PERSON,
+    signing: Signing | None = None,
 ) -> ConsentEvent:
-    """Append one decision to the client's chain.
+    """Append one decision (or, with `signing`, a signature) to the client's chain.
 
     Two decisions written at once (a double tap reaching two hosts) cannot both follow the same
     one: the chain's unique index refuses the second, which then follows the first. On
@@ -207,6 +233,9 @@ def record(
             reason_ct=by.reason_ct,
             at=utcnow(),
             prev_hash=previous.hash if previous else GENESIS_HASH,
+            agreement_id=signing.agreement_id if signing else None,
+            agreement_sha256=signing.agreement_sha256 if signing else None,
+            signed_name_ct=signing.signed_name_ct if signing else None,
         )
         event.hash = _event_hash(event, text.sha256 if text else None)
         if not concurrent:
@@ -271,12 +300,19 @@ def receipt_number(event: ConsentEvent) -> str:
     return f"{head[:4]}-{head[4:]}"
 
 
+def _decisions(client_id: str) -> Select[ConsentEvent]:
+    """The client's decisions, oldest first: every entry of their chain but signatures."""
+    return (
+        select(ConsentEvent)
+        .where(ConsentEvent.client_id == client_id, ConsentEvent.agreement_id.is_(None))
+        .order_by(ConsentEvent.id)
+    )
+
+
 def current_state(db: Session, client_id: str) -> dict[str, ConsentEvent]:
     """The latest decision for each purpose the client has been asked about."""
     state: dict[str, ConsentEvent] = {}
-    for event in db.scalars(
-        select(ConsentEvent).where(ConsentEvent.client_id == client_id).order_by(ConsentEvent.id)
-    ):
+    for event in db.scalars(_decisions(client_id)):
         state[event.purpose] = event
     return state
 
@@ -291,9 +327,7 @@ def effective_state(db: Session, client_id: str) -> dict[str, ConsentEvent]:
     """
     own: dict[str, ConsentEvent] = {}
     recorded: dict[str, ConsentEvent] = {}
-    for event in db.scalars(
-        select(ConsentEvent).where(ConsentEvent.client_id == client_id).order_by(ConsentEvent.id)
-    ):
+    for event in db.scalars(_decisions(client_id)):
         (own if event.actor == Actor.CLIENT else recorded)[event.purpose] = event
     return {**recorded, **own}
 
@@ -304,7 +338,8 @@ def is_granted(db: Session, client_id: str, purpose: str) -> bool:
 
 
 def verify_chain(db: Session, client_id: str) -> bool:
-    """True when every event of the client's chain is unchanged and in its place."""
+    """True when every event of the client's chain is unchanged and in its place, and every
+    agreement version signed in it still holds the words that were signed."""
     previous = GENESIS_HASH
     texts = {t.id: t.sha256 for t in db.scalars(select(ConsentText))}
     for event in db.scalars(
@@ -315,8 +350,54 @@ def verify_chain(db: Session, client_id: str) -> bool:
         text_sha = texts.get(event.consent_text_id) if event.consent_text_id else None
         if _event_hash(event, text_sha) != event.hash:
             return False
+        if event.agreement_id is not None and not _signed_words_kept(db, event):
+            return False
         previous = event.hash
     return True
+
+
+def words_hash(content_ct: bytes) -> str:
+    """The hash a signature holds of the words signed: over the sealed words, so it can be
+    checked without opening them, and it reveals nothing of them."""
+    return hashlib.sha256(content_ct).hexdigest()
+
+
+def _signed_words_kept(db: Session, event: ConsentEvent) -> bool:
+    signed = db.get(Agreement, event.agreement_id)
+    if signed is None:  # erased with the rest of the person's record: the entry stands alone
+        return True
+    return signed.client_id == event.client_id and words_hash(signed.content_ct) == (
+        event.agreement_sha256
+    )
+
+
+def sign(
+    db: Session,
+    agreement: Agreement,
+    by: RecordedBy = THE_PERSON,
+    signed_name_ct: bytes | None = None,
+) -> ConsentEvent:
+    """Append a signature of this agreement version to the client's chain."""
+    return record(
+        db,
+        agreement.client_id,
+        SIGNATURE_PURPOSE.format(kind=agreement.kind),
+        SIGNED,
+        None,
+        by,
+        Signing(agreement.id, words_hash(agreement.content_ct), signed_name_ct),
+    )
+
+
+def signatures(db: Session, client_id: str) -> list[ConsentEvent]:
+    """Every signature of the client's agreements, oldest first."""
+    return list(
+        db.scalars(
+            select(ConsentEvent)
+            .where(ConsentEvent.client_id == client_id, ConsentEvent.agreement_id.is_not(None))
+            .order_by(ConsentEvent.id)
+        )
+    )
 
 
 # --- receipts, re-asking and checking -----------------------------------------------------
@@ -351,13 +432,7 @@ def texts_by_id(db: Session, ids: set[int]) -> dict[int, ConsentText]:
 
 def history(db: Session, client_id: str) -> list[ConsentEvent]:
     """Every decision of a client, newest first."""
-    return list(
-        db.scalars(
-            select(ConsentEvent)
-            .where(ConsentEvent.client_id == client_id)
-            .order_by(ConsentEvent.id.desc())
-        )
-    )
+    return list(db.scalars(_decisions(client_id).order_by(None).order_by(ConsentEvent.id.desc())))
 
 
 def needs_asking_again(

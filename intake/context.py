@@ -11,6 +11,7 @@ from flask import Flask, current_app
 
 from intake import crypto, passwords
 from intake.questionnaire import FormLibrary
+from intake.reviews import Rhythm
 from intake.staff import SignInPolicy, StaffCrypto
 from intake.tries_store import TriesStore
 from intake.vault import KeySettings
@@ -67,6 +68,12 @@ def sign_in_policy() -> SignInPolicy:
 def form_library() -> FormLibrary:
     """The forms this organisation publishes, each read once per process."""
     return _settings().forms
+
+
+def review_rhythm() -> Rhythm:
+    """How often this organisation's "are we on track?" reviews are due."""
+    config = current_app.config
+    return Rhythm(int(config["REVIEW_EVERY_SESSIONS"]), int(config["REVIEW_EVERY_DAYS"]))
 
 
 def tries_store() -> TriesStore:

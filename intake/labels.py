@@ -1,5 +1,6 @@
 """Words for the states Groundwork stores as codes: client statuses, consent purposes and
-decisions. Templates use them through filters of the same names."""
+decisions, and the choices of an "are we on track?" review. Templates use them through filters
+of the same names."""
 
 from __future__ import annotations
 
@@ -51,6 +52,30 @@ REFERRAL_STATUS = {
     "not_shared": _l("Status not shared"),
 }
 ACTOR = {"client": _l("by them"), "coach": _l("recorded by a coach")}
+RATHER_NOT = _l("I’d rather not say")
+# The choices of an "are we on track?" review (intake/reviews.py), as the person and their
+# coach read them.
+REVIEW_CHOICE = {
+    "goals": {
+        "still_fit": _l("They still fit"),
+        "change": _l("They should change"),
+        "not_sure": _l("I am not sure"),
+        "rather_not_say": RATHER_NOT,
+    },
+    "safe": {
+        "safe": _l("Safe"),
+        "mostly_safe": _l("Mostly safe"),
+        "not_always_safe": _l("Not always safe"),
+        "not_safe": _l("Not safe"),
+        "rather_not_say": RATHER_NOT,
+    },
+    "agreement": {
+        "keep": _l("Keep it as it is"),
+        "change": _l("Change it"),
+        "not_sure": _l("I am not sure"),
+        "rather_not_say": RATHER_NOT,
+    },
+}
 
 
 def _label(table: dict[str, LazyString]) -> object:
@@ -60,7 +85,13 @@ def _label(table: dict[str, LazyString]) -> object:
     return lookup
 
 
+def review_choice(code: str | None, question: str) -> str:
+    """A review's answer to a choice question, in words."""
+    return str(REVIEW_CHOICE.get(question, {}).get(code or "", code or ""))
+
+
 def init_app(app: Flask) -> None:
+    app.jinja_env.filters["review_choice"] = review_choice
     app.jinja_env.filters["status_label"] = _label(STATUS)
     app.jinja_env.filters["purpose_label"] = _label(PURPOSE)
     app.jinja_env.filters["decision_label"] = _label(DECISION)

@@ -301,6 +301,8 @@ class Agreement(Base):
     client_response: Mapped[str | None] = mapped_column(String(24))  # confirmed / change
     client_response_at: Mapped[datetime | None]
     client_note_ct: Mapped[bytes | None]
+    # The "are we on track?" review that asked for this version, if one did.
+    review_id: Mapped[int | None] = mapped_column(ForeignKey("review.id", ondelete="SET NULL"))
 
     __table_args__ = (UniqueConstraint("client_id", "kind", "version"),)
 
@@ -323,6 +325,22 @@ class CheckIn(Base):
     client_response: Mapped[str | None] = mapped_column(String(24))  # confirmed / change
     client_response_at: Mapped[datetime | None]
     client_note_ct: Mapped[bytes | None]
+
+
+class Review(Base):
+    """An "are we on track?" review: what the person said about how coaching is going, and
+    their coach's view of it. Both parts are encrypted under the client's data key; whether
+    either asked for a change is inside them, never in a column."""
+
+    __tablename__ = "review"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    content_ct: Mapped[bytes]
+    coach_view_ct: Mapped[bytes | None]
+    coach_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    coach_at: Mapped[datetime | None]
 
 
 class Strength(Base):
@@ -386,7 +404,8 @@ class FormDraft(Base):
 
 
 class ConsentEvent(Base):
-    """One consent decision, chained to the client's previous one by hash. Append-only."""
+    """One consent decision, or one signature of an agreement version, chained to the client's
+    previous entry by hash. Append-only."""
 
     __tablename__ = "consent_event"
 
@@ -401,6 +420,12 @@ class ConsentEvent(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # A signature of an agreement version (not a decision): the version, a hash of its sealed
+    # words, and the name the person typed, sealed under their data key. No foreign key: the
+    # entry outlives the agreement when a person's record is erased.
+    agreement_id: Mapped[int | None]
+    agreement_sha256: Mapped[str | None] = mapped_column(String(64))
+    signed_name_ct: Mapped[bytes | None]
 
     # Two decisions written at once cannot both follow the same one: the chain never forks.
     __table_args__ = (Index("ix_consent_event_chain", "client_id", "prev_hash", unique=True),)

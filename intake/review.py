@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from intake.questionnaire import Form, Kind, Part, Question, Section, Wording
 from intake.vault import AnswerValue, OpenedSection
@@ -57,6 +58,19 @@ def _reviewed(number: int, section: Section, opened: dict[str, OpenedSection]) -
         answers=tuple(ReviewedAnswer(q, answer_text(q, fields.get(q.key))) for q in section.asked),
         damaged=bool(stored and stored.damaged),
     )
+
+
+def promises_in(form: Form, content: Mapping[str, object] | None) -> list[ReviewedSection]:
+    """The person's PROMISES answers as a relationship agreement froze them, in words, under
+    the questions of the form they follow."""
+    stored = (content or {}).get("promises")
+    if not isinstance(stored, dict):
+        return []
+    opened = {
+        key: OpenedSection(key, 0, datetime.min, value if isinstance(value, dict) else None)
+        for key, value in stored.items()
+    }
+    return [s for s in review_sections(form, opened) if s.part == Part.AGREEMENT]
 
 
 def strengths_in(form: Form, fields: Mapping[str, Mapping[str, AnswerValue]]) -> list[str]:

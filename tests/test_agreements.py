@@ -79,10 +79,12 @@ def check_in_ids(app: Flask, client_id: str) -> list[int]:
 
 def respond(person: MadeClient, kind: str, version: int, response: str, note: str = "") -> None:
     person.phone.get("/agreement")
-    answer = person.phone.post(
-        "/agreement", {"kind": kind, "version": str(version), "response": response, "note": note}
-    )
-    assert answer.headers["Location"] == "/agreement"
+    fields = {"kind": kind, "version": str(version), "response": response, "note": note}
+    if response == "confirmed":
+        fields["agree"] = "y"  # signing with a tick
+    answer = person.phone.post("/agreement", fields)
+    # Back to the agreement: at the version answered, or at the top when a newer one came.
+    assert answer.headers["Location"] in (f"/agreement#{kind}", "/agreement")
 
 
 def check_in(person: MadeClient, **fields: str) -> None:
@@ -130,7 +132,7 @@ def test_the_relationship_agreement_is_accepted_confirmed_revisited_and_kept(
     assert staff_post(coach, f"/clients/{person.id}/relationship", {}).status_code == 302
     seen = record(coach, person)
     assert "Version 1, accepted on" in seen
-    assert "They have not confirmed it yet." in seen
+    assert "They have not signed it yet." in seen
 
     # The client reads their PROMISES answers as accepted, and confirms them.
     agreement = page_text(person.phone.get("/agreement"))
@@ -139,9 +141,9 @@ def test_the_relationship_agreement_is_accepted_confirmed_revisited_and_kept(
     assert outcomes in agreement
     assert name not in agreement  # the intake is not part of the agreement
     respond(person, "relationship", 1, "confirmed")
-    assert "You confirmed this on" in page_text(person.phone.get("/agreement"))
+    assert "You signed this on" in page_text(person.phone.get("/agreement"))
     seen = record(coach, person)
-    assert "They confirmed it on" in seen
+    assert "They signed it on" in seen
     assert CHANGED_NOTICE not in seen
 
     # Changing an intake answer is not a change to the agreement...
@@ -163,18 +165,18 @@ def test_the_relationship_agreement_is_accepted_confirmed_revisited_and_kept(
     seen = record(coach, person)
     assert "Version 2, accepted on" in seen
     assert CHANGED_NOTICE not in seen
-    assert "They have not confirmed it yet." in seen
+    assert "They have not signed it yet." in seen
     assert versions(app, person.id, "relationship") == [1, 2]
     agreement = page_text(person.phone.get("/agreement"))
     assert "Version 2" in agreement
     assert new_outcomes in agreement
-    assert "You confirmed this on" not in agreement
+    assert "You signed this on" not in agreement
 
     # A confirmation of the old version, sent from a page left open, confirms nothing.
     respond(person, "relationship", 1, "confirmed")
-    assert "They have not confirmed it yet." in record(coach, person)
+    assert "They have not signed it yet." in record(coach, person)
     respond(person, "relationship", 2, "confirmed")
-    assert "They confirmed it on" in record(coach, person)
+    assert "They signed it on" in record(coach, person)
 
     kept = {
         a["version"]: a
@@ -230,7 +232,7 @@ def test_the_plan_is_written_questioned_rewritten_and_confirmed(
     respond(person, "plan", 2, "confirmed")
     seen = record(coach, person)
     assert "Version 2." in seen
-    assert "They confirmed it on" in seen
+    assert "They signed it on" in seen
     assert versions(app, person.id, "plan") == [1, 2]
 
     kept = {

@@ -1,8 +1,11 @@
 """A stolen database plus the server's configuration and secrets reveals no answer (DESIGN.md §5).
 
 The scene: several clients have written answers full of unique marker strings (some in
-Cyrillic and Arabic script), and a coach has signed in through the real pages, so the
-database holds a live staff session whose payload carries the organisation private key.
+Cyrillic and Arabic script), and agreed with their coach a relationship agreement (with the
+coach's side and the coach's own words), a plan, sessions, strengths, signatures (a typed name)
+and an "are we on track?" review with the coach's view, all full of markers too; and a coach
+has signed in through the real pages, so the database holds a live staff session whose
+payload carries the organisation private key.
 
 The attacker then takes everything at rest: the database (on SQLite the file and its -wal and
 -shm files, byte for byte; on PostgreSQL every column of every row of every table), every file
@@ -33,13 +36,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, select, text
+from sqlalchemy import func, inspect, select, text
 from support.team import PASSWORDS
 
-from intake import crypto, sessions, staff, vault
-from intake.context import key_settings
+from intake import agreements, crypto, reviews, sessions, staff, vault
+from intake.context import form_library, key_settings
 from intake.db import database, db_session
-from intake.models import Answer, Client, Organisation, PartnerOrg, SessionRecord, StaffUser
+from intake.models import (
+    Agreement,
+    Answer,
+    CheckIn,
+    Client,
+    ConsentEvent,
+    Organisation,
+    PartnerOrg,
+    Review,
+    SessionRecord,
+    StaffUser,
+    Strength,
+)
+from intake.questionnaire import DEFAULT_FORM_ID
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 WINDOW = crypto.KEY_SIZE
@@ -116,10 +132,58 @@ def write_answers(app, scene: Scene, count: int = 3) -> None:
         db.commit()
 
 
+def write_agreements(app, scene: Scene, coach_id: int) -> None:
+    """Each client and their coach agree, sign, meet and look back, through the modules the
+    pages use: every word they write is a marker."""
+    with app.app_context():
+        db = db_session()
+        coach = db.get(StaffUser, coach_id)
+        agreements.set_own_words(coach, {"margins": scene.marker(ARABIC)})
+        form = form_library().live(db, DEFAULT_FORM_ID)
+        for written in scene.clients:
+            client = db.get(Client, written.client_id)
+            key = written.data_key
+            relationship = agreements.accept_relationship(
+                db,
+                client,
+                key,
+                coach,
+                {"purpose": {"purpose": scene.marker()}},
+                form.coach_side,
+                own_words={"margins": scene.marker(CYRILLIC)},
+            )
+            agreements.sign_as_client(db, relationship, key, scene.marker(ARABIC))
+            agreements.sign_as_coach(db, relationship, coach)
+            plan = agreements.write_plan(db, client, key, coach, [scene.marker(), scene.marker()])
+            agreements.respond(db, plan, key, agreements.Response.CHANGE, scene.marker())
+            check_in = agreements.add_check_in(db, client, key, {"goal": scene.marker()})
+            agreements.record_agreed(db, check_in, key, coach, scene.marker(CYRILLIC))
+            session = agreements.record_session(db, client, key, coach, scene.marker())
+            agreements.respond_to_session(db, session, key, "change_requested", scene.marker())
+            agreements.add_strength(db, client, key, scene.marker(ARABIC))
+            agreements.add_strength(db, client, key, scene.marker(), coach=coach)
+            review = reviews.add_review(
+                db,
+                client,
+                key,
+                {
+                    "working": scene.marker(CYRILLIC),
+                    "not_working": scene.marker(),
+                    "goals": "change",
+                },
+            )
+            reviews.add_coach_view(db, review, key, coach, {"view": scene.marker(ARABIC)})
+        db.commit()
+        for table in (Review, Strength, CheckIn, Agreement):
+            assert db.scalar(select(func.count()).select_from(table)), table  # not vacuous
+        assert db.scalar(select(func.count()).where(ConsentEvent.signed_name_ct.is_not(None)))
+
+
 @pytest.fixture
 def scene(app, team, client, auth) -> Scene:
     result = Scene()
     write_answers(app, result)
+    write_agreements(app, result, team.ids["coach"])
     # A live staff session row whose payload holds the organisation key.
     auth.sign_in("coach", browser=client)
     with app.app_context():

@@ -17,7 +17,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from intake import agreements, audit, consent, i18n, referrals, vault
-from intake.agreements import OpenedAgreement, OpenedCheckIn
+from intake.agreements import OpenedAgreement, OpenedCheckIn, Signature
 from intake.audit import Entry as AccessEntry
 from intake.client import bp, receipts
 from intake.client.forms import ChoiceForm
@@ -275,6 +275,15 @@ def my_data_json() -> Response:
                 "content": a.content,
                 "your_response": a.record.client_response,
                 "your_note": a.note,
+                "signatures": [
+                    {
+                        "by": "your coach" if s.by_coach else "you",
+                        "at": s.at.isoformat(),
+                        "typed_name": s.typed_name,
+                        "receipt_number": s.receipt,
+                    }
+                    for s in data.signed.get(a.record.id, [])
+                ],
             }
             for a in data.agreements
         ],
@@ -311,6 +320,7 @@ class Everything:
     history: list[ConsentEvent]
     texts: dict[int, ConsentText]
     agreements: list[OpenedAgreement]
+    signed: dict[int, list[Signature]]  # by agreement version id
     check_ins: list[OpenedCheckIn]
     looked: list[AccessEntry]
 
@@ -354,6 +364,7 @@ def _everything() -> Everything:
         history=history,
         texts=consent.texts_by_id(db, {e.consent_text_id for e in history if e.consent_text_id}),
         agreements=opened_agreements,
+        signed=agreements.signatures(db, client.id, visit.data_key),
         check_ins=[
             agreements.open_check_in(c, visit.data_key) for c in agreements.check_ins(db, client.id)
         ],

@@ -20,8 +20,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from intake import agreements
+from intake import agreements, reviews
 from intake.form_base import GroundworkForm
+from intake.labels import REVIEW_CHOICE
 from intake.questionnaire import Kind, Question, Section
 from intake.validators import FitsIn, OneOf, readable, without_nul
 from intake.vault import AnswerValue
@@ -130,6 +131,71 @@ class ResponseForm(GroundworkForm):
     note = TextAreaField(
         _l("What would you like to change? (if you want to say)"),
         validators=[FitsIn(agreements.TEXT_LIMIT), readable],
+    )
+
+
+class SignForm(GroundworkForm):
+    """Signing an agreement version: the name the person chose, typed, or a tick for anyone
+    who cannot type easily. Either one is a signature."""
+
+    signed_name = StringField(
+        _l("Type the name you chose"),
+        description=_l("This is your signature. Any name you use is fine."),
+        validators=[FitsIn(agreements.NAME_LIMIT), readable],
+        filters=[without_nul, lambda text: text.strip() if isinstance(text, str) else text],
+    )
+    agree = BooleanField(_l("I agree to this"))
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        if not self.signed_name.data and not self.agree.data:
+            self.signed_name.errors = [
+                _l("To sign, type your name or tick “I agree to this”. Then press “Sign”.")
+            ]
+            return False
+        return True
+
+
+def _review_choices(question: str, label: object, why: object) -> RadioField:
+    return RadioField(
+        label,
+        description=why,
+        choices=_options(list(REVIEW_CHOICE[question].items())),
+        validate_choice=False,
+        validators=[OneOf(list(reviews.CHOICES[question]))],
+    )
+
+
+class ReviewForm(GroundworkForm):
+    """ "Are we on track?": every question may be skipped."""
+
+    working = TextAreaField(
+        _l("What is working for you in coaching?"),
+        description=_l("So you and your coach keep doing what helps."),
+        validators=[FitsIn(reviews.TEXT_LIMIT), readable],
+        filters=[without_nul],
+    )
+    not_working = TextAreaField(
+        _l("What is not working?"),
+        description=_l("So your coach can change it. It is fine to say."),
+        validators=[FitsIn(reviews.TEXT_LIMIT), readable],
+        filters=[without_nul],
+    )
+    goals = _review_choices(
+        "goals",
+        _l("Do your goals still fit?"),
+        _l("Goals can change. Your coaching plan can change with them."),
+    )
+    safe = _review_choices(
+        "safe",
+        _l("How safe do your sessions feel?"),
+        _l("So your coach can make them feel safer. Only you and your coach read this."),
+    )
+    agreement = _review_choices(
+        "agreement",
+        _l("Should you and your coach change how you work together?"),
+        _l("Your agreement can change at any time. You can ask for it here."),
     )
 
 

@@ -20,7 +20,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from intake import agreements, audit, consent, crypto, i18n, vault
+from intake import agreements, audit, consent, crypto, i18n, reviews, vault
 from intake.client import bp, code_tries, receipts
 from intake.client.forms import (
     CONSENT_CHOICE,
@@ -51,7 +51,7 @@ from intake.client.visit import (
     visit_form,
 )
 from intake.consent_texts import text_for
-from intake.context import key_settings
+from intake.context import key_settings, review_rhythm
 from intake.db import db_session
 from intake.models import (
     AgreementKind,
@@ -363,6 +363,9 @@ def your_space() -> str:
         last_check_in=next(iter(agreements.check_ins(db, visit.client.id)), None),
         relationship=agreements.latest(db, visit.client.id, AgreementKind.RELATIONSHIP),
         plan=agreements.latest(db, visit.client.id, AgreementKind.PLAN),
+        next_review=None
+        if visit.client.status == ClientStatus.DRAFT
+        else reviews.next_review(db, visit.client.id, review_rhythm(), utcnow()),
     )
 
 

@@ -1,19 +1,35 @@
 """What a coach records on a client's record: consent given by voice (with a reason), the
-relationship agreement, the coaching plan, what was agreed for a session, and the status."""
+relationship agreement, the coaching plan, their signature of either, what was agreed for a
+session, their view of a review, and the status."""
 
 from __future__ import annotations
 
-from flask import abort, redirect, url_for
+from flask import abort, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from intake import agreements, consent, crypto, vault
+from intake import agreements, consent, crypto, reviews, vault
 from intake.coach import bp
 from intake.coach.access import client_or_404, org_key, signed_in_staff, staff_only
-from intake.coach.forms import AgreedForm, PlanForm, StatusForm, StrengthForm, VoiceConsentForm
+from intake.coach.forms import (
+    AgreedForm,
+    PlanForm,
+    ReviewViewForm,
+    StatusForm,
+    StrengthForm,
+    VoiceConsentForm,
+)
 from intake.context import form_library
 from intake.db import db_session
 from intake.form_base import GroundworkForm
-from intake.models import CheckIn, Client, ClientStatus, ConsentText, utcnow
+from intake.models import (
+    AgreementKind,
+    CheckIn,
+    Client,
+    ClientStatus,
+    ConsentText,
+    Review,
+    utcnow,
+)
 from intake.questionnaire import Part
 from intake.sessions import PERSONAL_KEY, current_session
 
@@ -80,10 +96,38 @@ def accept_relationship(client_id: str) -> WerkzeugResponse:
     personal_key = current_session().get_secret(PERSONAL_KEY)
     own = agreements.own_words(coach, personal_key) if personal_key else {}
     agreements.accept_relationship(
-        db, client, data_key, coach, promises, form.coach_side, own_words=own
+        db,
+        client,
+        data_key,
+        coach,
+        promises,
+        form.coach_side,
+        own_words=own,
+        review_id=_asking_review(client, data_key, AgreementKind.RELATIONSHIP),
     )
     db.commit()
     return _back(client, "#agreement")
+
+
+@bp.route("/clients/<client_id>/agreements/<kind>/sign", methods=["POST"])
+@staff_only
+def sign_agreement(client_id: str, kind: str) -> WerkzeugResponse:
+    """The person's coach signs the version they both read (the newest). Only their coach:
+    anyone else gets 404."""
+    client = client_or_404(client_id)
+    coach = signed_in_staff()
+    if kind not in set(AgreementKind) or client.assigned_coach_id != coach.id:
+        abort(404)
+    if not GroundworkForm().validate_on_submit():
+        abort(400)
+    db = db_session()
+    record = agreements.latest(db, client.id, kind)
+    if record is None:
+        abort(404)
+    if str(record.version) == request.form.get("version"):  # else a newer one came meanwhile
+        agreements.sign_as_coach(db, record, coach)
+        db.commit()
+    return _back(client, "#plan" if kind == AgreementKind.PLAN else "#agreement")
 
 
 @bp.route("/clients/<client_id>/plan", methods=["POST"])
@@ -95,9 +139,39 @@ def write_plan(client_id: str) -> WerkzeugResponse:
         abort(400)
     db = db_session()
     goals = (form.goals.data or "").splitlines()
-    agreements.write_plan(db, client, _data_key(client), signed_in_staff(), goals)
+    data_key = _data_key(client)
+    review_id = _asking_review(client, data_key, AgreementKind.PLAN)
+    agreements.write_plan(db, client, data_key, signed_in_staff(), goals, review_id)
     db.commit()
     return _back(client, "#plan")
+
+
+def _asking_review(client: Client, data_key: bytes, kind: str) -> int | None:
+    """The review that opened this kind of agreement for change, if one did: the version
+    written now answers it."""
+    db = db_session()
+    opened = [reviews.open_review(r, data_key) for r in reviews.reviews(db, client.id)]
+    asking = reviews.open_for_change(db, opened).get(kind)
+    return asking.record.id if asking else None
+
+
+@bp.route("/clients/<client_id>/reviews/<int:review_id>/view", methods=["POST"])
+@staff_only
+def review_view(client_id: str, review_id: int) -> WerkzeugResponse:
+    """The coach's view of a review, written once; the person reads it."""
+    client = client_or_404(client_id)
+    db = db_session()
+    review = db.get(Review, review_id)
+    if review is None or review.client_id != client.id:
+        abort(404)
+    form = ReviewViewForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if review.coach_view_ct is None:  # a second press changes nothing
+        fields = {name: form[name].data or "" for name in ("view", "goals", "agreement")}
+        reviews.add_coach_view(db, review, _data_key(client), signed_in_staff(), fields)
+        db.commit()
+    return _back(client, f"#review-{review.id}")
 
 
 @bp.route("/clients/<client_id>/check-ins/<int:check_in_id>/agreed", methods=["POST"])

@@ -11,11 +11,11 @@ from wtforms import PasswordField, RadioField, SelectField, StringField, TextAre
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length
 
-from intake import agreements, consent
+from intake import agreements, consent, reviews
 from intake.form_base import GroundworkForm
-from intake.labels import DECISION, PURPOSE
+from intake.labels import DECISION, PURPOSE, REVIEW_CHOICE
 from intake.models import ClientStatus
-from intake.validators import FitsIn, readable, without_nul
+from intake.validators import FitsIn, OneOf, readable, without_nul
 
 # What a coach may write down for someone who told them by voice (storing answers is always
 # the person's own act, on their own device).
@@ -86,6 +86,27 @@ class StrengthForm(GroundworkForm):
         _l("Something they managed"),
         validators=[InputRequired(), Length(max=agreements.TEXT_LIMIT)],
     )
+
+
+def _review_choices(question: str, label: object) -> RadioField:
+    keys = reviews.COACH_CHOICES[question]
+    return RadioField(
+        label,
+        choices=[SelectChoice(key, REVIEW_CHOICE[question][key]) for key in keys],
+        validate_choice=False,
+        validators=[OneOf(list(keys))],
+    )
+
+
+class ReviewViewForm(GroundworkForm):
+    """The coach's view of an "are we on track?" review. The person reads it."""
+
+    view = TextAreaField(
+        _l("Your view: what is working, and what is not"),
+        validators=[Length(max=reviews.TEXT_LIMIT)],
+    )
+    goals = _review_choices("goals", _l("Do their goals still fit?"))
+    agreement = _review_choices("agreement", _l("How you work together"))
 
 
 class AgreedForm(GroundworkForm):

@@ -1,5 +1,6 @@
 """One client's record arranged for a coach: the safety card first, then the relationship
-agreement (PROMISES), then the intake, then consent with its history."""
+agreement (PROMISES) and the plan with every version and who signed it, then the intake, then
+consent with its history."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake import agreements, consent, referrals, workspace
+from intake import agreements, consent, referrals, reviews, workspace
 from intake.models import (
     AgreementKind,
     Client,
@@ -17,9 +18,17 @@ from intake.models import (
     PartnerOrg,
     Referral,
     StaffUser,
+    utcnow,
 )
 from intake.questionnaire import FormLibrary, Part, Wording
-from intake.review import ReviewedSection, answer_text, review_sections, strengths_in
+from intake.review import (
+    ReviewedSection,
+    answer_text,
+    promises_in,
+    review_sections,
+    strengths_in,
+)
+from intake.reviews import NextReview, OpenedReview, Rhythm
 
 
 @dataclass(frozen=True)
@@ -35,6 +44,28 @@ class ConsentLine:
     decision: str
     at: datetime
     actor: str
+
+
+@dataclass(frozen=True)
+class SignedBy:
+    signature: agreements.Signature
+    staff_name: str | None  # the coach who signed; None for the person themselves
+
+
+@dataclass(frozen=True)
+class VersionView:
+    """One version of an agreement or plan: its words, who wrote it, and who signed it."""
+
+    opened: agreements.OpenedAgreement
+    written_by: str | None
+    promises: list[ReviewedSection]  # the person's side of a relationship agreement, in words
+    theirs: SignedBy | None  # the person's latest signature of this version
+    coaches: list[SignedBy]
+    review_at: datetime | None  # when the review that asked for this version was sent
+
+    @property
+    def waiting_for_them(self) -> bool:
+        return self.theirs is None and self.opened.record.client_response is None
 
 
 @dataclass(frozen=True)
@@ -56,6 +87,10 @@ class RecordView:
     relationship: agreements.OpenedAgreement | None
     relationship_outdated: bool  # the PROMISES answers changed after the coach accepted them
     plan: agreements.OpenedAgreement | None
+    versions: dict[str, list[VersionView]]  # by kind, newest first
+    next_review: NextReview
+    reviews: list[OpenedReview]  # newest first
+    open_for_change: dict[str, OpenedReview]  # kinds a review asked to change
     strengths: list[str]  # their own answers about their strengths, in words
     strengths_added: list[agreements.OpenedStrength]
     check_ins: list[agreements.OpenedCheckIn]
@@ -77,6 +112,7 @@ def record_view(
     org_key: bytes,
     previous_look: datetime | None,
     forms: FormLibrary,
+    rhythm: Rhythm,
 ) -> RecordView:
     opened = workspace.open_record(db, client, org_key, previous_look)
     fields = {key: (s.fields or {}) for key, s in opened.sections.items()}
@@ -95,12 +131,7 @@ def record_view(
         )
     reviewed = review_sections(form, opened.sections)
     history = [
-        ConsentLine(e.purpose, e.decision, e.at, e.actor)
-        for e in db.scalars(
-            select(ConsentEvent)
-            .where(ConsentEvent.client_id == client.id)
-            .order_by(ConsentEvent.id.desc())
-        )
+        ConsentLine(e.purpose, e.decision, e.at, e.actor) for e in consent.history(db, client.id)
     ]
     name_value = fields.get(workspace.NAME_SECTION, {}).get(workspace.NAME_FIELD)
     nickname = note = None
@@ -109,21 +140,24 @@ def record_view(
         if referral is not None:
             nickname, note = referrals.open_sealed(referral, org_key)
     relationship = plan = None
+    versions: dict[str, list[VersionView]] = {kind: [] for kind in AgreementKind}
+    opened_reviews: list[OpenedReview] = []
     check_ins: list[agreements.OpenedCheckIn] = []
     added: list[agreements.OpenedStrength] = []
     outdated = False
     data_key = opened.data_key
     if data_key is not None:
-        latest_relationship = agreements.latest(db, client.id, AgreementKind.RELATIONSHIP)
-        if latest_relationship is not None:
-            relationship = agreements.open_agreement(latest_relationship, data_key)
+        opened_reviews = [reviews.open_review(r, data_key) for r in reviews.reviews(db, client.id)]
+        versions = _versions(db, client, data_key, forms, opened_reviews)
+        if versions[AgreementKind.RELATIONSHIP]:
+            relationship = versions[AgreementKind.RELATIONSHIP][0].opened
             outdated = any(
-                section.updated_at > latest_relationship.created_at
+                section.updated_at > relationship.record.created_at
                 for key, section in opened.sections.items()
                 if (page := form.section(key)) is not None and page.part == Part.AGREEMENT
             )
-        latest_plan = agreements.latest(db, client.id, AgreementKind.PLAN)
-        plan = agreements.open_agreement(latest_plan, data_key) if latest_plan else None
+        if versions[AgreementKind.PLAN]:
+            plan = versions[AgreementKind.PLAN][0].opened
         check_ins = [
             agreements.open_check_in(c, data_key) for c in agreements.check_ins(db, client.id)
         ]
@@ -147,7 +181,51 @@ def record_view(
         relationship=relationship,
         relationship_outdated=outdated,
         plan=plan,
+        versions=versions,
+        next_review=reviews.next_review(db, client.id, rhythm, utcnow()),
+        reviews=opened_reviews,
+        open_for_change=reviews.open_for_change(db, opened_reviews),
         strengths=strengths_in(form, fields),
         strengths_added=added,
         check_ins=check_ins,
     )
+
+
+def _versions(
+    db: Session,
+    client: Client,
+    data_key: bytes,
+    forms: FormLibrary,
+    opened_reviews: list[OpenedReview],
+) -> dict[str, list[VersionView]]:
+    """Every version of the relationship agreement and of the plan, newest first, opened,
+    with their signatures."""
+    signed = agreements.signatures(db, client.id, data_key)
+    review_dates = {r.record.id: r.record.created_at for r in opened_reviews}
+    form = forms.form(db, client.form_id, client.form_version)
+    names = {
+        row.id: row.display_name for row in db.execute(select(StaffUser.id, StaffUser.display_name))
+    }
+    found: dict[str, list[VersionView]] = {}
+    for kind in AgreementKind:
+        found[kind] = []
+        for record in agreements.versions(db, client.id, kind):
+            opened = agreements.open_agreement(record, data_key)
+            theirs = [s for s in signed.get(record.id, []) if not s.by_coach]
+            found[kind].append(
+                VersionView(
+                    opened=opened,
+                    written_by=names.get(record.written_by_id) if record.written_by_id else None,
+                    promises=promises_in(form, opened.content)
+                    if kind == AgreementKind.RELATIONSHIP
+                    else [],
+                    theirs=SignedBy(theirs[-1], None) if theirs else None,
+                    coaches=[
+                        SignedBy(s, names.get(s.staff_id) if s.staff_id else None)
+                        for s in signed.get(record.id, [])
+                        if s.by_coach
+                    ],
+                    review_at=review_dates.get(record.review_id) if record.review_id else None,
+                )
+            )
+    return found

@@ -12,12 +12,19 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms.fields.choices import SelectChoice
 
-from intake import audit, consent, referrals, workspace
+from intake import audit, consent, referrals, rhythm, workspace
 from intake.coach import bp
 from intake.coach.access import admin_only, client_or_404, org_key, signed_in_staff, staff_only
-from intake.coach.forms import AgreedForm, AssignForm, PlanForm, StatusForm, VoiceConsentForm
+from intake.coach.forms import (
+    AgreedForm,
+    AssignForm,
+    PlanForm,
+    ReviewViewForm,
+    StatusForm,
+    VoiceConsentForm,
+)
 from intake.coach.record import record_view
-from intake.context import form_library
+from intake.context import form_library, review_rhythm
 from intake.db import db_session
 from intake.form_base import GroundworkForm
 from intake.models import Client, StaffUser, utcnow
@@ -81,6 +88,9 @@ def workspace_home() -> Response | str:
         "coach/workspace.html",
         member=member,
         mine=mine,
+        waiting_for=rhythm.waiting_for(
+            db, [row.id for row in mine.rows], review_rhythm(), utcnow()
+        ),
         waiting=waiting,
         everyone=everyone,
         coach_names={coach.id: coach.display_name for coach in coaches},
@@ -113,8 +123,10 @@ def client_record(client_id: str) -> str:
         db.commit()
     return render_template(
         "coach/client.html",
-        view=record_view(db, client, org_key(), previous, form_library()),
+        view=record_view(db, client, org_key(), previous, form_library(), review_rhythm()),
+        waiting=rhythm.waiting_for(db, [client.id], review_rhythm(), utcnow())[client.id],
         printing=False,
+        their_coach=client.assigned_coach_id == member.id,  # only they sign agreements
         coaches=workspace.coaches(db) if member.is_admin else [],
         forms={
             "voice": VoiceConsentForm(),
@@ -122,6 +134,7 @@ def client_record(client_id: str) -> str:
             "agreed": AgreedForm(),
             "status": StatusForm(data={"status": client.status}),
             "confirm": GroundworkForm(),
+            "review": ReviewViewForm(formdata=None),
         },
     )
 
@@ -133,7 +146,7 @@ def client_print(client_id: str) -> str:
     db = _look(client, audit.Action.PRINTED)
     return render_template(
         "coach/client.html",
-        view=record_view(db, client, org_key(), None, form_library()),
+        view=record_view(db, client, org_key(), None, form_library(), review_rhythm()),
         printing=True,
     )
 

@@ -188,8 +188,8 @@ class Backstage:
 
     def staff_world(self) -> dict[str, str]:
         """Clients for the staff pages, made once: one of the admin's own, with answers on every
-        page, an agreement, a plan, a check-in and consent recorded by voice; and one waiting
-        for a coach."""
+        page, an agreement, a plan, a check-in, consent recorded by voice and a review waiting
+        for the coach's view; and one waiting for a coach."""
         if self._staff_world is None:
             mine = make_client(self.app)
             make_client(self.app)  # sent, and waiting for a coach
@@ -199,6 +199,8 @@ class Backstage:
                 {"goal": "Talk about work", "off_limits": "My family", "arriving": "Tired"},
             )
             self.take_on(mine.id, coach="admin")
+            mine.phone.get("/review")
+            mine.phone.post("/review", {"working": "The walks", "safe": "mostly_safe"})
             self._staff_world = {"client": mine.id}
         return self._staff_world
 

@@ -211,6 +211,7 @@ EXPECTED: dict[str, Expect] = {
     "client.delete_everything": in_a_visit(post="→/deleted"),
     "client.agreement": in_a_visit(post="400"),  # no agreement to answer yet
     "client.check_in": in_a_visit(post="→/before-a-session"),
+    "client.review": in_a_visit(post="→/review"),
     "client.respond_to_session": in_a_visit(post="404"),  # client A's session, not theirs
     "client.add_strength": in_a_visit(post="→/agreement"),
     # staff sign-in
@@ -246,7 +247,11 @@ EXPECTED: dict[str, Expect] = {
     "coach.record_voice_consent": client_record(),
     "coach.accept_relationship": client_record(),
     "coach.write_plan": client_record(),
+    # Only the person's own coach signs, and this world has nothing written to sign yet: 404
+    # for everyone on the staff (tests/test_signatures.py signs).
+    "coach.sign_agreement": staff_page({}),
     "coach.record_agreed": client_record(),
+    "coach.review_view": client_record(),
     "coach.record_session": client_record(),
     "coach.add_strength": client_record(),
     "coach.change_status": client_record(),

@@ -32,7 +32,7 @@ from intake import crypto, referrals, staff
 from intake.context import staff_crypto
 from intake.db import database, db_session
 from intake.form_definition import FORMS_FOLDER
-from intake.models import ApiToken, Base, CheckIn, FormDraft, Role
+from intake.models import ApiToken, Base, CheckIn, FormDraft, Review, Role
 
 API_PREFIX = "/api/v1/"
 GENERIC = "We could not sign you in. Check your details and try again."
@@ -151,6 +151,13 @@ def check_in_of(app: Flask, client_id: str) -> int:
         return found
 
 
+def review_of(app: Flask, client_id: str) -> int:
+    with app.app_context():
+        found = db_session().scalar(select(Review.id).where(Review.client_id == client_id))
+        assert found is not None
+        return found
+
+
 # --- the world: everyone and everything a route can be asked about --------------------------------
 
 
@@ -161,8 +168,9 @@ class World:
     partner_b_secret: str
     visit: Phone  # a client in a visit: a draft, agreed to keep and share, page 1 saved
     visit_code: str
-    client_a: str  # sent, assigned to coach A, with a check-in
+    client_a: str  # sent, assigned to coach A, with a check-in and a review
     check_in: int
+    review: int
     others_receipt: int  # a consent decision of client A's, never the visiting client's
     spare_coach: int  # a coach nobody signs in as: deactivated and reset by the admin
     refs: dict[str, MadeReferral]  # partner B's referrals, each for one route
@@ -184,6 +192,8 @@ def build_world(app: Flask, team: Team) -> World:
     assign_in_database(app, sent.id, team.ids["coach"])
     sent.phone.get("/before-a-session")
     sent.phone.post("/before-a-session", {"goal": "to sleep better"})
+    sent.phone.get("/review")
+    sent.phone.post("/review", {"working": "the walks"})
     refs = {
         name: make_referral(app, PARTNER_B, note=f"note {name}")
         for name in ("api", "page", "link", "other")
@@ -199,6 +209,7 @@ def build_world(app: Flask, team: Team) -> World:
         visit_code=visit_code,
         client_a=sent.id,
         check_in=check_in_of(app, sent.id),
+        review=review_of(app, sent.id),
         others_receipt=consent_events(app, sent.id)[0].id,
         spare_coach=make_coach(app, team, "coach3"),
         refs=refs,
@@ -229,6 +240,7 @@ def route_arguments(world: World, rule: Rule) -> dict[str, object]:
         "number": 1,
         "client_id": world.client_a,
         "check_in_id": world.check_in,
+        "review_id": world.review,
         "event_id": world.others_receipt,
         "staff_id": world.spare_coach,
         "token_id": world.spare_token,
@@ -237,6 +249,7 @@ def route_arguments(world: World, rule: Rule) -> dict[str, object]:
         "filename": "site.css",
         "draft_id": world.form_draft,
         "language": "en",
+        "kind": "plan",
         "reference": world.refs[
             "page" if rule.endpoint.startswith("partner.") else "api"
         ].reference,
@@ -259,8 +272,9 @@ def form_for(world: World, endpoint: str) -> dict[str, object]:
         # Nothing chosen on the first question: asked again, nothing recorded (a missed tap
         # is never a decision). The yes and the no have tests of their own.
         "client.agree": {"share_with_coach": "yes"},
-        "client.agreement": {"kind": "plan", "response": "confirmed", "version": "1"},
+        "client.agreement": {"kind": "plan", "response": "confirmed", "version": "1", "agree": "y"},
         "client.check_in": {"goal": "a calm hour", "off_limits": "", "arriving": "tired"},
+        "client.review": {"working": "the walks", "goals": "still_fit", "safe": "safe"},
         "client.respond_to_session": {"response": "confirmed", "note": ""},
         "client.add_strength": {"text": "I found a flat"},
         "client.come_back": {"code": ""},
@@ -288,7 +302,9 @@ def form_for(world: World, endpoint: str) -> dict[str, object]:
         },
         "coach.accept_relationship": {},
         "coach.write_plan": {"goals": "sleep better\nfind a course"},
+        "coach.sign_agreement": {"version": "1"},
         "coach.record_agreed": {"agreed": "we talk about the course"},
+        "coach.review_view": {"view": "steady progress", "goals": "still_fit"},
         "coach.record_session": {"agreed": "we met by phone and agreed a walk"},
         "coach.add_strength": {"text": "spoke up at the meeting"},
         "coach.change_status": {"status": "active"},
