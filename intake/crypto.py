@@ -9,7 +9,9 @@ What it owns (DESIGN.md §5):
   sealed before can be read until `flask keys rotate` moves them;
 * Argon2id key derivation, and envelopes wrapped under a human-held secret (a password, the
   recovery phrase, an invite secret, a return code) that carry their own salt and cost;
-* return codes and recovery phrases: generation, normalisation, and the peppered lookup hash.
+* return codes and recovery phrases: generation, normalisation, and the peppered lookup hash;
+  one Argon2id derivation of a return code gives both the value a person is found by and the
+  key their data key is wrapped under (split with HKDF: `code_keys`).
 
 Every envelope starts with a header: one version byte, one kind byte and an eight-byte key id.
 The header is authenticated as part of the associated data, so it cannot be swapped. The key id
@@ -47,6 +49,7 @@ KEY_ID_SIZE = 8
 KIND_SECRET_KEY = 1  # AES-256-GCM under a 32-byte key (a DEK, a staff key, a session key)
 KIND_SEALED = 2  # sealed to an X25519 public key
 KIND_SECRET_WRAPPED = 3  # AES-256-GCM under an Argon2id key from a human-held secret
+KIND_CODE_WRAPPED = 4  # AES-256-GCM under the wrapping key of a return code (`code_keys`)
 
 _HEADER = struct.Struct(">BB8s")
 _KDF_PARAMS = struct.Struct(">IIB")  # iterations, memory in KiB, lanes
@@ -193,7 +196,7 @@ def read_header(envelope: bytes) -> tuple[int, bytes]:
     if len(envelope) < _HEADER.size:
         raise DamagedEnvelope("too short")
     version, kind, kid = _HEADER.unpack_from(envelope)
-    if kind not in (KIND_SECRET_KEY, KIND_SEALED, KIND_SECRET_WRAPPED):
+    if kind not in (KIND_SECRET_KEY, KIND_SEALED, KIND_SECRET_WRAPPED, KIND_CODE_WRAPPED):
         raise DamagedEnvelope("unknown envelope kind")
     if version != ENVELOPE_VERSION and not (
         kind == KIND_SEALED and version == SEALED_HYBRID_VERSION
@@ -419,6 +422,65 @@ def lookup_hash(code_digits: str, pepper: bytes, params: KdfParams) -> bytes:
     if len(pepper) < SALT_SIZE:
         raise ValueError("the lookup pepper needs at least 16 bytes")
     return derive_key(code_digits, pepper, params)
+
+
+@dataclass(frozen=True)
+class CodeKeys:
+    """What one Argon2id derivation of a return code gives (SECURITY.md, "One derivation for
+    each return code"): `lookup`, the value the database keeps to find the person, and
+    `wrapping`, the key their data key is wrapped under, which is never stored. Both come from
+    the derivation by HKDF-SHA256 with different labels, so neither tells anything of the
+    other, and the derivation itself is kept nowhere."""
+
+    lookup: bytes
+    wrapping: bytes
+
+
+_CODE_KEYS_DOMAIN = "groundwork return code keys\x00"
+_CODE_LOOKUP_INFO = b"groundwork return code: lookup"
+_CODE_WRAPPING_INFO = b"groundwork return code: wrapping key"
+
+
+def code_keys(code_digits: str, pepper: bytes, params: KdfParams) -> CodeKeys:
+    """One Argon2id derivation of a normalised return code, split into its two keys.
+
+    The derivation is over the code in a domain of its own, so it is never the value older
+    records were found by (`lookup_hash` of the code alone, which backups may keep): nothing
+    derived from one of those opens anything."""
+    derived = lookup_hash(_CODE_KEYS_DOMAIN + code_digits, pepper, params)
+    return CodeKeys(
+        lookup=_expand(derived, _CODE_LOOKUP_INFO),
+        wrapping=_expand(derived, _CODE_WRAPPING_INFO),
+    )
+
+
+def _expand(key: bytes, info: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_SIZE, salt=None, info=info).derive(key)
+
+
+def wrap_with_code_key(
+    wrapping_key: bytes, payload: bytes, aad: bytes, payload_key_id: bytes
+) -> bytes:
+    """Wrap `payload` (a data key) under a return code's wrapping key (`code_keys`). The key
+    id names the payload, as for a secret-wrapped envelope."""
+    header = _header(KIND_CODE_WRAPPED, payload_key_id)
+    nonce = secrets.token_bytes(NONCE_SIZE)
+    return header + nonce + AESGCM(wrapping_key).encrypt(nonce, payload, header + aad)
+
+
+def unwrap_with_code_key(wrapping_key: bytes, envelope: bytes, aad: bytes) -> bytes:
+    """Open an envelope made by `wrap_with_code_key`."""
+    _expect(envelope, KIND_CODE_WRAPPED)
+    body = envelope[_HEADER.size :]
+    if len(body) < NONCE_SIZE + 16:
+        raise DamagedEnvelope("too short")
+    header = envelope[: _HEADER.size]
+    return _aead_open(wrapping_key, body[:NONCE_SIZE], body[NONCE_SIZE:], header + aad)
+
+
+def is_code_wrapped(envelope: bytes) -> bool:
+    """Whether a return code's envelope is of the one-derivation kind (or an older one)."""
+    return read_header(envelope)[0] == KIND_CODE_WRAPPED
 
 
 def generate_recovery_phrase() -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -107,16 +108,18 @@ def create_client(
     form: Form | None = None,
 ) -> tuple[Client, bytes]:
     """A new client whose data key opens with `code_digits` and with the organisation key,
-    following `form` (None: the first version of Groundwork's own)."""
+    following `form` (None: the first version of Groundwork's own). One Argon2id derivation
+    of the code gives both the lookup value and the key their data key is wrapped under."""
     client_id = secrets.token_hex(16)
     data_key = crypto.new_data_key()
+    code = crypto.code_keys(code_digits, keys.pepper, keys.lookup)
     client = Client(
         id=client_id,
-        lookup_hash=crypto.lookup_hash(code_digits, keys.pepper, keys.lookup),
+        lookup_hash=code.lookup,
         locale=locale,
         status=ClientStatus.DRAFT,
-        dek_by_code=crypto.wrap_with_secret(
-            code_digits, data_key, _dek_by_code_aad(client_id), keys.kdf, crypto.key_id(data_key)
+        dek_by_code=crypto.wrap_with_code_key(
+            code.wrapping, data_key, _dek_by_code_aad(client_id), crypto.key_id(data_key)
         ),
         dek_by_org=crypto.seal(organisation.public_key, data_key, _dek_by_org_aad(client_id)),
         form_id=form.id if form else None,
@@ -127,19 +130,82 @@ def create_client(
     return client, data_key
 
 
-def find_client(db: Session, code_digits: str, keys: KeySettings) -> Client | None:
-    """The client whose return code this is, if any (erased clients are never found)."""
-    digest = crypto.lookup_hash(code_digits, keys.pepper, keys.lookup)
+def _found(db: Session, lookup: bytes) -> Client | None:
     return db.scalar(
-        select(Client).where(Client.lookup_hash == digest, Client.status != ClientStatus.ERASED)
+        select(Client).where(Client.lookup_hash == lookup, Client.status != ClientStatus.ERASED)
     )
 
 
-def unlock_with_code(client: Client, code_digits: str) -> bytes:
-    """The client's data key, opened with their return code (raises crypto.CannotOpen)."""
+def _older_codes_remain(db: Session) -> bool:
+    """Whether anyone still holds a code given before one derivation served both (their data
+    key in a salted envelope). Once nobody does, a code that finds nobody costs one derivation;
+    no new record is ever of the older kind, so the answer is kept for the process."""
+    engine = db.get_bind()
+    if _NO_OLDER_CODES.get(engine):
+        return False
+    older = db.scalar(
+        select(Client.id)
+        .where(func.substr(Client.dek_by_code, 2, 1) == bytes([crypto.KIND_SECRET_WRAPPED]))
+        .limit(1)
+    )
+    if older is None:
+        _NO_OLDER_CODES[engine] = True
+    return older is not None
+
+
+_NO_OLDER_CODES: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+
+
+def find_client(db: Session, code_digits: str, keys: KeySettings) -> Client | None:
+    """The client whose return code this is, if any (erased clients are never found)."""
+    found = _found(db, crypto.code_keys(code_digits, keys.pepper, keys.lookup).lookup)
+    if found is None and _older_codes_remain(db):
+        found = _found(db, crypto.lookup_hash(code_digits, keys.pepper, keys.lookup))
+    return found
+
+
+def open_with_code(db: Session, code_digits: str, keys: KeySettings) -> tuple[Client, bytes] | None:
+    """The client whose return code this is, and their data key; None when it opens nothing.
+
+    One Argon2id derivation. A person given their code before one derivation served both is
+    found by the older lookup value and opened by their own salted derivation (three, this
+    once), then moved over, lookup value and envelope together, so their next visit costs
+    one. The caller commits."""
+    code = crypto.code_keys(code_digits, keys.pepper, keys.lookup)
+    client = _found(db, code.lookup)
+    if client is not None:
+        try:
+            return client, unlock_with_code(client, code_digits, keys, code)
+        except crypto.CannotOpen:
+            return None
+    if not _older_codes_remain(db):
+        return None
+    client = _found(db, crypto.lookup_hash(code_digits, keys.pepper, keys.lookup))
+    if client is None:
+        return None
+    try:
+        data_key = unlock_with_code(client, code_digits, keys, code)
+    except crypto.CannotOpen:
+        return None
+    client.lookup_hash = code.lookup
+    client.dek_by_code = crypto.wrap_with_code_key(
+        code.wrapping, data_key, _dek_by_code_aad(client.id), crypto.key_id(data_key)
+    )
+    return client, data_key
+
+
+def unlock_with_code(
+    client: Client, code_digits: str, keys: KeySettings, code: crypto.CodeKeys | None = None
+) -> bytes:
+    """The client's data key, opened with their return code (raises crypto.CannotOpen).
+    `code` saves the derivation when the caller has made it."""
     if client.dek_by_code is None:
         raise crypto.CannotOpen("this client's keys were erased")
-    return crypto.unwrap_with_secret(code_digits, client.dek_by_code, _dek_by_code_aad(client.id))
+    aad = _dek_by_code_aad(client.id)
+    if not crypto.is_code_wrapped(client.dek_by_code):  # given before one derivation served both
+        return crypto.unwrap_with_secret(code_digits, client.dek_by_code, aad)
+    code = code or crypto.code_keys(code_digits, keys.pepper, keys.lookup)
+    return crypto.unwrap_with_code_key(code.wrapping, client.dek_by_code, aad)
 
 
 def unlock_with_org_key(client: Client, org_private_key: bytes) -> bytes:

@@ -190,7 +190,7 @@ def stored_values(app: Flask, org_key: bytes, code: str) -> dict[str, dict | Non
         client = vault.find_client(db, code, key_settings())
         assert client is not None, "a person whose agreement was acknowledged has a record"
         data_key = vault.unlock_with_org_key(client, org_key)
-        assert vault.unlock_with_code(client, code) == data_key
+        assert vault.unlock_with_code(client, code, key_settings()) == data_key
         return {
             key: opened.fields for key, opened in vault.read_sections(db, client, data_key).items()
         }

@@ -418,9 +418,9 @@ def search(loot: Loot, goal: Targets, keys: vault.KeySettings, *, deeper: bool =
             digits = re.sub(rb"[^0-9]", b"", match.group()).decode()
             for start in range(len(digits) - 15):
                 code = digits[start : start + 16]
-                client = hashes.get(crypto.lookup_hash(code, keys.pepper, keys.lookup))
+                client = hashes.get(crypto.code_keys(code, keys.pepper, keys.lookup).lookup)
                 if client is not None:
-                    data_key = vault.unlock_with_code(client, code)  # a hit must open
+                    data_key = vault.unlock_with_code(client, code, keys)  # a hit must open
                     findings.opened_by_code.add(code)
                     findings.opened_answers |= opens_answers(data_key, goal.answers)
 

@@ -443,14 +443,12 @@ def who_looked() -> str:
 
 
 def _open_with_code(digits: str) -> tuple[Client, bytes] | None:
-    """The client this code belongs to, and their data key; None when it opens nothing."""
-    client = vault.find_client(db_session(), digits, key_settings())
-    if client is None:
-        return None
-    try:
-        return client, vault.unlock_with_code(client, digits)
-    except crypto.CannotOpen:
-        return None
+    """The client this code belongs to, and their data key; None when it opens nothing. A
+    person given their code before one derivation served both is moved over (kept here)."""
+    opened = vault.open_with_code(db_session(), digits, key_settings())
+    if opened is not None:
+        db_session().commit()
+    return opened
 
 
 def _first_unsaved(answers: Answers) -> int | None:

@@ -32,6 +32,7 @@ SMALLEST = {
     "sealed": HEADER + crypto.HYBRID_ENC_SIZE + TAG,  # version 2: HPKE, ML-KEM-768 + X25519
     "sealed-x25519": HEADER + 32 + crypto.NONCE_SIZE + TAG,  # version 1, still opened
     "secret-wrapped": HEADER + 9 + crypto.SALT_SIZE + crypto.NONCE_SIZE + TAG,
+    "code-wrapped": HEADER + crypto.NONCE_SIZE + TAG,
 }
 KINDS = tuple(SMALLEST)
 KIND_BYTE = {
@@ -39,6 +40,7 @@ KIND_BYTE = {
     "sealed": crypto.KIND_SEALED,
     "sealed-x25519": crypto.KIND_SEALED,
     "secret-wrapped": crypto.KIND_SECRET_WRAPPED,
+    "code-wrapped": crypto.KIND_CODE_WRAPPED,
 }
 VERSIONS = {"sealed": (1, 2), "sealed-x25519": (1, 2)}  # a sealed envelope may be either
 
@@ -50,6 +52,7 @@ DATA_KEY = crypto.new_data_key()
 OTHER_KEY = crypto.new_data_key()
 SECRET = "4827193055612204"
 OTHER_SECRET = "4827193055612205"
+CODE = crypto.code_keys(SECRET, bytes(range(32)), CHEAP)
 
 payloads = st.binary(max_size=300)
 aads = st.binary(max_size=64)
@@ -62,6 +65,8 @@ def make(kind: str, payload: bytes, aad: bytes) -> bytes:
         return crypto.seal(ORG.public_key, payload, aad)
     if kind == "sealed-x25519":
         return crypto.seal(LEGACY_ORG.public_key, payload, aad)
+    if kind == "code-wrapped":
+        return crypto.wrap_with_code_key(CODE.wrapping, payload, aad, crypto.key_id(DATA_KEY))
     return crypto.wrap_with_secret(SECRET, payload, aad, CHEAP, crypto.key_id(DATA_KEY))
 
 
@@ -73,6 +78,8 @@ def open_(kind: str, envelope: bytes, aad: bytes) -> bytes:
         return crypto.unseal(ORG.private_key, envelope, aad)
     if kind == "sealed-x25519":
         return crypto.unseal(LEGACY_ORG.private_key, envelope, aad)
+    if kind == "code-wrapped":
+        return crypto.unwrap_with_code_key(CODE.wrapping, envelope, aad)
     return crypto.unwrap_with_secret(SECRET, envelope, aad)
 
 
@@ -510,3 +517,36 @@ def test_a_recovery_phrase_with_one_character_wrong_does_not_open():
     wrong = ("B" if phrase[0] != "B" else "C") + phrase[1:]
     with pytest.raises(crypto.CannotOpen):
         crypto.unwrap_with_secret(crypto.normalise_recovery_phrase(wrong), envelope, b"recovery")
+
+
+# --- one derivation of a return code, two keys ----------------------------------------------
+
+
+def test_one_derivation_gives_a_lookup_value_and_a_wrapping_key_that_tell_nothing_of_each_other():
+    keys = crypto.code_keys(SECRET, PEPPER, CHEAP)
+    assert keys == crypto.code_keys(SECRET, PEPPER, CHEAP), "found again the next time"
+    older = crypto.lookup_hash(SECRET, PEPPER, CHEAP)  # what records were found by before
+    assert len({keys.lookup, keys.wrapping, older}) == 3
+    other = crypto.code_keys(OTHER_SECRET, PEPPER, CHEAP)
+    assert other.lookup != keys.lookup
+    assert other.wrapping != keys.wrapping
+    assert crypto.code_keys(SECRET, OTHER_PEPPER, CHEAP).lookup != keys.lookup
+    assert all(len(key) == crypto.KEY_SIZE for key in (keys.lookup, keys.wrapping))
+
+
+def test_the_wrapping_key_of_one_code_does_not_open_another_codes_envelope():
+    envelope = crypto.wrap_with_code_key(
+        CODE.wrapping, DATA_KEY, b"client", crypto.key_id(DATA_KEY)
+    )
+    assert crypto.is_code_wrapped(envelope)
+    assert crypto.read_header(envelope) == (crypto.KIND_CODE_WRAPPED, crypto.key_id(DATA_KEY))
+    assert crypto.unwrap_with_code_key(CODE.wrapping, envelope, b"client") == DATA_KEY
+    other = crypto.code_keys(OTHER_SECRET, bytes(range(32)), CHEAP)
+    older_lookup = crypto.lookup_hash(SECRET, bytes(range(32)), CHEAP)
+    for key in (other.wrapping, CODE.lookup, older_lookup):
+        with pytest.raises(crypto.CannotOpen):
+            crypto.unwrap_with_code_key(key, envelope, b"client")
+    with pytest.raises(crypto.CannotOpen):
+        crypto.unwrap_with_code_key(CODE.wrapping, envelope, b"another client")
+    older = crypto.wrap_with_secret(SECRET, DATA_KEY, b"client", CHEAP, crypto.key_id(DATA_KEY))
+    assert not crypto.is_code_wrapped(older)

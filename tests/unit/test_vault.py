@@ -63,7 +63,7 @@ def read(env, client_id, key=None, *, code=None, org_key=None):
     with env.fresh() as db:
         client = db.get(Client, client_id)
         if code is not None:
-            key = vault.unlock_with_code(client, code)
+            key = vault.unlock_with_code(client, code, env.keys)
         if org_key is not None:
             key = vault.unlock_with_org_key(client, org_key)
         return vault.read_sections(db, client, key)
@@ -89,7 +89,7 @@ def test_the_return_code_finds_the_client_and_opens_their_answers(vaulted):
         found = vault.find_client(db, typed, vaulted.keys)
         assert found is not None
         assert found.id == client.id
-        assert vault.unlock_with_code(found, typed) == data_key
+        assert vault.unlock_with_code(found, typed, vaulted.keys) == data_key
 
     sections = read(vaulted, client.id, code=digits)
     assert {key: section.fields for key, section in sections.items()} == {
@@ -122,7 +122,7 @@ def test_a_wrong_return_code_finds_nobody_and_opens_nothing(vaulted):
             assert vault.find_client(db, wrong, vaulted.keys) is None
         stored = db.get(Client, client.id)
         with pytest.raises(crypto.CannotOpen):
-            vault.unlock_with_code(stored, "4827193055612205")
+            vault.unlock_with_code(stored, "4827193055612205", vaulted.keys)
         with pytest.raises(crypto.CannotOpen):
             vault.unlock_with_org_key(stored, crypto.generate_org_keypair().private_key)
         assert vault.find_client(db, digits, vaulted.keys).id == client.id
@@ -373,3 +373,78 @@ def test_the_client_journey_saves_each_page_under_the_live_form(app, team):
     with database(app).sessions() as db:
         (row,) = db.scalars(select(Answer))
         assert (row.form_id, row.form_version) == (DEFAULT_FORM.id, DEFAULT_FORM.version)
+
+
+# --- one Argon2id derivation per newcomer and per return ------------------------------------
+
+
+@pytest.fixture
+def derivations(monkeypatch):
+    """Counts every Argon2id derivation, the costly step of a newcomer's key set-up."""
+    made = []
+    real = crypto.derive_key
+
+    def counted(secret, salt, params):
+        made.append(params)
+        return real(secret, salt, params)
+
+    monkeypatch.setattr(crypto, "derive_key", counted)
+    return made
+
+
+def test_a_newcomer_and_a_return_each_cost_one_derivation(vaulted, derivations):
+    client, data_key, digits = new_client(vaulted)
+    vaulted.db.commit()
+    assert len(derivations) == 1
+    stored = {client.lookup_hash, client.dek_by_code}
+    older = crypto.lookup_hash(digits, vaulted.keys.pepper, vaulted.keys.lookup)
+    assert older not in stored, "never the value records were found by before"
+    derivations.clear()
+    with vaulted.fresh() as db:
+        opened = vault.open_with_code(db, digits, vaulted.keys)
+        assert opened is not None
+        assert opened == (opened[0], data_key)
+        assert opened[0].id == client.id
+    assert len(derivations) == 1
+
+
+def older_client(env, digits):
+    """A person given their code before one derivation served both: found by the derivation
+    itself, their data key under its own salted derivation."""
+    client, data_key, _ = new_client(env, digits)
+    client.lookup_hash = crypto.lookup_hash(digits, env.keys.pepper, env.keys.lookup)
+    client.dek_by_code = crypto.wrap_with_secret(
+        digits, data_key, vault._dek_by_code_aad(client.id), env.keys.kdf, crypto.key_id(data_key)
+    )
+    env.db.commit()
+    return client, data_key
+
+
+def test_a_person_given_their_code_before_is_found_and_moved_over_at_their_next_visit(
+    vaulted, derivations
+):
+    digits = crypto.normalise_return_code("4827 1930 5561 2204")
+    client, data_key = older_client(vaulted, digits)
+    vault.save_section(vaulted.db, client, data_key, "about_you", ABOUT_YOU)
+    vaulted.db.commit()
+    legacy = client.lookup_hash
+    derivations.clear()
+    with vaulted.fresh() as db:
+        opened = vault.open_with_code(db, digits, vaulted.keys)
+        assert opened is not None
+        assert opened[1] == data_key
+        db.commit()
+    assert len(derivations) == 3, "this once: both lookups, then their own salted derivation"
+    with vaulted.fresh() as db:
+        moved = db.get(Client, client.id)
+        assert moved.lookup_hash != legacy, "the derivation itself is no longer kept"
+        assert crypto.is_code_wrapped(moved.dek_by_code)
+    derivations.clear()
+    assert read(vaulted, client.id, code=digits)["about_you"].fields == ABOUT_YOU
+    with vaulted.fresh() as db:
+        assert vault.open_with_code(db, digits, vaulted.keys)[1] == data_key
+    assert len(derivations) == 2, "one to read the answers above, one to come back"
+    derivations.clear()
+    with vaulted.fresh() as db:
+        assert vault.open_with_code(db, "4827193055612205", vaulted.keys) is None
+    assert len(derivations) == 1, "nobody holds an older code any more: a miss costs one"
