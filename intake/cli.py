@@ -20,11 +20,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import pyotp
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy.orm import Session
@@ -35,6 +34,9 @@ from intake.context import key_settings, staff_crypto
 from intake.db import database, db_session, forget_deleted_pages
 from intake.models import PartnerOrg, Role, StaffUser, utcnow
 from intake.questionnaire import FormLibrary
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -77,6 +79,10 @@ def register(app: Flask) -> None:
 
 
 def alembic_config() -> AlembicConfig:
+    # Alembic (with Mako and Pygments) is loaded only when a command needs it: 11 MiB that
+    # no web worker uses (docs/performance.md, memory).
+    from alembic.config import Config as AlembicConfig
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
     return config
@@ -86,6 +92,8 @@ def upgrade_database(app: Flask) -> int:
     """Bring the schema of the app's database to the newest migration, then publish the
     consent texts that are new in consent_texts/ (how many), and store the words of the forms
     shipped with Groundwork that are new (docs/forms.md)."""
+    from alembic import command
+
     config = alembic_config()
     with database(app).engine.begin() as connection:
         config.attributes["connection"] = connection

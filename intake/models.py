@@ -253,6 +253,9 @@ class Client(Base):
 
     __table_args__ = (
         Index("ix_client_coach_updated", "assigned_coach_id", "updated_at"),
+        # A coach's count, from the index alone; an admin's waiting list in the order sent.
+        Index("ix_client_coach_status_shared", "assigned_coach_id", "status", "shared_at"),
+        Index("ix_client_coach_submitted", "assigned_coach_id", "submitted_at"),
         Index("uq_client_referral_id", "referral_id", unique=True),  # a referral is used once
     )
 

@@ -179,13 +179,14 @@ def assigned_to(staff: StaffUser) -> Select[Client]:
     return _shared().where(Client.assigned_coach_id == staff.id)
 
 
-def waiting_for_a_coach() -> Select[Client]:
+def waiting_for_a_coach(db: Session) -> Select[Client]:
     """Sent and shared, with no coach, or with a coach who has left (deactivated): nobody is
-    stranded when a coach goes."""
-    gone = select(StaffUser.id).where(StaffUser.active.is_(False))
-    return _shared().where(
-        or_(Client.assigned_coach_id.is_(None), Client.assigned_coach_id.in_(gone))
-    )
+    stranded when a coach goes. The coaches who left are read first and named in the query,
+    so both kinds come from `ix_client_coach_submitted` rather than a scan of every client
+    (a sub-select there keeps PostgreSQL from using it: docs/performance.md)."""
+    gone = list(db.scalars(select(StaffUser.id).where(StaffUser.active.is_(False))))
+    without = Client.assigned_coach_id.is_(None)
+    return _shared().where(or_(without, Client.assigned_coach_id.in_(gone)) if gone else without)
 
 
 def with_a_coach() -> Select[Client]:

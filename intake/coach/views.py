@@ -65,7 +65,7 @@ def workspace_home() -> Response | str:
     if member.is_admin:
         waiting = workspace.client_page(
             db,
-            workspace.waiting_for_a_coach(),
+            workspace.waiting_for_a_coach(db),
             org_key(),
             member.id,
             page=_page_arg("waiting_page"),
