@@ -103,7 +103,6 @@ def next_reviews(
     first_agreement = _by_client(
         db, func.min(Agreement.created_at), Agreement.client_id, client_ids
     )
-    first_check_in = _by_client(db, func.min(CheckIn.created_at), CheckIn.client_id, client_ids)
     check_ins: dict[str, list[datetime]] = {}
     for client_id, at in db.execute(
         select(CheckIn.client_id, CheckIn.created_at).where(CheckIn.client_id.in_(client_ids))
@@ -111,11 +110,10 @@ def next_reviews(
         check_ins.setdefault(client_id, []).append(at)
     found = {}
     for client_id in client_ids:
-        last = last_review.get(client_id)
-        began = [at for at in (first_agreement.get(client_id), first_check_in.get(client_id)) if at]
-        found[client_id] = _next(
-            last, min(began) if began else None, check_ins.get(client_id, []), rhythm, now
-        )
+        sessions = check_ins.get(client_id, [])
+        firsts = [at for at in (first_agreement.get(client_id), *sessions) if at is not None]
+        began = min(firsts) if firsts else None  # the first thing agreed or brought
+        found[client_id] = _next(last_review.get(client_id), began, sessions, rhythm, now)
     return found
 
 
