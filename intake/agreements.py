@@ -96,20 +96,25 @@ def versions(db: Session, client_id: str, kind: str) -> list[Agreement]:
     )
 
 
+def _open_text(data_key: bytes, envelope: bytes | None, aad: bytes) -> str | None:
+    """A sealed text, or None when there is none or it would not open."""
+    if envelope is None:
+        return None
+    opened = vault.open_json(data_key, envelope, aad)
+    return opened if isinstance(opened, str) else None
+
+
 def open_agreement(agreement: Agreement, data_key: bytes) -> OpenedAgreement:
     content = vault.open_json(
         data_key,
         agreement.content_ct,
         _content_aad(agreement.client_id, agreement.kind, agreement.version),
     )
-    note = None
-    if agreement.client_note_ct is not None:
-        opened = vault.open_json(
-            data_key,
-            agreement.client_note_ct,
-            _note_aad(agreement.client_id, agreement.kind, agreement.version),
-        )
-        note = opened if isinstance(opened, str) else None
+    note = _open_text(
+        data_key,
+        agreement.client_note_ct,
+        _note_aad(agreement.client_id, agreement.kind, agreement.version),
+    )
     return OpenedAgreement(agreement, content if isinstance(content, dict) else None, note)
 
 
@@ -338,12 +343,9 @@ def signatures(db: Session, client_id: str, data_key: bytes) -> dict[int, list[S
     found: dict[int, list[Signature]] = {}
     for event in consent.signatures(db, client_id):
         assert event.agreement_id is not None
-        name = None
-        if event.signed_name_ct is not None:
-            opened = vault.open_json(
-                data_key, event.signed_name_ct, _signed_name_aad(client_id, event.agreement_id)
-            )
-            name = opened if isinstance(opened, str) else None
+        name = _open_text(
+            data_key, event.signed_name_ct, _signed_name_aad(client_id, event.agreement_id)
+        )
         found.setdefault(event.agreement_id, []).append(
             Signature(
                 event.agreement_id,
@@ -355,17 +357,6 @@ def signatures(db: Session, client_id: str, data_key: bytes) -> dict[int, list[S
             )
         )
     return found
-
-
-def waiting_for_signature(
-    agreement: Agreement, signed: Mapping[int, list[Signature]]
-) -> tuple[bool, bool]:
-    """Whether this version still waits for (the person's, the coach's) signature."""
-    done = signed.get(agreement.id, [])
-    return (
-        not any(not s.by_coach for s in done) and agreement.client_response is None,
-        not any(s.by_coach for s in done),
-    )
 
 
 def check_ins_since(db: Session, client_id: str, since: datetime) -> int:
@@ -460,22 +451,16 @@ def open_check_in(check_in: CheckIn, data_key: bytes) -> OpenedCheckIn:
         check_in.content_ct,
         _check_in_aad(check_in.client_id, check_in.created_at, "brought"),
     )
-    agreed = None
-    if check_in.agreed_ct is not None:
-        opened = vault.open_json(
-            data_key,
-            check_in.agreed_ct,
-            _check_in_aad(check_in.client_id, check_in.created_at, "agreed"),
-        )
-        agreed = opened if isinstance(opened, str) else None
-    note = None
-    if check_in.client_note_ct is not None:
-        opened = vault.open_json(
-            data_key,
-            check_in.client_note_ct,
-            _check_in_aad(check_in.client_id, check_in.created_at, "note"),
-        )
-        note = opened if isinstance(opened, str) else None
+    agreed = _open_text(
+        data_key,
+        check_in.agreed_ct,
+        _check_in_aad(check_in.client_id, check_in.created_at, "agreed"),
+    )
+    note = _open_text(
+        data_key,
+        check_in.client_note_ct,
+        _check_in_aad(check_in.client_id, check_in.created_at, "note"),
+    )
     return OpenedCheckIn(check_in, brought if isinstance(brought, dict) else None, agreed, note)
 
 
@@ -515,10 +500,9 @@ def strengths_added(db: Session, client_id: str, data_key: bytes) -> list[Opened
     for strength in db.scalars(
         select(Strength).where(Strength.client_id == client_id).order_by(Strength.id)
     ):
-        opened = vault.open_json(data_key, strength.text_ct, _strength_aad(client_id))
         found.append(
             OpenedStrength(
-                opened if isinstance(opened, str) else None,
+                _open_text(data_key, strength.text_ct, _strength_aad(client_id)),
                 strength.added_by_id is not None,
                 strength.created_at,
             )

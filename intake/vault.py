@@ -156,12 +156,22 @@ def _older_codes_remain(db: Session) -> bool:
 _NO_OLDER_CODES: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
 
 
-def find_client(db: Session, code_digits: str, keys: KeySettings) -> Client | None:
-    """The client whose return code this is, if any (erased clients are never found)."""
-    found = _found(db, crypto.code_keys(code_digits, keys.pepper, keys.lookup).lookup)
+def _by_code(
+    db: Session, code_digits: str, keys: KeySettings
+) -> tuple[Client | None, crypto.CodeKeys]:
+    """Who this code belongs to (by the older lookup value too, while anyone holds such a
+    code), and the code's keys: one derivation, two for an older code or a miss while those
+    remain."""
+    code = crypto.code_keys(code_digits, keys.pepper, keys.lookup)
+    found = _found(db, code.lookup)
     if found is None and _older_codes_remain(db):
         found = _found(db, crypto.lookup_hash(code_digits, keys.pepper, keys.lookup))
-    return found
+    return found, code
+
+
+def find_client(db: Session, code_digits: str, keys: KeySettings) -> Client | None:
+    """The client whose return code this is, if any (erased clients are never found)."""
+    return _by_code(db, code_digits, keys)[0]
 
 
 def open_with_code(db: Session, code_digits: str, keys: KeySettings) -> tuple[Client, bytes] | None:
@@ -171,26 +181,18 @@ def open_with_code(db: Session, code_digits: str, keys: KeySettings) -> tuple[Cl
     found by the older lookup value and opened by their own salted derivation (three, this
     once), then moved over, lookup value and envelope together, so their next visit costs
     one. The caller commits."""
-    code = crypto.code_keys(code_digits, keys.pepper, keys.lookup)
-    client = _found(db, code.lookup)
-    if client is not None:
-        try:
-            return client, unlock_with_code(client, code_digits, keys, code)
-        except crypto.CannotOpen:
-            return None
-    if not _older_codes_remain(db):
-        return None
-    client = _found(db, crypto.lookup_hash(code_digits, keys.pepper, keys.lookup))
+    client, code = _by_code(db, code_digits, keys)
     if client is None:
         return None
     try:
         data_key = unlock_with_code(client, code_digits, keys, code)
     except crypto.CannotOpen:
         return None
-    client.lookup_hash = code.lookup
-    client.dek_by_code = crypto.wrap_with_code_key(
-        code.wrapping, data_key, _dek_by_code_aad(client.id), crypto.key_id(data_key)
-    )
+    if client.lookup_hash != code.lookup:
+        client.lookup_hash = code.lookup
+        client.dek_by_code = crypto.wrap_with_code_key(
+            code.wrapping, data_key, _dek_by_code_aad(client.id), crypto.key_id(data_key)
+        )
     return client, data_key
 
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake import agreements, consent, referrals, reviews, workspace
+from intake import agreements, consent, referrals, reviews, rhythm, workspace
 from intake.models import (
     AgreementKind,
     Client,
@@ -20,7 +20,7 @@ from intake.models import (
     StaffUser,
     utcnow,
 )
-from intake.questionnaire import FormLibrary, Part, Wording
+from intake.questionnaire import Form, FormLibrary, Part, Wording
 from intake.review import (
     ReviewedSection,
     answer_text,
@@ -28,7 +28,7 @@ from intake.review import (
     review_sections,
     strengths_in,
 )
-from intake.reviews import NextReview, OpenedReview, Rhythm
+from intake.reviews import OpenedReview, Rhythm
 
 
 @dataclass(frozen=True)
@@ -63,10 +63,6 @@ class VersionView:
     coaches: list[SignedBy]
     review_at: datetime | None  # when the review that asked for this version was sent
 
-    @property
-    def waiting_for_them(self) -> bool:
-        return self.theirs is None and self.opened.record.client_response is None
-
 
 @dataclass(frozen=True)
 class RecordView:
@@ -88,7 +84,7 @@ class RecordView:
     relationship_outdated: bool  # the PROMISES answers changed after the coach accepted them
     plan: agreements.OpenedAgreement | None
     versions: dict[str, list[VersionView]]  # by kind, newest first
-    next_review: NextReview
+    waiting: rhythm.Waiting  # what their coaching waits for: a review, a signature
     reviews: list[OpenedReview]  # newest first
     open_for_change: dict[str, OpenedReview]  # kinds a review asked to change
     strengths: list[str]  # their own answers about their strengths, in words
@@ -112,7 +108,7 @@ def record_view(
     org_key: bytes,
     previous_look: datetime | None,
     forms: FormLibrary,
-    rhythm: Rhythm,
+    review_rhythm: Rhythm,
 ) -> RecordView:
     opened = workspace.open_record(db, client, org_key, previous_look)
     fields = {key: (s.fields or {}) for key, s in opened.sections.items()}
@@ -148,7 +144,7 @@ def record_view(
     data_key = opened.data_key
     if data_key is not None:
         opened_reviews = [reviews.open_review(r, data_key) for r in reviews.reviews(db, client.id)]
-        versions = _versions(db, client, data_key, forms, opened_reviews)
+        versions = _versions(db, client, data_key, form, opened_reviews)
         if versions[AgreementKind.RELATIONSHIP]:
             relationship = versions[AgreementKind.RELATIONSHIP][0].opened
             outdated = any(
@@ -182,7 +178,7 @@ def record_view(
         relationship_outdated=outdated,
         plan=plan,
         versions=versions,
-        next_review=reviews.next_review(db, client.id, rhythm, utcnow()),
+        waiting=rhythm.waiting_for(db, [client.id], review_rhythm, utcnow())[client.id],
         reviews=opened_reviews,
         open_for_change=reviews.open_for_change(db, opened_reviews),
         strengths=strengths_in(form, fields),
@@ -195,14 +191,13 @@ def _versions(
     db: Session,
     client: Client,
     data_key: bytes,
-    forms: FormLibrary,
+    form: Form,
     opened_reviews: list[OpenedReview],
 ) -> dict[str, list[VersionView]]:
     """Every version of the relationship agreement and of the plan, newest first, opened,
     with their signatures."""
     signed = agreements.signatures(db, client.id, data_key)
     review_dates = {r.record.id: r.record.created_at for r in opened_reviews}
-    form = forms.form(db, client.form_id, client.form_version)
     names = {
         row.id: row.display_name for row in db.execute(select(StaffUser.id, StaffUser.display_name))
     }

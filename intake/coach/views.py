@@ -124,7 +124,6 @@ def client_record(client_id: str) -> str:
     return render_template(
         "coach/client.html",
         view=record_view(db, client, org_key(), previous, form_library(), review_rhythm()),
-        waiting=rhythm.waiting_for(db, [client.id], review_rhythm(), utcnow())[client.id],
         printing=False,
         their_coach=client.assigned_coach_id == member.id,  # only they sign agreements
         coaches=workspace.coaches(db) if member.is_admin else [],
