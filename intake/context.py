@@ -10,6 +10,8 @@ from typing import Any
 from flask import Flask, current_app
 
 from intake import crypto, passwords
+from intake.code_copies import CodeCopies
+from intake.db import database
 from intake.questionnaire import FormLibrary
 from intake.reviews import Rhythm
 from intake.staff import SignInPolicy, StaffCrypto
@@ -18,6 +20,7 @@ from intake.vault import KeySettings
 
 _EXTENSION = "groundwork.context"
 _TRIES = "groundwork.tries"
+_CODE_COPIES = "groundwork.code_copies"
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,16 @@ def staff_crypto() -> StaffCrypto:
 
 def sign_in_policy() -> SignInPolicy:
     return _settings().policy
+
+
+def code_copies() -> CodeCopies:
+    """This process's queue of newcomers' return-code copies (made on first use)."""
+    copies = current_app.extensions.get(_CODE_COPIES)
+    if copies is None:
+        copies = current_app.extensions.setdefault(
+            _CODE_COPIES, CodeCopies(database().sessions, key_settings())
+        )
+    return copies  # type: ignore[no-any-return]
 
 
 def form_library() -> FormLibrary:

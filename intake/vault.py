@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from intake import crypto
 from intake.form_definition import Form
@@ -110,17 +111,23 @@ def create_client(
     """A new client whose data key opens with `code_digits` and with the organisation key,
     following `form` (None: the first version of Groundwork's own). One Argon2id derivation
     of the code gives both the lookup value and the key their data key is wrapped under."""
+    client, data_key = create_client_awaiting_code(db, organisation, locale, form)
+    give_code(db, client, data_key, crypto.code_keys(code_digits, keys.pepper, keys.lookup))
+    return client, data_key
+
+
+def create_client_awaiting_code(
+    db: Session, organisation: Organisation, locale: str = "en", form: Form | None = None
+) -> tuple[Client, bytes]:
+    """A new client whose data key opens, for now, only with the organisation key: their
+    return code's copy is made afterwards, off the path to their first page (`code_copies`),
+    with `give_code`. Until then their code finds nobody."""
     client_id = secrets.token_hex(16)
     data_key = crypto.new_data_key()
-    code = crypto.code_keys(code_digits, keys.pepper, keys.lookup)
     client = Client(
         id=client_id,
-        lookup_hash=code.lookup,
         locale=locale,
         status=ClientStatus.DRAFT,
-        dek_by_code=crypto.wrap_with_code_key(
-            code.wrapping, data_key, _dek_by_code_aad(client_id), crypto.key_id(data_key)
-        ),
         dek_by_org=crypto.seal(organisation.public_key, data_key, _dek_by_org_aad(client_id)),
         form_id=form.id if form else None,
         form_version=form.version if form else None,
@@ -128,6 +135,39 @@ def create_client(
     db.add(client)
     db.flush()
     return client, data_key
+
+
+def awaits_code(client: Client) -> bool:
+    """Whether this client's return code does not open their record yet."""
+    return client.lookup_hash is None and client.status != ClientStatus.ERASED
+
+
+def give_code(db: Session, client: Client | str, data_key: bytes, code: crypto.CodeKeys) -> bool:
+    """Let the code whose keys are `code` find and open this client (their lookup value and
+    their data key wrapped under the code's key). Written only while the client has no code
+    and has not erased everything, so making it twice, or after an erasure, changes nothing.
+    True when it was written here. The caller commits."""
+    client_id = client if isinstance(client, str) else client.id
+    lookup_value = code.lookup
+    wrapped = crypto.wrap_with_code_key(
+        code.wrapping, data_key, _dek_by_code_aad(client_id), crypto.key_id(data_key)
+    )
+    written = db.execute(
+        update(Client)
+        .where(
+            Client.id == client_id,
+            Client.lookup_hash.is_(None),
+            Client.status != ClientStatus.ERASED,
+        )
+        .values(lookup_hash=lookup_value, dek_by_code=wrapped)
+        .execution_options(synchronize_session=False)
+    )
+    if written.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    if isinstance(client, Client):  # what was just written, without writing it again
+        set_committed_value(client, "lookup_hash", lookup_value)
+        set_committed_value(client, "dek_by_code", wrapped)
+    return True
 
 
 def _found(db: Session, lookup: bytes) -> Client | None:
@@ -157,12 +197,12 @@ _NO_OLDER_CODES: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionar
 
 
 def _by_code(
-    db: Session, code_digits: str, keys: KeySettings
+    db: Session, code_digits: str, keys: KeySettings, code: crypto.CodeKeys | None = None
 ) -> tuple[Client | None, crypto.CodeKeys]:
     """Who this code belongs to (by the older lookup value too, while anyone holds such a
-    code), and the code's keys: one derivation, two for an older code or a miss while those
-    remain."""
-    code = crypto.code_keys(code_digits, keys.pepper, keys.lookup)
+    code), and the code's keys: one derivation (none when `code` is given), two for an older
+    code or a miss while those remain."""
+    code = code or crypto.code_keys(code_digits, keys.pepper, keys.lookup)
     found = _found(db, code.lookup)
     if found is None and _older_codes_remain(db):
         found = _found(db, crypto.lookup_hash(code_digits, keys.pepper, keys.lookup))
@@ -174,14 +214,16 @@ def find_client(db: Session, code_digits: str, keys: KeySettings) -> Client | No
     return _by_code(db, code_digits, keys)[0]
 
 
-def open_with_code(db: Session, code_digits: str, keys: KeySettings) -> tuple[Client, bytes] | None:
+def open_with_code(
+    db: Session, code_digits: str, keys: KeySettings, code: crypto.CodeKeys | None = None
+) -> tuple[Client, bytes] | None:
     """The client whose return code this is, and their data key; None when it opens nothing.
 
-    One Argon2id derivation. A person given their code before one derivation served both is
-    found by the older lookup value and opened by their own salted derivation (three, this
-    once), then moved over, lookup value and envelope together, so their next visit costs
-    one. The caller commits."""
-    client, code = _by_code(db, code_digits, keys)
+    One Argon2id derivation (none when the caller has made it: `code`). A person given their
+    code before one derivation served both is found by the older lookup value and opened by
+    their own salted derivation (three, this once), then moved over, lookup value and envelope
+    together, so their next visit costs one. The caller commits."""
+    client, code = _by_code(db, code_digits, keys, code)
     if client is None:
         return None
     try:

@@ -146,8 +146,12 @@ def app(settings: dict[str, object], instance_path: Path) -> Iterator[Flask]:
         f'SECRET_KEY = "{settings["SECRET_KEY"]}"\nLOOKUP_PEPPER = "{settings["LOOKUP_PEPPER"]}"\n'
     )
     yield application
+    from intake.code_copies import CodeCopies
     from intake.db import database
 
+    copies = application.extensions.get("groundwork.code_copies")
+    if isinstance(copies, CodeCopies):  # no return code's copy left half-made by a test
+        copies.settle(timeout=60)
     database(application).engine.dispose()
 
 

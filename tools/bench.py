@@ -329,6 +329,11 @@ def real_client(instance: serve.Instance, url: str, coach_id: int) -> str:
         with app.app_context():
             db = db_session()
             client = vault.find_client(db, journey.code, key_settings())
+            for _ in range(60):  # the code's copy is made just after the code is given
+                if client is not None:
+                    break
+                time.sleep(0.5)
+                client = vault.find_client(db, journey.code, key_settings())
             assert client is not None
             db.execute(
                 update(Client).where(Client.id == client.id).values(assigned_coach_id=coach_id)
@@ -363,9 +368,10 @@ def page_size(url: str, cookie: str) -> int:
 # --- a crowd arriving ---------------------------------------------------------------------
 
 
-def crowd_arrives(url: str, people: int) -> Measured:
+def crowd_arrives(url: str, people: int) -> tuple[Measured, float]:
     """`people` newcomers start at once, each on their own connection: the seconds each took
-    from the first page to seeing page 1 (start → welcome → agree → their code → page 1)."""
+    from the first page to seeing page 1 (start → welcome → agree → their code → page 1), and
+    when they began (`time.perf_counter()`)."""
     times: list[float] = []
     failures = [0]
     lock = threading.Lock()
@@ -392,7 +398,31 @@ def crowd_arrives(url: str, people: int) -> Measured:
     began = time.perf_counter()
     for thread in threads:
         thread.join()
-    return Measured(people, time.perf_counter() - began, times, failures[0])
+    return Measured(people, time.perf_counter() - began, times, failures[0]), began
+
+
+def every_code_works(instance: serve.Instance, since: float, limit: float = 120.0) -> float:
+    """Seconds from `since` until every newcomer's return code opens their record: the copies
+    are made off the path to page 1 (`intake/code_copies.py`), so this is later than page 1."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(instance.database_url)
+    try:
+        with engine.connect() as connection:
+            while time.perf_counter() - since < limit:
+                waiting = connection.execute(
+                    text(
+                        "SELECT count(*) FROM client "
+                        "WHERE lookup_hash IS NULL AND status != 'erased'"
+                    )
+                ).scalar_one()
+                connection.rollback()
+                if waiting == 0:
+                    break
+                time.sleep(0.02)
+    finally:
+        engine.dispose()
+    return time.perf_counter() - since
 
 
 def key_setup_ms(instance: serve.Instance, tries: int = 5) -> tuple[float, str]:
@@ -629,7 +659,8 @@ def main(argv: list[str] | None = None) -> int:
             size = page_size(server.url, people[0][0])
             record_id = real_client(instance, server.url, coach_id)
             setup_ms, setup_cost = key_setup_ms(instance)
-            arrived = crowd_arrives(server.url, CROWD)
+            arrived, crowd_began = crowd_arrives(server.url, CROWD)
+            codes_work = every_code_works(instance, crowd_began)
             rows.append(
                 Row(
                     f"a crowd: {CROWD} newcomers at once",
@@ -639,7 +670,8 @@ def main(argv: list[str] | None = None) -> int:
                     arrived.errors == 0
                     and arrived.percentile(0.95) <= CROWD_P95_MS
                     and arrived.percentile(0.99) <= CROWD_P99_MS,
-                    f"each from the first page to page 1; one newcomer's key set-up alone: "
+                    f"each from the first page to page 1; every code opened "
+                    f"{codes_work:.2f} s after they began; one newcomer's key set-up alone: "
                     f"{setup_ms:.0f} ms (one Argon2id, {setup_cost})",
                 )
             )

@@ -47,11 +47,12 @@ from intake.client.visit import (
     current_visit,
     is_visit_only,
     keep_visit_answers,
+    make_code_copy,
     return_code_of_visit,
     visit_form,
 )
 from intake.consent_texts import text_for
-from intake.context import key_settings, review_rhythm
+from intake.context import code_copies, key_settings, review_rhythm
 from intake.db import db_session
 from intake.models import (
     AgreementKind,
@@ -157,8 +158,8 @@ def _keep_answers(
     held = VisitAnswers().read_all() if is_visit_only() else {}
     code_digits = crypto.normalise_return_code(crypto.generate_return_code())
     assert code_digits is not None
-    client, data_key = vault.create_client(
-        db, org, code_digits, key_settings(), locale=i18n.select_locale(), form=visit_form()
+    client, data_key = vault.create_client_awaiting_code(
+        db, org, locale=i18n.select_locale(), form=visit_form()
     )
     choices = {
         consent.Purpose.STORE_ANSWERS: YES,
@@ -177,6 +178,7 @@ def _keep_answers(
     keep_visit_answers(visit, held)
     db.commit()
     begin_visit(client, data_key, code_digits, newcomer=True)
+    make_code_copy(client, data_key, code_digits)
     receipts.note(decisions)
     return redirect(url_for("client.your_code"))
 
@@ -442,10 +444,21 @@ def who_looked() -> str:
 # --- coming back --------------------------------------------------------------------------
 
 
+SETTLE_SECONDS = 10.0  # the longest a code just given waits for its copy when it comes back
+
+
 def _open_with_code(digits: str) -> tuple[Client, bytes] | None:
     """The client this code belongs to, and their data key; None when it opens nothing. A
-    person given their code before one derivation served both is moved over (kept here)."""
-    opened = vault.open_with_code(db_session(), digits, key_settings())
+    person given their code before one derivation served both is moved over (kept here).
+
+    A code given moments ago may still be waiting for its copy in this process's queue
+    (`code_copies`): when it finds nobody, the queue is waited for and the code tried again,
+    with the same derivation."""
+    keys = key_settings()
+    code = crypto.code_keys(digits, keys.pepper, keys.lookup)
+    opened = vault.open_with_code(db_session(), digits, keys, code)
+    if opened is None and code_copies().settle(timeout=SETTLE_SECONDS):
+        opened = vault.open_with_code(db_session(), digits, keys, code)
     if opened is not None:
         db_session().commit()
     return opened

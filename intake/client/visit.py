@@ -17,6 +17,7 @@ need a kept record (sending, the person's choices, their agreement) use `client_
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import wraps
@@ -25,7 +26,8 @@ from typing import Any, Protocol
 from flask import g, redirect, request, url_for
 
 from intake import consent, i18n, vault
-from intake.context import form_library
+from intake.code_copies import ASK_AGAIN_AFTER, gone, this_process
+from intake.context import code_copies, form_library
 from intake.db import db_session
 from intake.models import Client, ClientStatus, Referral, utcnow
 from intake.questionnaire import Form, Section
@@ -35,6 +37,7 @@ from intake.vault import AnswerValue, OpenedSection
 DATA_KEY = "data_key"
 RETURN_CODE = "return_code"
 NEWCOMER = "newcomer"  # this visit began by getting a new return code
+CODE_COPY_ASKED = "code_copy_asked"  # when this visit last asked for its code's copy (epoch s)
 VISIT_ONLY = "visit_only"  # this visitor keeps nothing beyond the visit
 VISIT_ANSWERS = "visit_answers"  # their answers for this visit only (a session secret)
 CONSENT_CHECKED = "consent_checked"  # this visit has no decision waiting to be made again
@@ -212,6 +215,31 @@ def begin_visit(client: Client, data_key: bytes, code_digits: str, *, newcomer: 
         session[NEWCOMER] = True
 
 
+def make_code_copy(client: Client, data_key: bytes, code_digits: str) -> None:
+    """Have the copy of this newcomer's data key under their code made, off this request."""
+    current_session()[CODE_COPY_ASKED] = [time.time(), this_process()]
+    code_copies().make(client.id, code_digits, data_key)
+
+
+def _code_copy_still_missing(visit: Visit) -> None:
+    """A later page of a visit whose code's copy was never made (the worker that had it
+    queued stopped first): ask again, from what the visit holds."""
+    if not vault.awaits_code(visit.client) or code_copies().making(visit.client.id):
+        return
+    asked = current_session().get(CODE_COPY_ASKED)
+    if isinstance(asked, list) and len(asked) == 2:
+        when, where = asked
+        if (
+            where != this_process()
+            and not gone(str(where))
+            and time.time() - when < ASK_AGAIN_AFTER
+        ):
+            return  # another process has it queued
+    code_digits = return_code_of_visit()
+    if code_digits is not None:
+        make_code_copy(visit.client, visit.data_key, code_digits)
+
+
 def keep_visit_answers(visit: Visit, held: dict[str, OpenedSection]) -> None:
     """Someone who kept nothing changed their mind: store what they wrote in this visit."""
     kept = KeptAnswers(visit)
@@ -259,6 +287,7 @@ def client_required(view: Callable[..., Any]) -> Callable[..., Any]:
             return _no_visit()
         g.visit = visit
         g.answers = KeptAnswers(visit)
+        _code_copy_still_missing(visit)
         if request.endpoint not in ALWAYS_OPEN and _decision_waiting(visit):
             return redirect(url_for("client.decide_again"))
         return view(*args, **kwargs)

@@ -17,6 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from intake.context import code_copies
 from intake.questionnaire import DEFAULT_FORM, Kind, Section
 from intake.vault import AnswerValue
 from tools.journey import answers_for
@@ -165,12 +166,18 @@ class Phone:
         assert response.headers["Location"] == then
         return code
 
-    def begin(self, share: str | None = "yes") -> str:
-        """A new client who agreed to keep answers; returns their return code."""
+    def begin(self, share: str | None = "yes", *, code_works: bool = True) -> str:
+        """A new client who agreed to keep answers; returns their return code. With
+        `code_works`, once the copy that lets the code open their record has been made (off
+        the path to page 1: `intake/code_copies.py`), so the database can be read by it."""
         self.start()
         response = self.agree("yes", share)
         assert response.headers["Location"] == "/your-code", "the code comes after the yes"
-        return self.take_code()
+        code = self.take_code()
+        if code_works:
+            with self.app.app_context():
+                code_copies().settle(timeout=60)
+        return code
 
     def save_page(
         self,
