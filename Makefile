@@ -48,6 +48,7 @@ compile-translations: $(VENV)/.installed
 
 # Extract every string again and update each locale's catalog (new strings arrive empty).
 translations: $(VENV)/.installed
+	$(PY) -m tools.languages
 	$(VENV)/bin/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -k N_ --add-comments=Translators: \
 		--no-wrap --sort-by-file --project=Groundwork --copyright-holder=Groundwork \
 		-o translations/messages.pot .

@@ -1,12 +1,16 @@
 """Locale selection, text direction and the names of languages in themselves (DESIGN.md §8),
-the last two from Babel's locale data (CLDR) rather than tables kept here.
+the last two from CLDR: for the languages Groundwork ships, as copied into
+`intake/data/languages.json` by `make translations` (`tools/languages.py`; a worker need not
+load each locale's whole CLDR data for two words), for any other from Babel's CLDR.
 
 Order: an explicit choice kept in the session → the browser's Accept-Language → the default.
 """
 
 from __future__ import annotations
 
+import json
 from functools import cache
+from pathlib import Path
 
 from babel import Locale
 from flask import current_app, has_request_context, request, session
@@ -39,9 +43,20 @@ def shipped_locales() -> list[str]:
     return list(current_app.config["SHIPPED_LOCALES"])
 
 
+_LANGUAGES = Path(__file__).resolve().parent / "data" / "languages.json"
+
+
+@cache
+def _copied_from_cldr() -> dict[str, dict[str, str]]:
+    return json.loads(_LANGUAGES.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
 @cache
 def language_name(code: str) -> str:
     """A language's name in itself, as a chooser shows it on its own: "Français", "العربية"."""
+    copied = _copied_from_cldr().get(code)
+    if copied is not None:
+        return copied["name"]
     name = Locale.parse(code).get_display_name(code) or code
     return name[:1].upper() + name[1:]
 
@@ -69,4 +84,7 @@ def choose_locale(code: str) -> bool:
 
 @cache
 def text_direction(locale: str) -> str:
+    copied = _copied_from_cldr().get(locale)
+    if copied is not None:
+        return copied["direction"]
     return "rtl" if Locale.parse(locale).text_direction == "rtl" else "ltr"

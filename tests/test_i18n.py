@@ -3,9 +3,11 @@ language, and the whole journey in Arabic and in Farsi with the code typed in th
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,10 +20,12 @@ from support.journey import Phone, fill, section_at
 
 from intake.consent import Purpose, read_text_files
 from intake.i18n import language_name, text_direction
+from tools import languages
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "translations"
 TEMPLATE = TRANSLATIONS / "messages.pot"
+LANGUAGES_TABLE = ROOT / "intake" / "data" / "languages.json"
 LOCALES = ("ar", "fa", "uk", "fr", "es")
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
 PERSIAN_DIGITS = "۰۱۲۳۴۵۶۷۸۹"
@@ -39,7 +43,7 @@ def template():
 
 
 def test_every_shipped_locale_has_a_name_in_itself(app: Flask) -> None:
-    """Names and directions come from Babel's locale data, as a chooser shows them."""
+    """Names and directions come from CLDR, as a chooser shows them."""
     assert app.config["SHIPPED_LOCALES"] == ["en", *LOCALES]
     named = {code: language_name(code) for code in app.config["SHIPPED_LOCALES"]}
     assert named == {
@@ -55,6 +59,30 @@ def test_every_shipped_locale_has_a_name_in_itself(app: Flask) -> None:
     assert language_name("ps") == "پښتو"
     assert text_direction("ps") == text_direction("ckb") == "rtl"
     assert text_direction("ti") == text_direction("so") == "ltr"
+
+
+def test_the_copied_names_and_directions_are_cldrs_own(app: Flask) -> None:
+    """`intake/data/languages.json` (written by `make translations`) says exactly what Babel's
+    CLDR says, for every shipped locale, and a language it lacks is still named by CLDR."""
+    copied = json.loads(LANGUAGES_TABLE.read_text(encoding="utf-8"))
+    assert set(app.config["SHIPPED_LOCALES"]) <= set(copied), "run `make translations`"
+    assert copied == languages.table(), "run `make translations`"
+    assert language_name("de") == "Deutsch"
+    assert text_direction("he") == "rtl"
+
+
+def test_a_worker_does_not_load_every_languages_cldr_data_to_name_them() -> None:
+    """Naming the shipped languages (the chooser on every page) loads no locale's CLDR data."""
+    script = (
+        "import babel.localedata as data\n"
+        "from intake import i18n\n"
+        "names = [i18n.language_name(c) for c in ('en', 'ar', 'fa', 'uk', 'fr', 'es')]\n"
+        "ways = [i18n.text_direction(c) for c in ('en', 'ar', 'fa', 'uk', 'fr', 'es')]\n"
+        "assert ways[1] == 'rtl', ways\n"
+        "print(sorted(data._cache))\n"
+    )
+    ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert ran.stdout.strip() == "[]", ran.stdout
 
 
 @pytest.mark.parametrize("locale", LOCALES)
