@@ -152,16 +152,6 @@ def _x25519_public(private: X25519PrivateKey) -> bytes:
     )
 
 
-def _hybrid_private(private_key: bytes) -> hpke.MLKEM768X25519PrivateKey:
-    try:
-        return hpke.MLKEM768X25519PrivateKey(
-            MLKEM768PrivateKey.from_seed_bytes(private_key[:MLKEM_SEED_SIZE]),
-            X25519PrivateKey.from_private_bytes(private_key[MLKEM_SEED_SIZE:]),
-        )
-    except ValueError as exc:
-        raise WrongKey("not a hybrid private key") from exc
-
-
 def _hybrid_public(public_key: bytes) -> hpke.MLKEM768X25519PublicKey:
     try:
         return hpke.MLKEM768X25519PublicKey(
@@ -174,12 +164,38 @@ def _hybrid_public(public_key: bytes) -> hpke.MLKEM768X25519PublicKey:
 
 def public_key_of(private_key: bytes) -> bytes:
     """The public half of a raw private key (hybrid, or X25519 alone)."""
+    return read_private_key(private_key).public_key
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class PrivateKey:
+    """A raw private key read once: its public half, and the parsed keys that open envelopes
+    sealed to it. Expanding an ML-KEM-768 seed is most of the cost of opening one envelope, so
+    a page that opens many (a list of names) reads its key once and passes this around. Never
+    kept beyond the request that read it."""
+
+    raw: bytes
+    public_key: bytes
+    hybrid: hpke.MLKEM768X25519PrivateKey | None
+    classic: X25519PrivateKey
+
+
+PrivateKeyLike = bytes | PrivateKey  # a raw private key, or one read once
+
+
+def read_private_key(private_key: PrivateKeyLike) -> PrivateKey:
+    """The key read once (a `PrivateKey` is returned as it is); WrongKey if it is none."""
+    if isinstance(private_key, PrivateKey):
+        return private_key
     try:
         if len(private_key) == HYBRID_PRIVATE_SIZE:
             mlkem = MLKEM768PrivateKey.from_seed_bytes(private_key[:MLKEM_SEED_SIZE])
             classic = X25519PrivateKey.from_private_bytes(private_key[MLKEM_SEED_SIZE:])
-            return mlkem.public_key().public_bytes_raw() + _x25519_public(classic)
-        return _x25519_public(X25519PrivateKey.from_private_bytes(private_key))
+            public = mlkem.public_key().public_bytes_raw() + _x25519_public(classic)
+            hybrid = hpke.MLKEM768X25519PrivateKey(mlkem, classic)
+            return PrivateKey(private_key, public, hybrid, classic)
+        classic = X25519PrivateKey.from_private_bytes(private_key)
+        return PrivateKey(private_key, _x25519_public(classic), None, classic)
     except ValueError as exc:
         raise WrongKey("not a private key") from exc
 
@@ -280,34 +296,36 @@ def seal(public_key: bytes, plaintext: bytes, aad: bytes) -> bytes:
     return header + ephemeral_public + nonce + AESGCM(key).encrypt(nonce, plaintext, header + aad)
 
 
-def unseal(private_key: bytes, envelope: bytes, aad: bytes) -> bytes:
-    """Open an envelope made by `seal` with the matching private key (either version)."""
+def unseal(private_key: PrivateKeyLike, envelope: bytes, aad: bytes) -> bytes:
+    """Open an envelope made by `seal` with the matching private key (either version), raw or
+    read once (`read_private_key`)."""
     kid = _expect(envelope, KIND_SEALED)
-    public_key = public_key_of(private_key)
+    key = read_private_key(private_key)
+    public_key = key.public_key
     if not secrets.compare_digest(kid, public_key_id(public_key)):
         raise WrongKey("this envelope was sealed to another key")
     header, body = envelope[: _HEADER.size], envelope[_HEADER.size :]
     if envelope[0] == SEALED_HYBRID_VERSION:
         if len(body) < HYBRID_ENC_SIZE + 16:
             raise DamagedEnvelope("too short")
-        if len(private_key) != HYBRID_PRIVATE_SIZE:
+        if key.hybrid is None:
             raise WrongKey("this envelope needs a hybrid key")
         try:
-            return _HPKE.decrypt(body, _hybrid_private(private_key), info=_HPKE_INFO + header + aad)
+            return _HPKE.decrypt(body, key.hybrid, info=_HPKE_INFO + header + aad)
         except (InvalidTag, ValueError) as exc:
             raise CannotOpen("the envelope is damaged or the key is wrong") from exc
-    if len(private_key) != X25519_KEY_SIZE:
+    if key.hybrid is not None:
         raise WrongKey("this envelope was sealed with X25519 alone")
     if len(body) < 32 + NONCE_SIZE + 16:
         raise DamagedEnvelope("too short")
     ephemeral_public, nonce, ciphertext = body[:32], body[32 : 32 + NONCE_SIZE], body[44:]
     try:
         ephemeral = X25519PublicKey.from_public_bytes(ephemeral_public)
-        shared = X25519PrivateKey.from_private_bytes(private_key).exchange(ephemeral)
+        shared = key.classic.exchange(ephemeral)
     except ValueError as exc:
         raise DamagedEnvelope("bad ephemeral key") from exc
-    key = _seal_key(shared, ephemeral_public, public_key)
-    return _aead_open(key, nonce, ciphertext, header + aad)
+    opening = _seal_key(shared, ephemeral_public, public_key)
+    return _aead_open(opening, nonce, ciphertext, header + aad)
 
 
 # One Argon2id at a time in a process. OpenSSL runs the lanes of a derivation on its own

@@ -449,7 +449,9 @@ class AccessEvent(Base):
 
     __table_args__ = (
         Index("ix_access_event_chain", "prev_hash", unique=True),  # one chain, never forked
-        Index("ix_access_event_staff_client", "staff_id", "client_id", "at"),
+        # When a staff member last viewed each client: their views only, never the many
+        # "saw your name in a list" entries each look at the workspace adds.
+        Index("ix_access_event_staff_client_action", "staff_id", "client_id", "action", "at"),
     )
 
 

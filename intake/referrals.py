@@ -192,7 +192,9 @@ def withdraw(referral: Referral) -> bool:
     return True
 
 
-def open_sealed(referral: Referral, org_key: bytes) -> tuple[str | None, str | None]:
+def open_sealed(
+    referral: Referral, org_key: crypto.PrivateKeyLike
+) -> tuple[str | None, str | None]:
     """(nickname, note) for a coach who holds the organisation key."""
     opened: list[str | None] = []
     for part, envelope in (("nickname", referral.nickname_ct), ("note", referral.note_ct)):
@@ -212,7 +214,7 @@ def _copy_aad(client_id: str) -> bytes:
     return f"referral-copy\x00{client_id}".encode()
 
 
-def copy_for_client(db: Session, client: Client, org_key: bytes) -> bool:
+def copy_for_client(db: Session, client: Client, org_key: crypto.PrivateKeyLike) -> bool:
     """Give the person a copy of what their referrer wrote (the name used, the note) that
     their own data key opens. Once; True when a copy was made. Callers commit."""
     if client.referral_id is None or client.referral_copy_ct is not None:

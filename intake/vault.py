@@ -252,7 +252,7 @@ def unlock_with_code(
     return crypto.unwrap_with_code_key(code.wrapping, client.dek_by_code, aad)
 
 
-def unlock_with_org_key(client: Client, org_private_key: bytes) -> bytes:
+def unlock_with_org_key(client: Client, org_private_key: crypto.PrivateKeyLike) -> bytes:
     """The client's data key, opened with the organisation private key a coach session holds."""
     if client.dek_by_org is None:
         raise crypto.CannotOpen("this client's keys were erased")

@@ -74,7 +74,9 @@ def find_visible(db: Session, staff: StaffUser, client_id: str) -> Client | None
     return db.scalar(visible_to(staff).where(Client.id == client_id))
 
 
-def _names(db: Session, clients: list[Client], org_key: bytes) -> dict[str, str | None]:
+def _names(
+    db: Session, clients: list[Client], org_key: crypto.PrivateKeyLike
+) -> dict[str, str | None]:
     """Open the "what to call you" answer of each client on the page (one query). Every
     client with such an answer is a key; the value is None when it is empty or would not open."""
     if not clients:
@@ -124,7 +126,7 @@ def _in_order(column: Any, descending: bool) -> Any:
 def client_page(
     db: Session,
     query: Select[Client],
-    org_key: bytes,
+    org_key: crypto.PrivateKeyLike,
     viewer_id: int,
     *,
     page: int = 1,
@@ -223,7 +225,7 @@ CONTACT_SECTION, CONTACT_DETAILS = "contact", "details"
 
 
 def open_record(
-    db: Session, client: Client, org_key: bytes, previous_look: datetime | None
+    db: Session, client: Client, org_key: crypto.PrivateKeyLike, previous_look: datetime | None
 ) -> OpenedRecord:
     try:
         data_key = vault.unlock_with_org_key(client, org_key)

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 from support.team import Team
 
-from intake import workspace
+from intake import audit, workspace
 from intake.db import db_session
 from intake.models import Client, StaffUser
 
@@ -50,4 +50,21 @@ def test_a_coachs_count_and_the_waiting_list_read_through_an_index(
         assert "ix_client_coach_" in listed, listed
         for whole_table in ("Seq Scan", "SCAN client", "SubPlan"):
             assert whole_table not in listed, listed
+        db.rollback()
+
+
+def test_when_a_coach_last_viewed_each_listed_client_reads_their_views_alone(
+    app: Flask, team: Team, database_kind: str
+) -> None:
+    """Every look at the workspace adds a "saw your name in a list" entry per name: "last
+    viewed" must not read those to find the views, or the list slows each time it is opened."""
+    with app.app_context():
+        db = db_session()
+        query = audit.last_looked_query(team.ids["coach"], ["a" * 32, "b" * 32])
+        planned = plan(db, database_kind, query)
+        assert "ix_access_event_staff_client_action" in planned, planned
+        if database_kind == "sqlite":
+            assert "COVERING INDEX" in planned, planned
+        else:
+            assert "Index Only Scan" in planned, planned
         db.rollback()

@@ -8,9 +8,9 @@ through it.
 
 from __future__ import annotations
 
-from flask import abort
+from flask import abort, g
 
-from intake import workspace
+from intake import crypto, workspace
 from intake.db import db_session
 from intake.models import Client
 from intake.roles import admin_only, signed_in_staff, staff_only
@@ -19,12 +19,16 @@ from intake.sessions import ORG_KEY, current_session
 __all__ = ["admin_only", "client_or_404", "org_key", "signed_in_staff", "staff_only"]
 
 
-def org_key() -> bytes:
-    """The organisation private key this coach's session holds (404 when it holds none)."""
-    key = current_session().get_secret(ORG_KEY)
-    if key is None:
-        abort(404)
-    return key
+def org_key() -> crypto.PrivateKey:
+    """The organisation private key this coach's session holds (404 when it holds none),
+    read once for the request however many envelopes its page opens."""
+    read = g.get("org_private_key")
+    if read is None:
+        raw = current_session().get_secret(ORG_KEY)
+        if raw is None:
+            abort(404)
+        read = g.org_private_key = crypto.read_private_key(raw)
+    return read  # type: ignore[no-any-return]
 
 
 def client_or_404(client_id: str) -> Client:

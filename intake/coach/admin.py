@@ -53,7 +53,7 @@ def team() -> str:
             display_name=form.display_name.data or "",
             keys=staff_crypto(),
             days=int(current_app.config["INVITE_DAYS"]),
-            org_private_key=None if role == Role.PARTNER else org_key(),
+            org_private_key=None if role == Role.PARTNER else org_key().raw,
             partner_org=partner_org,
             invited_by=signed_in_staff(),
         )

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake import agreements, consent, referrals, reviews, rhythm, workspace
+from intake import agreements, consent, crypto, referrals, reviews, rhythm, workspace
 from intake.models import (
     AgreementKind,
     Client,
@@ -105,7 +105,7 @@ def _referrer(db: Session, client: Client) -> str | None:
 def record_view(
     db: Session,
     client: Client,
-    org_key: bytes,
+    org_key: crypto.PrivateKeyLike,
     previous_look: datetime | None,
     forms: FormLibrary,
     review_rhythm: Rhythm,

@@ -114,6 +114,31 @@ def test_seal_then_unseal_with_the_org_private_key_gives_back_the_same_bytes(pay
 
 
 @QUICK
+@given(payload=payloads, aad=aads)
+def test_a_private_key_read_once_opens_what_the_raw_key_opens_and_nothing_else(payload, aad):
+    """A page that opens many envelopes reads the organisation key once: it must open
+    exactly what the raw key opens, of either version, and refuse what it refuses."""
+    for pair in (ORG, LEGACY_ORG):
+        read = crypto.read_private_key(pair.private_key)
+        assert read.public_key == pair.public_key
+        assert crypto.read_private_key(read) is read
+        envelope = crypto.seal(pair.public_key, payload, aad)
+        assert crypto.unseal(read, envelope, aad) == crypto.unseal(pair.private_key, envelope, aad)
+        with pytest.raises(crypto.CannotOpen):
+            crypto.unseal(read, envelope, aad + b"moved")
+    other = crypto.read_private_key(OTHER_ORG.private_key)
+    with pytest.raises(crypto.WrongKey):
+        crypto.unseal(other, crypto.seal(ORG.public_key, payload, aad), aad)
+    assert ORG.private_key.hex() not in repr(crypto.read_private_key(ORG.private_key))
+
+
+def test_a_private_key_that_is_none_is_refused_when_read():
+    for raw in (b"", bytes(31), bytes(95), bytes(97)):
+        with pytest.raises(crypto.WrongKey):
+            crypto.read_private_key(raw)
+
+
+@QUICK
 @given(secret=st.text(max_size=40), payload=payloads, aad=aads)
 def test_wrap_then_unwrap_with_the_same_secret_gives_back_the_same_bytes(secret, payload, aad):
     envelope = crypto.wrap_with_secret(secret, payload, aad, CHEAP)
