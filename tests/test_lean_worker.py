@@ -1,6 +1,7 @@
-"""A web worker starts without what only an operator's command or an admin's upload needs:
-Alembic (with Mako and Pygments), pyxform and textstat are loaded when those run, never at
-start, so each worker's memory stays under its budget (docs/performance.md)."""
+"""A web worker starts without what only an operator's command, an admin's upload or a page
+with a QR code needs: Alembic (with Mako and Pygments), pyxform, textstat and segno are loaded
+when those run, never at start, so each worker's memory stays under its budget
+(docs/performance.md)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 from support.app import settings_for
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-NOT_AT_START = ("alembic", "mako", "pygments", "pyxform", "textstat")
+NOT_AT_START = ("alembic", "mako", "pygments", "pyxform", "textstat", "segno")
 
 
 def test_a_worker_starts_without_the_tools_only_commands_and_uploads_need(tmp_path: Path) -> None:

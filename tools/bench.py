@@ -26,9 +26,9 @@ workers spent per request (user + system, read from /proc: steadier than request
 when other work shares the machine); the workspace at 10,000
 is compared with itself at 100 (time per request); peak memory (VmHWM) of every worker. The
 targets are the speed issue's: the crowd's p95 and p99, the client page and save as ratios
-to the baseline, the staff pages as CPU per request, memory per worker. Seeded clients have real envelopes made through `intake.vault`
-(their return-code copy with a cheap Argon2id, which no case opens). docs/performance.md
-records the figures.
+to the baseline, the staff pages as CPU per request, memory per worker. Seeded clients have
+real envelopes made through `intake.vault` (their return-code copy with a cheap Argon2id,
+which no case opens). docs/performance.md records the figures.
 """
 
 from __future__ import annotations
@@ -819,6 +819,8 @@ def _print(
         print(f"{row.case:38} {numbers} {ratio}  {row.target:24} {ok}")
         if row.note:
             print(f"{'':38}   {row.note}")
+        if m and m.errors:  # a wrong status, or a connection that failed (the rest)
+            print(f"{'':38}   statuses: {m.statuses}")
     print()
     for name, values in peaks.items():
         shown = ", ".join(f"{kib / 1024:.0f} MiB" for kib in values)
