@@ -16,7 +16,6 @@ that exits normally finishes its queue before it goes. This module knows nothing
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import socket
@@ -30,17 +29,8 @@ from intake import crypto, vault
 from intake.models import Client
 
 ASK_AGAIN_AFTER = 20.0  # seconds: far longer than a queue of copies takes to drain
-QUEUE_NICENESS = 10  # added to the queue thread's nice value (19 is the lowest priority)
 
 logger = logging.getLogger(__name__)
-
-
-def _yield_to_pages() -> None:
-    """Run the queue's thread (and the threads its derivations start) at a lower priority
-    than the threads serving pages, so that people see their pages first (Linux: a nice
-    value is a thread's own, and threads it starts inherit it)."""
-    with contextlib.suppress(AttributeError, OSError):  # not Linux, or not allowed here
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), QUEUE_NICENESS)
 
 
 def this_process() -> str:
@@ -83,9 +73,7 @@ class CodeCopies:
         with self._lock:
             if self._thread is None or self._pid != os.getpid():
                 # First use in this process; a forked worker's parent thread did not come along.
-                self._thread = ThreadPoolExecutor(
-                    max_workers=1, thread_name_prefix="code-copies", initializer=_yield_to_pages
-                )
+                self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="code-copies")
                 self._making = {}
                 self._pid = os.getpid()
             if client_id in self._making:

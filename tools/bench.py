@@ -406,30 +406,6 @@ def crowd_arrives(url: str, people: int) -> tuple[Measured, float]:
     return Measured(people, time.perf_counter() - began, times, failures[0]), began
 
 
-def every_code_works(instance: serve.Instance, since: float, limit: float = 120.0) -> float:
-    """Seconds from `since` until every newcomer's return code opens their record: the copies
-    are made off the path to page 1 (`intake/code_copies.py`), so this is later than page 1."""
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(instance.database_url)
-    try:
-        with engine.connect() as connection:
-            while time.perf_counter() - since < limit:
-                waiting = connection.execute(
-                    text(
-                        "SELECT count(*) FROM client "
-                        "WHERE lookup_hash IS NULL AND status != 'erased'"
-                    )
-                ).scalar_one()
-                connection.rollback()
-                if waiting == 0:
-                    break
-                time.sleep(0.02)
-    finally:
-        engine.dispose()
-    return time.perf_counter() - since
-
-
 def key_setup_ms(instance: serve.Instance, tries: int = 5) -> tuple[float, str]:
     """What one newcomer's key set-up costs, alone: one Argon2id derivation of their code at
     the production cost, split into their lookup value and wrapping key (milliseconds, the
@@ -665,7 +641,7 @@ def main(argv: list[str] | None = None) -> int:
             record_id = real_client(instance, server.url, coach_id)
             setup_ms, setup_cost = key_setup_ms(instance)
             arrived, crowd_began = crowd_arrives(server.url, CROWD)
-            codes_work = every_code_works(instance, crowd_began)
+            codes_work = serve.every_code_works(instance, crowd_began)
             rows.append(
                 Row(
                     f"a crowd: {CROWD} newcomers at once",
@@ -823,7 +799,7 @@ def _print(
             print(f"{'':38}   statuses: {m.statuses}")
     print()
     for name, values in peaks.items():
-        shown = ", ".join(f"{kib / 1024:.0f} MiB" for kib in values)
+        shown = ", ".join(f"{kib / 1024:.1f} MiB" for kib in values)
         target = f" (target: under {WORKER_MEMORY_MIB} MiB)" if name == "app" else ""
         print(f"peak memory per worker ({name}): {shown}{target}")
     if rotated.peak_kib:

@@ -223,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         for thread in people:
             thread.join()
         elapsed = time.monotonic() - began
+        codes_work = serve.every_code_works(instance, time.perf_counter())
         peaks = {pid: kib for host in hosts for pid, kib in host.peak_memory_kib().items()}
         stored, opened, problems = check_database(instance, tally.journeys)
 
@@ -240,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"journeys started  {tally.started:8d}")
     print(f"sends acknowledged{len(tally.journeys):8d}")
     print(f"sent intakes      {stored:8d}   stored; {opened} opened and hold what was typed")
+    print(f"every code works  {codes_work:8.1f} s after the last person stopped")
     if peaks:
         print(f"peak memory       {', '.join(f'{kib / 1024:.0f} MiB' for kib in peaks.values())}")
     for problem in problems:

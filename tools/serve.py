@@ -408,3 +408,27 @@ class Gunicorn(StartsAndStops):
 def flask_command(*args: str) -> list[str]:
     """The command line of `flask --app intake ARGS` in this venv."""
     return [str(BIN / "flask"), "--app", "intake", *args]
+
+
+def every_code_works(instance: Instance, since: float, limit: float = 120.0) -> float:
+    """Seconds from `since` until every newcomer's return code opens their record: the copies
+    are made off the path to page 1 (`intake/code_copies.py`), so this is later than page 1."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(instance.database_url)
+    try:
+        with engine.connect() as connection:
+            while time.perf_counter() - since < limit:
+                waiting = connection.execute(
+                    text(
+                        "SELECT count(*) FROM client "
+                        "WHERE lookup_hash IS NULL AND status != 'erased'"
+                    )
+                ).scalar_one()
+                connection.rollback()
+                if waiting == 0:
+                    break
+                time.sleep(0.02)
+    finally:
+        engine.dispose()
+    return time.perf_counter() - since
