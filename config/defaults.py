@@ -29,7 +29,7 @@ QUICK_EXIT_URL = "https://www.bbc.co.uk/weather"
 # address a page was opened at is used, and behind a proxy that can be an inside address.
 PUBLIC_URL = None
 # The locales whose catalogs are complete (see translations/STATUS.md for what is reviewed).
-SHIPPED_LOCALES = ["en", "ar", "fa", "uk", "fr", "es"]
+SHIPPED_LOCALES = ["en", "ar", "fa", "uk", "fr", "es", "ps", "ti", "so", "ckb"]
 DEFAULT_LOCALE = "en"
 
 # Sessions (DESIGN.md §6).

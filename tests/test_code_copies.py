@@ -106,18 +106,23 @@ def test_coming_back_at_once_waits_for_the_copy_and_opens(
     laptop = Phone(app)
     laptop.get("/come-back")
 
-    # The copy is released only once the laptop's own derivation has begun, so the code
-    # finds nobody at first and must wait for this process's queue.
+    # The copy is released only when the code has found nobody and the request waits for
+    # this process's queue; then the same code is tried again.
     real_open = vault.open_with_code
+    real_settle = code_copies_module.CodeCopies.settle
     tries = []
 
     def opening(*args: object, **kwargs: object) -> object:
         tries.append(1)
-        derivations.release()
         return real_open(*args, **kwargs)  # type: ignore[arg-type]
+
+    def settling(copies: code_copies_module.CodeCopies, timeout: float) -> bool:
+        derivations.release()
+        return real_settle(copies, timeout)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(vault, "open_with_code", opening)
+        patch.setattr(code_copies_module.CodeCopies, "settle", settling)
         response = laptop.post("/come-back", {"code": code})
     assert response.headers["Location"] == "/your-space"
     assert len(tries) == 2, "found nobody, waited for the queue, found them"

@@ -29,7 +29,7 @@ from support.team import Team
 from intake.questionnaire import DEFAULT_FORM, Kind
 
 FINGERPRINTS = Path(__file__).resolve().parent / "data" / "default_form_pages.json"
-LOCALES = ("en", "ar", "fa", "uk", "fr", "es")
+LOCALES = ("en", "ar", "fa", "uk", "fr", "es", "ps", "ti", "so", "ckb")
 CHANGING = (
     (re.compile(r'name="csrf_token" type="hidden" value="[^"]*"'), 'name="csrf_token"'),
     (re.compile(r'value="[^"]*" name="csrf_token"'), 'name="csrf_token"'),

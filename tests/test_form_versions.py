@@ -287,4 +287,4 @@ def test_the_chooser_offers_the_languages_the_form_is_written_in(
     assert "Ces questions ne sont pas encore écrites" not in french
 
     on_version_1 = re.findall(r'<a href="\?lang=(\w+)"', page_text(early, 1))
-    assert on_version_1 == ["en", "ar", "fa", "uk", "fr", "es"]
+    assert on_version_1 == ["en", "ar", "fa", "uk", "fr", "es", "ps", "ti", "so", "ckb"]

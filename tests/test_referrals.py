@@ -553,14 +553,14 @@ def card_of(made: NewReferral) -> tuple[dict[str, str], str]:
     return attributes, found.group(2)
 
 
-@pytest.mark.parametrize("locale", ["ar", "fa", "uk", "fr", "es", "en"])
+@pytest.mark.parametrize("locale", ["ar", "fa", "uk", "fr", "es", "ps", "ti", "so", "ckb", "en"])
 def test_the_printable_card_is_in_the_persons_language(
     app: Flask, team: Team, locale: str, auth: StaffBrowser
 ) -> None:
     made = refer(auth.sign_in("partner"), locale=locale)
     attributes, card = card_of(made)
     assert attributes["lang"] == locale
-    assert attributes["dir"] == ("rtl" if locale in ("ar", "fa") else "ltr")
+    assert attributes["dir"] == ("rtl" if locale in ("ar", "fa", "ps", "ckb") else "ltr")
     words = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", card)).split())
     for message in CARD_TEXTS:
         shown = translated(app, locale, message)

@@ -334,7 +334,7 @@ ISOLATED_RETURN_CODE = "\u20664827\u00a01930\u00a05561\u00a02204\u2069"
 ISOLATED_REFERRAL_CODE = "\u2066K7QM-3PXT-9WRX\u2069"
 
 
-@pytest.mark.parametrize("locale", ["en", "ar", "fa", "uk", "fr", "es"])
+@pytest.mark.parametrize("locale", ["en", "ar", "fa", "uk", "fr", "es", "ps", "ti", "so", "ckb"])
 def test_every_example_code_in_every_language_is_isolated(
     app: Flask, team: Team, locale: str
 ) -> None:

@@ -41,7 +41,7 @@ CHROMIUM_FLAGS = [
 ]
 AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 
-LOCALES = ("en", "ar", "fa", "uk", "fr", "es")
+LOCALES = ("en", "ar", "fa", "uk", "fr", "es", "ps", "ti", "so", "ckb")
 STAFF_LOCALES = ("en", "ar")
 LANDING_PATH = "/exit-landing"
 LANDING_TEXT = "Weather for today"

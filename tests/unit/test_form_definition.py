@@ -81,7 +81,7 @@ def test_the_shipped_form_matches_the_published_schema() -> None:
 def test_the_shipped_form_is_groundworks_intake_and_agreement_in_six_languages() -> None:
     form = read_form(DEFAULT)
     assert (form.id, form.version) == ("groundwork", 1)
-    assert form.languages == ("en", "ar", "fa", "uk", "fr", "es")
+    assert form.languages == ("en", "ar", "fa", "uk", "fr", "es", "ps", "ti", "so", "ckb")
     assert len(form.sections) == 14
     for section in form.sections:
         for question in section.questions:
