@@ -5,6 +5,7 @@ from __future__ import annotations
 from intake import consent, i18n
 from intake.db import db_session
 from intake.models import ConsentText
+from intake.translation_reviews import SOURCE_LOCALE
 
 
 def text_for(purpose: str) -> ConsentText:
@@ -12,6 +13,14 @@ def text_for(purpose: str) -> ConsentText:
     `flask db upgrade` and `flask consent load`, never by a page reading them: a missing text
     is a deployment mistake and fails loudly (LookupError)."""
     return consent.current_text(db_session(), purpose, i18n.select_locale())
+
+
+def english_beside(purpose: str) -> ConsentText | None:
+    """The reviewed English words of a purpose, to show beside a draft translation of them;
+    None when the page's language is English or has been reviewed."""
+    if not i18n.is_draft(i18n.select_locale()):
+        return None
+    return consent.current_text(db_session(), purpose, SOURCE_LOCALE)
 
 
 def question_of(text: ConsentText) -> str:

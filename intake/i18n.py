@@ -13,13 +13,15 @@ from functools import cache
 from pathlib import Path
 
 from babel import Locale
+from babel.support import Translations
 from flask import current_app, has_request_context, request, session
 from flask_babel import get_locale, gettext
 
+from intake import translation_reviews
 from intake.crypto import normalise_digits
 from intake.form_definition import SOURCE_LANGUAGE
 from intake.sessions import LOCALE
-from intake.wording import Sentence
+from intake.wording import N_, Sentence
 
 SESSION_KEY = LOCALE
 
@@ -44,6 +46,10 @@ def shipped_locales() -> list[str]:
 
 
 _LANGUAGES = Path(__file__).resolve().parent / "data" / "languages.json"
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+# Translators: shown in brackets after this language's own name in the list of languages, in
+# this language, until someone who speaks it has checked the translation. Two or three words.
+DRAFT_MARK = N_("draft translation")
 
 
 @cache
@@ -80,6 +86,33 @@ def choose_locale(code: str) -> bool:
         return False
     session[SESSION_KEY] = code
     return True
+
+
+def is_draft(locale: str) -> bool:
+    """Whether nobody who speaks this language has reviewed its words as they are now
+    (`translations/reviews.toml`; English, the source, never is a draft)."""
+    return locale not in _reviewed(str(reviews_file()))
+
+
+def reviews_file() -> Path:
+    configured = current_app.config.get("TRANSLATION_REVIEWS")
+    return Path(configured) if configured else TRANSLATIONS / translation_reviews.REVIEWS_FILE
+
+
+@cache
+def _reviewed(reviews: str) -> frozenset[str]:
+    return translation_reviews.reviewed_locales(Path(reviews), TRANSLATIONS)
+
+
+@cache
+def draft_mark(locale: str) -> str:
+    """ "draft translation" in that language's own words, for the language list."""
+    return str(Translations.load(str(TRANSLATIONS), [locale]).gettext(DRAFT_MARK.text))
+
+
+def draft_marks(codes: list[str]) -> dict[str, str]:
+    """The mark of each of these languages that is still a draft."""
+    return {code: draft_mark(code) for code in codes if is_draft(code)}
 
 
 @cache

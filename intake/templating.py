@@ -10,7 +10,7 @@ from flask import Flask, current_app, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from intake import agreements, i18n, labels, passwords
+from intake import agreements, consent_texts, i18n, labels, passwords
 from intake.agreements import Response as AgreementResponse
 from intake.audit import Action as AccessAction
 from intake.consent import Actor, Decision, Purpose
@@ -46,6 +46,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["static_url"] = static_url
     app.jinja_env.globals["password_min_length"] = passwords.MIN_LENGTH
     app.jinja_env.globals["coach_side_in"] = agreements.coach_side_in
+    app.jinja_env.globals["english_beside"] = consent_texts.english_beside
     app.jinja_env.globals.update(TEMPLATE_ENUMS)
 
 
@@ -55,6 +56,7 @@ def _page_context() -> dict[str, object]:
         "page_locale": locale,
         "page_dir": i18n.text_direction(locale),
         "language_choices": i18n.language_choices(),
+        "draft_marks": i18n.draft_marks(i18n.shipped_locales()),
         "client_site_name": current_app.config["CLIENT_SITE_NAME"] or NEUTRAL_SITE_NAME,
         "staff_site_name": current_app.config["STAFF_SITE_NAME"],
     }
