@@ -57,14 +57,25 @@ def _copied_from_cldr() -> dict[str, dict[str, str]]:
     return json.loads(_LANGUAGES.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 
+def from_cldr(code: str) -> dict[str, str]:
+    """A language's name in itself, as a chooser shows it alone ("Français"), and its
+    direction, read from Babel's CLDR (loading that locale's whole data)."""
+    locale = Locale.parse(code)
+    name = locale.get_display_name(code) or code
+    return {
+        "name": name[:1].upper() + name[1:],
+        "direction": "rtl" if locale.text_direction == "rtl" else "ltr",
+    }
+
+
 @cache
+def _language(code: str) -> dict[str, str]:
+    return _copied_from_cldr().get(code) or from_cldr(code)
+
+
 def language_name(code: str) -> str:
     """A language's name in itself, as a chooser shows it on its own: "Français", "العربية"."""
-    copied = _copied_from_cldr().get(code)
-    if copied is not None:
-        return copied["name"]
-    name = Locale.parse(code).get_display_name(code) or code
-    return name[:1].upper() + name[1:]
+    return _language(code)["name"]
 
 
 def language_choices() -> list[tuple[str, str]]:
@@ -112,12 +123,13 @@ def draft_mark(locale: str) -> str:
 
 def draft_marks(codes: list[str]) -> dict[str, str]:
     """The mark of each of these languages that is still a draft."""
-    return {code: draft_mark(code) for code in codes if is_draft(code)}
+    return _draft_marks(str(reviews_file()), tuple(codes))
 
 
 @cache
+def _draft_marks(reviews: str, codes: tuple[str, ...]) -> dict[str, str]:
+    return {code: draft_mark(code) for code in codes if code not in _reviewed(reviews)}
+
+
 def text_direction(locale: str) -> str:
-    copied = _copied_from_cldr().get(locale)
-    if copied is not None:
-        return copied["direction"]
-    return "rtl" if Locale.parse(locale).text_direction == "rtl" else "ltr"
+    return _language(locale)["direction"]

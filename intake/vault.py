@@ -96,6 +96,12 @@ def _dek_by_code_aad(client_id: str) -> bytes:
     return f"dek-by-code\x00{client_id}".encode()
 
 
+def _wrapped_by_code(client_id: str, data_key: bytes, code: crypto.CodeKeys) -> bytes:
+    return crypto.wrap_with_code_key(
+        code.wrapping, data_key, _dek_by_code_aad(client_id), crypto.key_id(data_key)
+    )
+
+
 def _dek_by_org_aad(client_id: str) -> bytes:
     return f"dek-by-org\x00{client_id}".encode()
 
@@ -149,9 +155,7 @@ def give_code(db: Session, client: Client | str, data_key: bytes, code: crypto.C
     True when it was written here. The caller commits."""
     client_id = client if isinstance(client, str) else client.id
     lookup_value = code.lookup
-    wrapped = crypto.wrap_with_code_key(
-        code.wrapping, data_key, _dek_by_code_aad(client_id), crypto.key_id(data_key)
-    )
+    wrapped = _wrapped_by_code(client_id, data_key, code)
     written = db.execute(
         update(Client)
         .where(
@@ -232,9 +236,7 @@ def open_with_code(
         return None
     if client.lookup_hash != code.lookup:
         client.lookup_hash = code.lookup
-        client.dek_by_code = crypto.wrap_with_code_key(
-            code.wrapping, data_key, _dek_by_code_aad(client.id), crypto.key_id(data_key)
-        )
+        client.dek_by_code = _wrapped_by_code(client.id, data_key, code)
     return client, data_key
 
 

@@ -13,26 +13,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from babel import Locale
+from intake.i18n import from_cldr
 
 TABLE = Path(__file__).resolve().parents[1] / "intake" / "data" / "languages.json"
 # Every locale Groundwork ships, and those being prepared for it.
 LOCALES = ("en", "ar", "fa", "uk", "fr", "es", "ps", "ti", "so", "ckb")
 
 
-def facts(code: str) -> dict[str, str]:
-    """A language's name in itself, as a chooser shows it alone ("Français"), and whether it
-    is written right to left."""
-    locale = Locale.parse(code)
-    name = locale.get_display_name(code) or code
-    return {
-        "name": name[:1].upper() + name[1:],
-        "direction": "rtl" if locale.text_direction == "rtl" else "ltr",
-    }
-
-
 def table() -> dict[str, dict[str, str]]:
-    return {code: facts(code) for code in LOCALES}
+    return {code: from_cldr(code) for code in LOCALES}
 
 
 def main() -> None:
