@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -163,7 +164,7 @@ def reason_aad(client_id: str, purpose: str) -> bytes:
     return f"consent-reason\x00{client_id}\x00{purpose}".encode()
 
 
-def _event_hash(event: ConsentEvent, text_sha: str | None) -> str:
+def _event_hash(event: ConsentEvent, text_sha: str | None, english_sha: str | None = None) -> str:
     signature: dict[str, object] = {}
     if event.agreement_id is not None:  # only signatures carry these: older entries keep theirs
         signature = {
@@ -171,9 +172,13 @@ def _event_hash(event: ConsentEvent, text_sha: str | None) -> str:
             "agreement_sha256": event.agreement_sha256,
             "signed_name": hashlib.sha256(event.signed_name_ct or b"").hexdigest(),
         }
+    english: dict[str, object] = {}
+    if event.english_text_id is not None:  # only decisions in a draft language carry these
+        english = {"english_text": event.english_text_id, "english_sha256": english_sha}
     canonical = json.dumps(
         {
             **signature,
+            **english,
             "prev": event.prev_hash,
             "client": event.client_id,
             "purpose": event.purpose,
@@ -208,8 +213,12 @@ def record(
     text: ConsentText | None,
     by: RecordedBy = THE_PERSON,
     signing: Signing | None = None,
+    english_beside: ConsentText | None = None,
 ) -> ConsentEvent:
     """Append one decision (or, with `signing`, a signature) to the client's chain.
+
+    `english_beside` is the reviewed English text the page showed beside `text` when the
+    person's language is a draft translation: the entry names both wordings.
 
     Two decisions written at once (a double tap reaching two hosts) cannot both follow the same
     one: the chain's unique index refuses the second, which then follows the first. On
@@ -236,8 +245,13 @@ def record(
             agreement_id=signing.agreement_id if signing else None,
             agreement_sha256=signing.agreement_sha256 if signing else None,
             signed_name_ct=signing.signed_name_ct if signing else None,
+            english_text_id=english_beside.id if english_beside else None,
         )
-        event.hash = _event_hash(event, text.sha256 if text else None)
+        event.hash = _event_hash(
+            event,
+            text.sha256 if text else None,
+            english_beside.sha256 if english_beside else None,
+        )
         if not concurrent:
             db.add(event)
             db.flush()
@@ -259,10 +273,11 @@ def decide(
     decision: str,
     text: ConsentText | None,
     by: RecordedBy = THE_PERSON,
+    english_beside: ConsentText | None = None,
 ) -> ConsentEvent:
     """Record a decision and apply what the service now acts on (`effective_state`): sharing
     with a coach, and telling the referring organisation how it goes, start and stop with it."""
-    event = record(db, client.id, purpose, decision, text, by)
+    event = record(db, client.id, purpose, decision, text, by, english_beside=english_beside)
     acted_on = effective_state(db, client.id)[purpose]
     granted = acted_on.decision == Decision.GRANTED
     if purpose == Purpose.SHARE_WITH_COACH:
@@ -274,14 +289,20 @@ def decide(
 
 
 def answer(
-    db: Session, client: Client, purpose: str, yes: bool, text: ConsentText
+    db: Session,
+    client: Client,
+    purpose: str,
+    yes: bool,
+    text: ConsentText,
+    english_beside: ConsentText | None = None,
 ) -> ConsentEvent | None:
     """The person's own yes or no to a purpose, recorded if it changes what the service acts
     on (a yes to a yes records nothing); a no after a yes withdraws it."""
     current = effective_state(db, client.id).get(purpose)
     if current is not None and (current.decision == Decision.GRANTED) == yes:
         return None
-    return decide(db, client, purpose, decision_for(yes, current), text)
+    decision = decision_for(yes, current)
+    return decide(db, client, purpose, decision, text, english_beside=english_beside)
 
 
 def decision_for(yes: bool, current: ConsentEvent | None) -> Decision:
@@ -348,7 +369,8 @@ def verify_chain(db: Session, client_id: str) -> bool:
         if event.prev_hash != previous:
             return False
         text_sha = texts.get(event.consent_text_id) if event.consent_text_id else None
-        if _event_hash(event, text_sha) != event.hash:
+        english_sha = texts.get(event.english_text_id) if event.english_text_id else None
+        if _event_hash(event, text_sha, english_sha) != event.hash:
             return False
         if event.agreement_id is not None and not _signed_words_kept(db, event):
             return False
@@ -403,22 +425,31 @@ def signatures(db: Session, client_id: str) -> list[ConsentEvent]:
 # --- receipts, re-asking and checking -----------------------------------------------------
 
 
-def receipt(event: ConsentEvent, text: ConsentText | None) -> dict[str, object]:
-    """What a client keeps after a decision: what, which words (version and hash), when."""
+def _wording(text: ConsentText | None) -> dict[str, object] | None:
+    if text is None:
+        return None
+    return {
+        "version": text.version,
+        "locale": text.locale,
+        "sha256": text.sha256,
+        "words": text.body,
+    }
+
+
+def receipt(event: ConsentEvent, texts: Mapping[int, ConsentText]) -> dict[str, object]:
+    """What a client keeps after a decision: what, which words (version and hash), when. In a
+    draft language, also the reviewed English words that were shown beside them.
+
+    `texts` holds at least the texts the event names (`texts_of`).
+    """
     return {
         "record": event.client_id,
         "purpose": event.purpose,
         "decision": event.decision,
         "recorded_by": event.actor,
         "at": event.at.isoformat(),
-        "text": None
-        if text is None
-        else {
-            "version": text.version,
-            "locale": text.locale,
-            "sha256": text.sha256,
-            "words": text.body,
-        },
+        "text": _wording(texts.get(event.consent_text_id or 0)),
+        "english_beside": _wording(texts.get(event.english_text_id or 0)),
         "receipt_number": receipt_number(event),
         "entry_hash": event.hash,
     }
@@ -428,6 +459,12 @@ def texts_by_id(db: Session, ids: set[int]) -> dict[int, ConsentText]:
     if not ids:
         return {}
     return {t.id: t for t in db.scalars(select(ConsentText).where(ConsentText.id.in_(ids)))}
+
+
+def texts_of(db: Session, events: Iterable[ConsentEvent]) -> dict[int, ConsentText]:
+    """Every text these decisions name: the words shown, and any English shown beside them."""
+    ids = {i for e in events for i in (e.consent_text_id, e.english_text_id) if i is not None}
+    return texts_by_id(db, ids)
 
 
 def history(db: Session, client_id: str) -> list[ConsentEvent]:

@@ -429,6 +429,10 @@ class ConsentEvent(Base):
     agreement_id: Mapped[int | None]
     agreement_sha256: Mapped[str | None] = mapped_column(String(64))
     signed_name_ct: Mapped[bytes | None]
+    # The reviewed English words shown beside a draft translation of the text, when the
+    # person's language had not been reviewed yet (issue: consent stays informed). No foreign
+    # key, like `agreement_id`: a plain added column on an append-only table.
+    english_text_id: Mapped[int | None]
 
     # Two decisions written at once cannot both follow the same one: the chain never forks.
     __table_args__ = (Index("ix_consent_event_chain", "client_id", "prev_hash", unique=True),)

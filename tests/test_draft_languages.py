@@ -10,15 +10,23 @@ one that was read. STATUS.md's "reviewed" column says the same.
 from __future__ import annotations
 
 import datetime
+import hashlib
+import html
+import json
 import re
 from pathlib import Path
 
 import pytest
 from babel.support import Translations
 from flask import Flask
+from sqlalchemy import select
+from support.consent import drop_append_only_triggers, restore_append_only_triggers
+from support.database import raw_sql
 from support.journey import Phone
 
-from intake import i18n, translation_reviews
+from intake import consent, i18n, translation_reviews
+from intake.db import db_session
+from intake.models import ConsentEvent, ConsentText
 from intake.translation_reviews import ReviewNotRecorded
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,3 +147,117 @@ def test_the_status_page_says_what_the_recorded_reviews_say(app: Flask) -> None:
         if locale == "en":
             continue
         assert (said == "**no**") == (locale not in reviewed), (locale, said)
+
+
+# --- the receipt says which wording the person saw ---------------------------------------------
+
+
+def _receipts(phone: Phone) -> list[dict[str, object]]:
+    """Every receipt's copy to save, newest first, as the receipts page links them."""
+    page = phone.get("/receipts").get_data(as_text=True)
+    return [
+        json.loads(phone.get(path).get_data(as_text=True))
+        for path in re.findall(r'<a href="([^"]+\.json)" download>', page)
+    ]
+
+
+def _english_words(purpose: str) -> str:
+    return (ROOT / "consent_texts" / "en" / f"{purpose}.v1.txt").read_text().strip() + "\n"
+
+
+def test_a_receipt_in_a_draft_language_names_the_english_words_shown_beside(
+    app: Flask, team: object
+) -> None:
+    phone = Phone(app)
+    phone.get("/?lang=ar")
+    phone.begin()
+    kept, shared = sorted(_receipts(phone), key=lambda r: str(r["purpose"]))[-2:]
+    for receipt in (kept, shared):
+        shown, beside = receipt["text"], receipt["english_beside"]
+        assert isinstance(shown, dict), receipt
+        assert isinstance(beside, dict), receipt
+        assert shown["locale"] == "ar"
+        assert beside["locale"] == "en"
+        assert beside["words"] == _english_words(str(receipt["purpose"]))
+        assert beside["sha256"] == hashlib.sha256(str(beside["words"]).encode()).hexdigest()
+    page = phone.get("/receipts").get_data(as_text=True)
+    beside_label = str(
+        Translations.load(str(TRANSLATIONS), ["ar"]).gettext("Beside them, in English")
+    )
+    assert beside_label != "Beside them, in English", "said in the person's language"
+    assert page.count(f"<dt>{beside_label}</dt>") == 2
+
+
+def test_a_choice_changed_later_in_a_draft_language_names_the_english_too(
+    app: Flask, team: object
+) -> None:
+    phone = Phone(app)
+    phone.get("/?lang=ps")
+    phone.begin()
+    choices = phone.get("/my-choices").get_data(as_text=True)
+    assert choices.count('<details class="english-words">') >= 3, "each choice has its English"
+    phone.post("/my-choices", {"purpose": "contact", "decision": "granted"})
+    (newest,) = _receipts(phone)[:1]
+    assert newest["purpose"] == "contact"
+    beside = newest["english_beside"]
+    assert isinstance(beside, dict)
+    assert beside["words"] == _english_words("contact")
+
+
+@pytest.mark.parametrize("locale", ["en", "fr"])
+def test_no_english_beside_is_recorded_where_none_was_shown(
+    app: Flask, team: object, tmp_path: Path, locale: str
+) -> None:
+    reviews = tmp_path / "reviews.toml"
+    reviews.write_text(review_of("fr"), encoding="utf-8")
+    app.config["TRANSLATION_REVIEWS"] = str(reviews)
+    phone = Phone(app)
+    phone.get(f"/?lang={locale}")
+    phone.begin()
+    assert "english-words" not in phone.get("/my-choices").get_data(as_text=True)
+    for receipt in _receipts(phone):
+        assert receipt["english_beside"] is None, receipt
+    assert "Beside them, in English" not in phone.get("/receipts").get_data(as_text=True)
+
+
+def test_the_english_beside_is_held_in_the_chain(
+    app: Flask, team: object, database_kind: str
+) -> None:
+    """Pointing a decision at other English words afterwards is seen, as any change is."""
+    phone = Phone(app)
+    phone.get("/?lang=ti")
+    phone.begin()
+    with app.app_context():
+        db = db_session()
+        event = db.scalars(
+            select(ConsentEvent).where(ConsentEvent.english_text_id.is_not(None))
+        ).first()
+        assert event is not None
+        client_id, event_id = event.client_id, event.id
+        assert consent.verify_chain(db, client_id)
+        other = db.scalar(
+            select(ConsentText.id).where(
+                ConsentText.locale == "en", ConsentText.id != event.english_text_id
+            )
+        )
+    drop_append_only_triggers(app, database_kind)
+    try:
+        raw_sql(
+            app,
+            "UPDATE consent_event SET english_text_id = :t WHERE id = :id",
+            t=other,
+            id=event_id,
+        )
+        with app.app_context():
+            assert not consent.verify_chain(db_session(), client_id)
+    finally:
+        restore_append_only_triggers(app, database_kind)
+
+
+def test_the_check_page_shows_the_english_beside_its_one_question(app: Flask, team: object) -> None:
+    phone = Phone(app)
+    phone.get("/?lang=so")
+    phone.begin(share="no")
+    check = phone.get("/check").get_data(as_text=True)
+    assert check.count('<details class="english-words">') == 1
+    assert _english_words("share_with_coach").split("\n")[0] in html.unescape(check)

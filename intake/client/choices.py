@@ -26,7 +26,7 @@ from intake.client.visit import (
     client_required,
     current_visit,
 )
-from intake.consent_texts import explanation_of, question_of, text_for
+from intake.consent_texts import english_beside, explanation_of, question_of, text_for
 from intake.db import db_session, forget_deleted_pages
 from intake.models import Client, ConsentEvent, ConsentText, PartnerOrg, Referral, StaffUser
 from intake.review import ReviewedSection, review_sections
@@ -49,7 +49,14 @@ def _purposes_for(client_referred: bool) -> list[str]:
 def _decide(purpose: str, decision: str) -> WerkzeugResponse:
     visit = g.visit
     db = db_session()
-    event = consent.decide(db, visit.client, purpose, decision, text_for(purpose))
+    event = consent.decide(
+        db,
+        visit.client,
+        purpose,
+        decision,
+        text_for(purpose),
+        english_beside=english_beside(purpose),
+    )
     db.commit()
     receipts.note([event])
     return redirect(url_for("client.my_choices"))
@@ -74,7 +81,7 @@ def my_choices() -> ResponseReturnValue:
         return _decide(purpose, decision)
     state = consent.effective_state(db, visit.client.id)
     history = consent.history(db, visit.client.id)
-    texts = consent.texts_by_id(db, {e.consent_text_id for e in history if e.consent_text_id})
+    texts = consent.texts_of(db, history)
     rows = []
     for purpose in _purposes_for(visit.client.referral_id is not None):
         text = text_for(purpose)
@@ -100,7 +107,7 @@ def receipts_page() -> str:
     return render_template(
         "client/receipts.html",
         history=history,
-        texts=consent.texts_by_id(db, {e.consent_text_id for e in history if e.consent_text_id}),
+        texts=consent.texts_of(db, history),
     )
 
 
@@ -112,8 +119,9 @@ def receipt_download(event_id: int) -> Response:
     event = next((e for e in consent.history(db, g.visit.client.id) if e.id == event_id), None)
     if event is None:
         abort(404)
-    text = db.get(ConsentText, event.consent_text_id) if event.consent_text_id else None
-    return _json_download(consent.receipt(event, text), "consent-receipt.json")
+    return _json_download(
+        consent.receipt(event, consent.texts_of(db, [event])), "consent-receipt.json"
+    )
 
 
 @bp.route("/deleted")
@@ -152,15 +160,16 @@ def delete_everything() -> ResponseReturnValue:
         return render_template("client/delete_everything.html", form=form)
     visit = g.visit
     db = db_session()
-    text = text_for(consent.Purpose.STORE_ANSWERS)
+    purpose = consent.Purpose.STORE_ANSWERS
+    text, english = text_for(purpose), english_beside(purpose)
     event = consent.decide(
-        db, visit.client, consent.Purpose.STORE_ANSWERS, consent.Decision.WITHDRAWN, text
+        db, visit.client, purpose, consent.Decision.WITHDRAWN, text, english_beside=english
     )
     vault.erase_client(db, visit.client)
     db.commit()
     forget_deleted_pages(db)
     current_session().restart()
-    return receipts.give_erased([(event, text)])
+    return receipts.give_erased([event], {t.id: t for t in (text, english) if t is not None})
 
 
 def _word_changes(old: str, new: str) -> list[tuple[str, str]]:
@@ -200,7 +209,14 @@ def decide_again() -> ResponseReturnValue:
             abort(400)
         current = consent.effective_state(db, visit.client.id).get(purpose)
         decision = consent.decision_for(yes, current)
-        event = consent.decide(db, visit.client, purpose, decision, text_for(purpose))
+        event = consent.decide(
+            db,
+            visit.client,
+            purpose,
+            decision,
+            text_for(purpose),
+            english_beside=english_beside(purpose),
+        )
         db.commit()
         receipts.note([event])
         return redirect(url_for("client.decide_again"))
@@ -267,7 +283,7 @@ def my_data_json() -> Response:
             "not_opened_yet": data.referral_note_waiting,
         },
         "answers": {key: opened.fields for key, opened in data.opened.items()},
-        "consent": [consent.receipt(e, data.text_of(e)) for e in data.history],
+        "consent": [consent.receipt(e, data.texts) for e in data.history],
         "agreements": [
             {
                 "kind": a.record.kind,
@@ -324,10 +340,6 @@ class Everything:
     check_ins: list[OpenedCheckIn]
     looked: list[AccessEntry]
 
-    def text_of(self, event: ConsentEvent) -> ConsentText | None:
-        """The words shown when the person made this choice (None for the oldest choices)."""
-        return None if event.consent_text_id is None else self.texts.get(event.consent_text_id)
-
     def for_template(self) -> dict[str, object]:
         """The fields by name, not copied (they hold database rows)."""
         return {item.name: getattr(self, item.name) for item in fields(self)}
@@ -362,7 +374,7 @@ def _everything() -> Everything:
         opened=opened,
         sections=review_sections(visit.form, opened),
         history=history,
-        texts=consent.texts_by_id(db, {e.consent_text_id for e in history if e.consent_text_id}),
+        texts=consent.texts_of(db, history),
         agreements=opened_agreements,
         signed=agreements.signatures(db, client.id, visit.data_key),
         check_ins=[

@@ -11,7 +11,7 @@ describes).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from flask import redirect, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -48,9 +48,11 @@ def just_decided() -> list[dict[str, str]]:
     return items if isinstance(items, list) else []
 
 
-def give_erased(decisions: Iterable[tuple[ConsentEvent, ConsentText | None]]) -> WerkzeugResponse:
+def give_erased(
+    decisions: Iterable[ConsentEvent], texts: Mapping[int, ConsentText]
+) -> WerkzeugResponse:
     """Keep the receipt of an erasure in the session and show it."""
-    items = [{**consent.receipt(event, text), "erased": True} for event, text in decisions]
+    items = [{**consent.receipt(event, texts), "erased": True} for event in decisions]
     current_session()[ERASED] = items
     return redirect(url_for("client.deleted"))
 

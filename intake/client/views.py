@@ -51,7 +51,7 @@ from intake.client.visit import (
     return_code_of_visit,
     visit_form,
 )
-from intake.consent_texts import text_for
+from intake.consent_texts import english_beside, text_for
 from intake.context import code_copies, key_settings, review_rhythm
 from intake.db import db_session
 from intake.models import (
@@ -169,7 +169,12 @@ def _keep_answers(
         choices[consent.Purpose.STATUS_TO_REFERRER] = form.status_to_referrer.data
     decisions = [
         consent.decide(
-            db, client, purpose, consent.decision_for(answer == YES, None), texts[purpose]
+            db,
+            client,
+            purpose,
+            consent.decision_for(answer == YES, None),
+            texts[purpose],
+            english_beside=english_beside(purpose),
         )
         for purpose, answer in choices.items()
         if answer in (YES, NO)
@@ -326,7 +331,14 @@ def page(number: int) -> object:
 
 def _decide_on_page(purpose: str, yes: bool) -> ConsentEvent | None:
     """Record a consent asked on a page, if the answer changed it."""
-    return consent.answer(db_session(), g.visit.client, purpose, yes, text_for(purpose))
+    return consent.answer(
+        db_session(),
+        g.visit.client,
+        purpose,
+        yes,
+        text_for(purpose),
+        english_beside=english_beside(purpose),
+    )
 
 
 @bp.route("/before-the-agreement")
@@ -400,15 +412,16 @@ def send() -> ResponseReturnValue:
         return redirect(url_for("client.check"))
     granted = visit.client.shared_at is not None
     if not granted and form.share.data:
-        text = text_for(consent.Purpose.SHARE_WITH_COACH)
+        purpose = consent.Purpose.SHARE_WITH_COACH
         receipts.note(
             [
                 consent.decide(
                     db,
                     visit.client,
-                    consent.Purpose.SHARE_WITH_COACH,
+                    purpose,
                     consent.Decision.GRANTED,
-                    text,
+                    text_for(purpose),
+                    english_beside=english_beside(purpose),
                 )
             ]
         )
