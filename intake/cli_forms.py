@@ -10,9 +10,10 @@ from typing import NoReturn
 import click
 from flask.cli import AppGroup
 
+from intake import recordings
 from intake.context import form_library
 from intake.db import db_session
-from intake.form_definition import Form, FormProblems, read_form
+from intake.form_definition import Form, FormProblems, read_form, read_form_text
 from intake.form_review import MAX_GRADE, avoided_words, hardest_to_read
 from intake.questionnaire import PublishRefused
 from intake.xlsform import ImportRefused, import_xlsform
@@ -28,6 +29,10 @@ def forms_check(definition: Path) -> None:
         form = read_form(definition)
     except FormProblems as refused:
         _refuse(definition.name, refused.problems)
+    sent = recordings.read_folder(recordings.media_folder(definition), form)
+    refused_recordings = recordings.problems(form, sent)
+    if refused_recordings:
+        _refuse(definition.name, refused_recordings)
     _advise(form)
 
 
@@ -35,18 +40,22 @@ def forms_check(definition: Path) -> None:
 @click.argument("definition", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def forms_publish(definition: Path) -> None:
     """Publish a form definition: everyone who starts the form from now fills in this version.
-    People half-way through an earlier version finish the version they started."""
+    People half-way through an earlier version finish the version they started. The
+    recordings it names are read from the folder beside it (intake.toml: intake-media/)."""
     db = db_session()
     try:
-        form = form_library().publish(
-            db, definition.read_text(encoding="utf-8"), definition.name, by_staff_id=None
-        )
+        text = definition.read_text(encoding="utf-8")
+        named = read_form_text(text, definition.name)
+        sent = recordings.read_folder(recordings.media_folder(definition), named)
+        form = form_library().publish(db, text, definition.name, None, sent)
     except (FormProblems, PublishRefused) as refused:
         _refuse(definition.name, refused.problems)
     except UnicodeDecodeError:
         _refuse(definition.name, ["not readable: save it as UTF-8 text"])
     db.commit()
     _advise(form)
+    if sent:
+        click.echo(f"{_count(len(sent), 'recording')} published with it.")
     click.echo(f"Published: {form.id}, version {form.version} is live.")
 
 

@@ -9,6 +9,7 @@ list of choices that lacks it (its words are in `data/forms/common.toml`).
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -41,10 +42,25 @@ FIELDS = {
     "card": {"page", "question", "label"},
     "coach_part": {"key", "heading", "text"},
     "page": {"key", "part", "harder", "consent", "heading", "intro", "questions"},
-    "question": {"key", "kind", "label", "why", "choices", "shown_if"},
+    "question": {"key", "kind", "label", "why", "choices", "shown_if", "audio"},
+    "audio": {"label", "why"},
     "choice": {"key", "label"},
     "condition": {"page", "question", "is"},
 }
+
+
+# Recordings a form names (ODK's media::audio): a file name in the form's media folder, and the
+# kinds of audio a phone's browser plays, by the name's ending.
+AUDIO_MEDIA_TYPES = {
+    "ogg": "audio/ogg",
+    "oga": "audio/ogg",
+    "opus": "audio/ogg",
+    "mp3": "audio/mpeg",
+    "m4a": "audio/mp4",
+    "wav": "audio/wav",
+    "webm": "audio/webm",
+}
+RECORDING_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
 class Kind(StrEnum):
@@ -100,6 +116,19 @@ class Condition:
     is_: str
 
 
+@dataclass(frozen=True)
+class Recordings:
+    """Someone reading a question's words aloud, by language: the file names of the recordings
+    of its label and of its "why we ask", in the form's media folder."""
+
+    label: Mapping[str, str] = field(default_factory=dict)
+    why: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def names(self) -> set[str]:
+        return {*self.label.values(), *self.why.values()}
+
+
 # eq=False: a question or section is itself, compared and hashed by identity.
 @dataclass(frozen=True, eq=False)
 class Question:
@@ -109,6 +138,7 @@ class Question:
     kind: Kind
     choices: tuple[tuple[str, Wording], ...] = ()
     shown_if: Condition | None = None
+    recordings: Recordings = field(default_factory=Recordings)
 
     @property
     def limit(self) -> int:
@@ -186,6 +216,11 @@ class Form:
     @property
     def page_count(self) -> int:
         return len(self.sections)
+
+    @property
+    def recording_names(self) -> set[str]:
+        """Every recording the form names: the files its media folder must hold."""
+        return {name for s in self.sections for q in s.questions for name in q.recordings.names}
 
     @property
     def note_after_page(self) -> int:
@@ -464,7 +499,46 @@ class _Reader:
             kind=Kind(kind),
             choices=choices,
             shown_if=self._condition(where, item.get("shown_if")),
+            recordings=self._recordings(where, Kind(kind), item.get("audio")),
         )
+
+    def _recordings(self, where: str, kind: Kind, table: Any) -> Recordings:
+        if table is None:
+            return Recordings()
+        where = f"{where}, audio"
+        if not isinstance(table, dict):
+            self.problems.append(f"{where} must be a table of label and why")
+            return Recordings()
+        self._known_fields(table, "audio", where)
+        if kind == Kind.NOTE and "why" in table:
+            self.problems.append(f"{where}: a note asks nothing, so it has no 'why' to hear")
+        return Recordings(
+            label=self._recording_names(table.get("label"), f"{where}, label"),
+            why=self._recording_names(table.get("why"), f"{where}, why"),
+        )
+
+    def _recording_names(self, names: Any, where: str) -> dict[str, str]:
+        if names is None:
+            return {}
+        if not isinstance(names, dict):
+            self.problems.append(f"{where} must name a file for each language")
+            return {}
+        found = {}
+        for code, name in names.items():
+            if code not in self.languages:
+                self.problems.append(f"{where}: {code!r} is not one of the form's languages")
+            elif not isinstance(name, str) or not RECORDING_NAME.match(name):
+                self.problems.append(
+                    f"{where}, {code}: {name!r} is not a file name (letters, digits, . _ -)"
+                )
+            elif name.rsplit(".", 1)[-1].lower() not in AUDIO_MEDIA_TYPES:
+                self.problems.append(
+                    f"{where}, {code}: {name!r} must end in one of "
+                    + ", ".join(f".{ending}" for ending in AUDIO_MEDIA_TYPES)
+                )
+            else:
+                found[str(code)] = name
+        return found
 
     def _choices(self, where: str, kind: Kind, items: Any) -> tuple[tuple[str, Wording], ...]:
         if kind in (Kind.SHORT_TEXT, Kind.LONG_TEXT, Kind.NOTE):

@@ -392,6 +392,24 @@ class PublishedForm(Base):
     __table_args__ = (UniqueConstraint("form_id", "version"),)
 
 
+class FormRecording(Base):
+    """A recording a published form names (ODK's media::audio): someone reading a question's
+    words, or its "why we ask", aloud in one language. Kept with the form version, like its
+    words, and heard by anyone who has the address, which is its hash (nothing personal)."""
+
+    __tablename__ = "form_recording"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    form_id: Mapped[str] = mapped_column(String(60))
+    version: Mapped[int]
+    name: Mapped[str] = mapped_column(String(100))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    media_type: Mapped[str] = mapped_column(String(40))
+    content: Mapped[bytes]
+
+    __table_args__ = (UniqueConstraint("form_id", "version", "name"),)
+
+
 class FormDraft(Base):
     """A form an admin uploaded, waiting for them to look at it and publish it. Clients never
     see a draft; only the admin who uploaded it can open it."""

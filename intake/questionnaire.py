@@ -17,6 +17,7 @@ a version may drop or add them; the answers given under an older version keep it
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
+from intake import recordings
 from intake.form_definition import (
     FORMS_FOLDER,
     LONG_TEXT_LIMIT,
@@ -84,6 +86,7 @@ class Shipped:
 
     form: Form
     text: str
+    path: Path
 
 
 def shipped_forms(folder: Path = FORMS_FOLDER) -> dict[str, Shipped]:
@@ -93,7 +96,7 @@ def shipped_forms(folder: Path = FORMS_FOLDER) -> dict[str, Shipped]:
         if path.name not in _NOT_FORMS:
             text = path.read_text(encoding="utf-8")
             form = _parse(text, path.name)
-            found[form.id] = Shipped(form, text)
+            found[form.id] = Shipped(form, text, path)
     return found
 
 
@@ -188,6 +191,8 @@ class FormLibrary:
                         sha256=_digest(shipped.text),
                     )
                 )
+                sent = recordings.read_folder(recordings.media_folder(shipped.path), shipped.form)
+                recordings.store(db, shipped.form, sent)
                 added += 1
         db.flush()
         return added
@@ -206,9 +211,21 @@ class FormLibrary:
             )
         return form
 
-    def publish(self, db: Session, text: str, source: str, by_staff_id: int | None) -> Form:
-        """Make a definition the live version of its form, for everyone who starts from now."""
+    def publish(
+        self,
+        db: Session,
+        text: str,
+        source: str,
+        by_staff_id: int | None,
+        recordings_sent: Mapping[str, bytes] | None = None,
+    ) -> Form:
+        """Make a definition the live version of its form, for everyone who starts from now,
+        with the recordings it names (PublishRefused if one is missing or is not audio)."""
         form = self.check(db, text, source)
+        sent = recordings_sent or {}
+        refused = recordings.problems(form, sent)
+        if refused:
+            raise PublishRefused(refused)
         self.store_shipped(db)  # people may be half-way through a shipped version
         db.add(
             PublishedForm(
@@ -219,7 +236,7 @@ class FormLibrary:
                 published_by_id=by_staff_id,
             )
         )
-        db.flush()
+        recordings.store(db, form, sent)
         form = _parse(text, source)
         self._versions[(form.id, form.version)] = form
         return form

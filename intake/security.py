@@ -9,7 +9,7 @@ from flask import Flask, Response, abort, current_app, request
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; "
+    "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; media-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 PERMISSIONS_POLICY = (
@@ -25,6 +25,8 @@ BASELINE_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
+# Served like static files: the same for everyone, at an address that changes with the content.
+CACHED_LIKE_STATIC = frozenset({"static", "client.recording"})
 HSTS = "max-age=63072000; includeSubDomains"
 CLEAR_SITE_DATA = '"cache", "cookies", "storage"'
 # A staff member signing out keeps the cookie that says this is their own device (their session
@@ -54,7 +56,7 @@ def add_security_headers(response: Response) -> Response:
         response.headers.setdefault(name, value)
     if current_app.config["BEHIND_TLS"]:
         response.headers.setdefault("Strict-Transport-Security", HSTS)
-    if request.endpoint != "static":
+    if request.endpoint not in CACHED_LIKE_STATIC or response.status_code >= 400:
         response.headers["Cache-Control"] = "no-store"
         response.headers["Pragma"] = "no-cache"
         response.vary.add("Cookie")

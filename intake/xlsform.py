@@ -3,7 +3,9 @@ pyxform's own parser and mapped into a Groundwork form definition (docs/forms.md
 
 Flask-free. What fits is mapped: `text` (long with `appearance` multiline), `select_one`,
 `select_multiple` and `note` rows; each top-level group as a page; `label::Language (code)` and
-`hint::Language (code)` columns, the hint being the "why we ask"; the choices sheet; a simple
+`hint::Language (code)` columns, the hint being the "why we ask"; `media::audio::Language (code)`
+columns, a recording of the label (the files go in the folder beside the definition); the
+choices sheet; a simple
 `relevant` (`${question} = 'choice'`, or `selected(${question}, 'choice')`). Every row that
 does not fit is named with its sheet and row and left out, or kept without the part that does
 not fit; a required question becomes optional, with a warning. The definition that comes out
@@ -260,7 +262,8 @@ class _Mapper:
                 "choice is offered"
             )
         self._bind(element, question)
-        self._note_unmapped_parts(element, _LEFT_ALONE)
+        self._media(element, question)
+        self._note_unmapped_parts(element, _LEFT_ALONE | {"media"})
         self.where[key] = (kind, _keys(question))  # a later `relevant` may name it
         return question
 
@@ -285,6 +288,17 @@ class _Mapper:
             else:
                 self.not_mapped.append(f"{where}: {name} {value!r} is not mapped")
 
+    def _media(self, element: Mapping[str, Any], question: dict[str, Any]) -> None:
+        """A recording of the label in each language (`media::audio`); other media are left
+        out, each named."""
+        for kind, value in dict(element.get("media", {})).items():
+            if kind == "audio":
+                heard = self.words(value, element, "media::audio")
+                if heard:
+                    question["audio"] = {"label": heard}
+            else:
+                self.not_mapped.append(f"{self.row(element)}: media::{kind} is not mapped")
+
     def _shown_if(self, expression: str) -> dict[str, str] | None:
         found = _EQUALS.match(expression) or _SELECTED.match(expression)
         if found is None:
@@ -299,9 +313,7 @@ class _Mapper:
 
     def _note_unmapped_parts(self, element: Mapping[str, Any], mapped: Iterable[str]) -> None:
         for name in sorted(set(element) - set(mapped)):
-            if name == "media":
-                self.not_mapped.append(f"{self.row(element)}: media is not mapped yet")
-            elif name not in ("default", "instance", "trigger"):
+            if name not in ("default", "instance", "trigger"):
                 self.not_mapped.append(f"{self.row(element)}: {name} is not mapped")
 
     # words

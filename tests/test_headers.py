@@ -24,7 +24,7 @@ from intake import create_app
 from intake.db import database
 
 CSP = (
-    "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; "
+    "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; media-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 ONE_YEAR = 365 * 24 * 60 * 60

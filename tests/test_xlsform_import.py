@@ -114,3 +114,26 @@ def test_a_question_shown_only_if_an_earlier_answer_applies(
     assert "أي لغة؟" not in phone.get("/page/2").get_data(as_text=True)
     phone.post("/page/1", {"name": "Noor", "interpreter": "yes", "action": "continue"})
     assert "أي لغة؟" in phone.get("/page/2").get_data(as_text=True)
+
+
+def test_recordings_in_an_xlsform_are_named_for_each_language(tmp_path: Path) -> None:
+    media = {
+        "name": {
+            "media::audio::Arabic (ar)": "name-ar.mp3",
+            "media::audio::English (en)": "name-en.mp3",
+            "media::image": "face.png",
+        },
+        "interpreter": {"media::audio": "interpreter.ogg"},
+    }
+    imported = import_xlsform(kobo_form(tmp_path, media), "welcome.xlsx")
+    assert "survey row 3 (name): media::image is not mapped" in imported.not_mapped
+    assert not any("audio" in line for line in imported.not_mapped), imported.not_mapped
+    schema = json.loads(SCHEMA.read_text("utf-8"))
+    problems = jsonschema_rs.validator_for(schema).iter_errors(tomllib.loads(imported.definition))
+    assert [problem.message for problem in problems] == [], "the published schema agrees"
+    definition = tmp_path / "welcome.toml"
+    definition.write_text(imported.definition, encoding="utf-8")
+    name, interpreter, _note = read_form(definition).sections[0].questions
+    assert dict(name.recordings.label) == {"ar": "name-ar.mp3", "en": "name-en.mp3"}
+    assert dict(interpreter.recordings.label) == {"en": "interpreter.ogg"}, "no language: English"
+    assert dict(name.recordings.why) == {}

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("client", __name__)
 
-from intake.client import choices, together, views, words  # noqa: E402, F401  (registers the routes)
+from intake.client import choices, heard, together, views, words  # noqa: E402, F401  (registers the routes)

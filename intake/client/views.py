@@ -20,7 +20,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from intake import agreements, audit, consent, crypto, i18n, reviews, vault
+from intake import agreements, audit, consent, crypto, i18n, recordings, reviews, vault
 from intake.client import bp, code_tries, receipts
 from intake.client.forms import (
     CONSENT_CHOICE,
@@ -63,7 +63,7 @@ from intake.models import (
     Referral,
     utcnow,
 )
-from intake.questionnaire import Section
+from intake.questionnaire import Form, Section
 from intake.review import review_sections
 from intake.security import clear_site_data
 from intake.sessions import current_session
@@ -274,9 +274,18 @@ def _render_page(
             error=notice,
             consent_text=consent_text,
             not_shown=_not_shown(section) if section and g.get("answers") else frozenset(),
+            heard=_heard(followed, section),
         ),
         status,
     )
+
+
+def _heard(followed: Form, section: Section | None) -> dict[str, recordings.Heard]:
+    """The recordings of this page's questions in the page's language."""
+    if section is None or not followed.recording_names:
+        return {}
+    stored = recordings.addresses(db_session(), followed)
+    return recordings.heard_on(section, stored, i18n.select_locale())
 
 
 def _not_shown(section: Section) -> frozenset[str]:

@@ -11,7 +11,7 @@ from flask import abort, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from intake import i18n
+from intake import i18n, recordings
 from intake.coach import bp
 from intake.coach.access import admin_only, signed_in_staff
 from intake.coach.forms import FormUploadForm
@@ -94,6 +94,8 @@ def form_draft(draft_id: int) -> ResponseReturnValue:
             form_library().check(db_session(), draft.definition, draft.source_name)
         except PublishRefused as reason:
             refused = reason.problems
+        if report.form.recording_names:
+            refused.append(recordings.NOT_FROM_THE_FORMS_PAGE)
     return render_template(
         "coach/form_draft.html",
         draft=draft,
@@ -147,3 +149,21 @@ def remove_form_draft(draft_id: int) -> ResponseReturnValue:
     db.delete(draft)
     db.commit()
     return redirect(url_for("coach.forms"))
+
+
+@bp.route("/forms/<form_id>/<int:version>/recordings")
+@admin_only
+def form_recordings(form_id: str, version: int) -> ResponseReturnValue:
+    """Which questions of a published version can be heard, in which language."""
+    db = db_session()
+    try:
+        form = form_library().form(db, form_id, version)
+    except LookupError:
+        abort(404)
+    return render_template(
+        "coach/form_recordings.html",
+        form=form,
+        rows=recordings.coverage(form, recordings.addresses(db, form)),
+        Coverage=recordings.Coverage,
+        language_name=i18n.language_name,
+    )

@@ -214,6 +214,7 @@ EXPECTED: dict[str, Expect] = {
     "client.review": in_a_visit(post="→/review"),
     "client.respond_to_session": in_a_visit(post="404"),  # client A's session, not theirs
     "client.add_strength": in_a_visit(post="→/agreement"),
+    "client.recording": everyone("200"),  # a form's recording: nothing personal in it
     # staff sign-in
     "auth.sign_in": signed_in_elsewhere("200"),
     # without a password step: the sign-in page again; signed-in staff stay signed in
@@ -233,6 +234,7 @@ EXPECTED: dict[str, Expect] = {
     "coach.forms": staff_page({ADMIN: "200"}, {ADMIN: "400"}),  # posted without a file
     "coach.form_draft": staff_page({ADMIN: "200"}),  # the admin's own draft
     "coach.form_preview": staff_page({ADMIN: "200"}),
+    "coach.form_recordings": staff_page({ADMIN: "200"}),
     # the draft's version is out already: back to the draft, which says so
     "coach.publish_form": lambda world, actor, method: staff_page(
         {ADMIN: f"→/forms/drafts/{world.form_draft}"}

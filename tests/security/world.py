@@ -17,6 +17,7 @@ from sqlalchemy import inspect, select, text
 from support.clients import assign_in_database, sent_client
 from support.consent import consent_events
 from support.journey import Phone, fill, marker, section_at
+from support.recordings import DEFINITION, FILES, FORM_ID, spoken
 from support.referrals import (
     OTHER_PARTNER,
     OTHER_PASSWORD,
@@ -28,8 +29,8 @@ from support.staff import StaffBrowser
 from support.team import Team
 from werkzeug.routing import Rule
 
-from intake import crypto, referrals, staff
-from intake.context import staff_crypto
+from intake import crypto, recordings, referrals, staff
+from intake.context import form_library, staff_crypto
 from intake.db import database, db_session
 from intake.form_definition import FORMS_FOLDER
 from intake.models import ApiToken, Base, CheckIn, FormDraft, Review, Role
@@ -177,6 +178,7 @@ class World:
     spare_token: int  # partner B's API token that gets revoked
     api_tokens: dict[str, str]  # "A"/"B" -> each organisation's API token
     form_draft: int  # a form the admin uploaded and has not published
+    recording: str  # the address of a recording of a published form
     addresses: Iterator[int] = field(default_factory=lambda: iter(range(1, 250)))
 
     def new_address(self) -> str:
@@ -216,7 +218,18 @@ def build_world(app: Flask, team: Team) -> World:
         spare_token=spare_token,
         api_tokens={"A": token_a, "B": token_b},
         form_draft=make_form_draft(app, team.ids["admin"]),
+        recording=publish_form_with_recordings(app),
     )
+
+
+def publish_form_with_recordings(app: Flask) -> str:
+    """A small form whose questions can be heard; the address of one of its recordings."""
+    with app.app_context():
+        db = db_session()
+        sent = {name: spoken(seconds) for name, seconds in FILES.items()}
+        form = form_library().publish(db, DEFINITION, f"{FORM_ID}.toml", None, sent)
+        db.commit()
+        return recordings.addresses(db, form)["name-en.wav"]
 
 
 def make_form_draft(app: Flask, admin_id: int) -> int:
@@ -248,6 +261,9 @@ def route_arguments(world: World, rule: Rule) -> dict[str, object]:
         "secret": "made-up-invite-secret",
         "filename": "site.css",
         "draft_id": world.form_draft,
+        "address": world.recording,
+        "form_id": FORM_ID,
+        "version": 1,
         "language": "en",
         "kind": "plan",
         "reference": world.refs[

@@ -92,21 +92,26 @@ CHOICES = [
 ]
 
 
-def kobo_form(folder: Path) -> Path:
-    """The XLSForm, as an .xlsx workbook written the way Kobo's own template is."""
+def kobo_form(folder: Path, media: dict[str, dict[str, str]] | None = None) -> Path:
+    """The XLSForm, as an .xlsx workbook written the way Kobo's own template is; `media` adds
+    media columns, by question name: {"name": {"media::audio::Arabic (ar)": "name-ar.mp3"}}."""
     workbook = Workbook()
     survey = workbook.active
     assert survey is not None
     survey.title = "survey"
-    survey.append(SURVEY_HEADER)
+    media = media or {}
+    media_columns = sorted({column for row in media.values() for column in row})
+    header = [*SURVEY_HEADER, *media_columns]
+    survey.append(header)
     for kind, name, labels, hints, others in SURVEY:
+        others = {**others, **media.get(name, {})}
         survey.append(
             [
                 kind,
                 name,
                 *(labels or ("", "", "")),
                 *(hints or ("", "", "")),
-                *[others.get(column, "") for column in SURVEY_HEADER[8:]],
+                *[others.get(column, "") for column in header[8:]],
             ]
         )
     choices = workbook.create_sheet("choices")
