@@ -231,17 +231,18 @@ def place(words: Iterable[Words], pages: Sequence[Page]) -> Placed:
     unseen = []
     for item in words:
         found = {text: p for text in item.shown if (p := _pattern(text))}
-        whole = [re.compile(rf"(?m)^[^\S\n]*{p}[^\S\n]*$") for p in found.values()]
+        whole = {text: re.compile(rf"(?m)^[^\S\n]*{p}[^\S\n]*$") for text, p in found.items()}
         # One word alone ("Words", "Yes") is found only as a line of its own: inside a
         # sentence it is most often another message's word.
         loose = [
             re.compile(rf"(?<!\w){p}(?!\w)")
-            for text, p in found.items()
             if len(text.split()) > 1 or _PLACEHOLDER.search(text)
-        ] or whole
+            else whole[text]
+            for text, p in found.items()
+        ]
         anywhere = [_first(loose, page.text) for page in pages]
         lines = [
-            None if at is None else _first(whole, page.text)
+            None if at is None else _first(list(whole.values()), page.text)
             for at, page in zip(anywhere, pages, strict=True)
         ]
         chosen = next(
