@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 DEV := GROUNDWORK_ENV=development GROUNDWORK_PUBLIC_URL=http://$(HOST):$(PORT)
 
-.PHONY: install lock run code test test-sqlite test-postgresql lint format clean translations compile-translations plain load bench weight screenshots
+.PHONY: install lock run code test test-sqlite test-postgresql lint format clean translations compile-translations plain load bench weight screenshots review
 
 # Every package exactly as locked, each checked against its hash; then Groundwork itself, built
 # with the locked setuptools (no unhashed download).
@@ -84,6 +84,17 @@ weight: install
 screenshots: install
 	$(PY) -m pytest -q tests/browser/screenshots.py
 
+# For a native speaker reviewing one language: every client page in English beside it, with
+# the words seen on each, notes for translators, the consent texts and the form's questions, in
+# review/xx/index.html (translations/STATUS.md). `make review LANG=ar`. Make hands LANG to every
+# program it runs, where it names the system's locale: they get C.UTF-8 instead.
+REVIEW_LANG := $(if $(filter command line,$(origin LANG)),$(LANG))
+REVIEWING := LANG=C.UTF-8 REVIEW_LOCALE=$(REVIEW_LANG)
+review: install
+	@$(REVIEWING) $(PY) -m tools.review check "$(REVIEW_LANG)"
+	$(REVIEWING) $(PY) -m pytest -q tests/browser/review.py
+	@$(REVIEWING) $(PY) -m tools.review write "$(REVIEW_LANG)"
+
 # The suite on every core (pytest-xdist); each worker has its own SQLite files, and its own
 # schema on the PostgreSQL server. WORKERS=0 runs it in one process.
 WORKERS ?= auto
@@ -112,7 +123,7 @@ format: install
 	$(VENV)/bin/ruff format .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis node_modules screenshots
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis node_modules screenshots review
 
 # N simulated people walk the whole client journey against gunicorn for a while; then every
 # acknowledged send must be stored and open. `make load CLIENTS=16 SECONDS=60`.

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from intake.form_definition import SOURCE_LANGUAGE, Form
+from intake.form_definition import SOURCE_LANGUAGE, Form, Wording
 
 # Words that blame, alarm or recall borders and interrogation (VOICE.md).
 AVOIDED_WORDS = (
@@ -42,23 +42,29 @@ class Graded:
     grade: float
 
 
-def english_texts(form: Form) -> Iterator[tuple[str, str]]:
-    """Every English text of a form a person reads, with where it is."""
+def wordings(form: Form) -> Iterator[tuple[str, Wording]]:
+    """Every text of a form a person reads, in all its languages, with where it is."""
     for number, section in enumerate(form.sections, start=1):
         page = f"page {number} ({section.key})"
-        yield f"{page}: heading", section.heading.in_language(SOURCE_LANGUAGE)
-        yield f"{page}: intro", section.intro.in_language(SOURCE_LANGUAGE)
+        yield f"{page}: heading", section.heading
+        yield f"{page}: intro", section.intro
         for question in section.questions:
             asked = f"{page}, question {question.key}"
-            yield f"{asked}: label", question.label.in_language(SOURCE_LANGUAGE)
+            yield f"{asked}: label", question.label
             if question.asks:
-                yield f"{asked}: why", question.why.in_language(SOURCE_LANGUAGE)
+                yield f"{asked}: why", question.why
             for key, words in question.choices:
-                yield f"{asked}, choice {key}: label", words.in_language(SOURCE_LANGUAGE)
+                yield f"{asked}, choice {key}: label", words
     for part in form.coach_side:
         where = f"coach's side ({part.key})"
-        yield f"{where}: heading", part.heading.in_language(SOURCE_LANGUAGE)
-        yield f"{where}: text", part.text.in_language(SOURCE_LANGUAGE)
+        yield f"{where}: heading", part.heading
+        yield f"{where}: text", part.text
+
+
+def english_texts(form: Form) -> Iterator[tuple[str, str]]:
+    """Every English text of a form a person reads, with where it is."""
+    for where, wording in wordings(form):
+        yield where, wording.in_language(SOURCE_LANGUAGE)
 
 
 def avoided_words(form: Form) -> list[str]:
