@@ -80,9 +80,10 @@ test: test-sqlite test-postgresql
 weight: install
 	WEIGHT_TABLE=1 $(PY) -m pytest -q tests/browser/test_weight.py
 
-# Every client page in English and Arabic at 360 x 740, in screenshots/.
+# Every client page in each of the ten languages at 360 x 740, in screenshots/<locale>/, with
+# any letter that has no font or text that is cut off (tests/browser/test_scripts_render.py).
 screenshots: install
-	$(PY) -m pytest -q tests/browser/screenshots.py
+	$(PY) -m pytest -q -s tests/browser/screenshots.py
 
 # For a native speaker reviewing one language: every client page in English beside it, with
 # the words seen on each, notes for translators, the consent texts and the form's questions, in

@@ -1,39 +1,29 @@
-"""`make screenshots`: every client page in English and Arabic at 360 × 740, in screenshots/.
+"""`make screenshots`: every client page in every shipped language at 360 × 740, in
+screenshots/<locale>/, with the checks of `test_scripts_render.py` (a letter without a font,
+text cut off) printed beside them.
 
 Not collected by `make test` (its name does not start with test_); `make screenshots` names it.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .harness import Backstage
-from .tours import ClientTour, Visitor
+from .harness import LOCALES, Backstage
+from .test_scripts_render import report, walk
 
 
-class Photographer(Visitor):
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.taken: list[Path] = []
-
-    def visit(self, label: str, page: Any) -> None:
-        name = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-") or "start"
-        path = self.folder / f"{len(self.taken) + 1:02d}-{name}.png"
-        page.screenshot(path=str(path), full_page=True)
-        self.taken.append(path)
-
-
-@pytest.mark.parametrize("locale", ["en", "ar"])
+@pytest.mark.parametrize("locale", LOCALES)
 def test_screenshots(
     locale: str, new_context: Any, backstage: Backstage, screenshot_folder: Path
 ) -> None:
     folder = screenshot_folder / locale
     folder.mkdir()
-    photographer = Photographer(folder)
-    ClientTour(lambda: new_context(locale, width=360, height=740), backstage, photographer).run()
-    assert len(photographer.taken) >= 40
-    print(f"\n{len(photographer.taken)} screenshots in {folder}")
+    checker = walk(locale, new_context, backstage, folder, every_page=True)
+    assert len(checker.pages) >= 40
+    print(f"\n{len(checker.pages)} screenshots in {folder}")
+    if checker.problems:
+        print(report(checker, folder))
