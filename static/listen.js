@@ -1,7 +1,7 @@
 // Listen (docs/decisions.md): reads a question and why we ask it aloud, only ever with a voice
 // on the phone itself (localService); without one, no button. Answers are never read.
 (function () {
-  var synth = window.speechSynthesis, model = document.getElementById("listen"), added, playing;
+  var synth = window.speechSynthesis, model = document.getElementById("listen"), playing;
   if (!synth || !window.SpeechSynthesisUtterance || !model) return;
   function primary(code) {
     return code.split(/[-_]/)[0].toLowerCase();
@@ -18,7 +18,8 @@
   }
   function offer(question) {
     var lang = primary(question.getAttribute("data-listen"));
-    if (!voiceFor(lang) || question.querySelector("audio")) return; // a recording has a player
+    // Once only; and a question with a recording has its player instead.
+    if (!voiceFor(lang) || question.querySelector("audio, .listen")) return;
     var heading = question.querySelector("legend, label"), why = question.querySelector(".hint");
     var words = [heading, why].filter(Boolean).map(function (el) { return el.textContent.trim(); });
     var button = model.content.firstElementChild.cloneNode(true), place = why || heading;
@@ -37,10 +38,9 @@
       button.setAttribute("aria-pressed", "true");
       synth.speak(utterance);
     });
-    added = true;
   }
   function offerAll() {
-    if (!added) Array.prototype.forEach.call(document.querySelectorAll("[data-listen]"), offer);
+    Array.prototype.forEach.call(document.querySelectorAll("[data-listen]"), offer);
   }
   offerAll();
   if (synth.addEventListener) synth.addEventListener("voiceschanged", offerAll); // often late
