@@ -105,6 +105,12 @@ class Wording:
     def __str__(self) -> str:
         return self.in_language(_reader_language())
 
+    @property
+    def language(self) -> str:
+        """The language `str()` gives its words in: the reader's, or else the source's."""
+        reader = _reader_language()
+        return reader if self.texts.get(reader) else SOURCE_LANGUAGE
+
 
 @dataclass(frozen=True)
 class Condition:

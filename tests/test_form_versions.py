@@ -269,8 +269,9 @@ def test_the_chooser_offers_the_languages_the_form_is_written_in(
     app: Flask, team: Team, tmp_path: Path
 ) -> None:
     """Version 2 is written in English and French only: someone starting it is offered those
-    two, and a person reading Arabic is told the questions are in English. Someone who
-    started version 1 is still offered all six."""
+    two, and a person reading Arabic is told the questions are in English (a phone's voice
+    reads each question in the language of its words). Someone who started version 1 is still
+    offered all six."""
     early = Phone(app)
     early.begin()
     assert invoke(app, "forms", "publish", str(second_version(tmp_path))).exit_code == 0
@@ -282,8 +283,11 @@ def test_the_chooser_offers_the_languages_the_form_is_written_in(
     assert chooser == ["en", "fr"]
     assert "هذه الأسئلة غير مكتوبة بلغتك بعد. تراها بالإنجليزية." in page
     assert GREETING["en"] in page
+    spoken_in = re.findall(r'data-listen="(\w+)">\s*<label for="(\w+)"', page)
+    assert spoken_in == [("ar", "name"), ("en", "greeting"), ("ar", "pronouns_other")]
     french = phone.get("/page/1?lang=fr").get_data(as_text=True)
     assert GREETING["fr"] in french
+    assert set(re.findall(r'data-listen="(\w+)"', french)) == {"fr"}
     assert "Ces questions ne sont pas encore écrites" not in french
 
     on_version_1 = re.findall(r'<a href="\?lang=(\w+)"', page_text(early, 1))

@@ -16,7 +16,7 @@ import pytest
 from flask import Flask
 from werkzeug.test import EnvironBuilder
 
-STATIC_FILES = ["favicon.svg", "site.css", "exit.js"]
+STATIC_FILES = ["favicon.svg", "site.css", "exit.js", "listen.js"]
 
 
 @pytest.fixture
