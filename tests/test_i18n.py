@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from support.database import read_as_coach
 from support.journey import Phone, fill, section_at
 
 from intake.consent import Purpose, read_text_files
+from intake.form_definition import FORMS_FOLDER
 from intake.i18n import language_name, text_direction
 from tools import languages
 
@@ -160,6 +162,14 @@ def test_every_consent_text_exists_in_every_locale(app: Flask) -> None:
     for locale in app.config["SHIPPED_LOCALES"]:
         for purpose in Purpose:
             assert (purpose.value, locale) in texts, f"{locale} lacks {purpose.value}"
+
+
+def test_the_words_groundwork_adds_to_every_form_are_in_every_locale(app: Flask) -> None:
+    """ "I'd rather not say" ends every list of choices, in any form: in the person's language."""
+    common = tomllib.loads((FORMS_FOLDER / "common.toml").read_text(encoding="utf-8"))
+    for key, words in common.items():
+        missing = [code for code in app.config["SHIPPED_LOCALES"] if not words.get(code)]
+        assert not missing, f"{key} is not written in {missing}"
 
 
 def test_the_stylesheets_use_logical_properties_only() -> None:

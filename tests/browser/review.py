@@ -17,8 +17,7 @@ import pytest
 from tools import review
 
 from .harness import Backstage
-from .screenshots import Photographer
-from .tours import ClientTour
+from .tours import ClientTour, Photographer
 
 LOCALE = os.environ.get("REVIEW_LOCALE") or "ar"
 

@@ -2,8 +2,8 @@
 
 The player is the browser's own (`<audio controls preload="none">`): it works with JavaScript
 off, loads nothing until it is tapped, is named in the page's language, is big enough to tap,
-and passes the accessibility checks; asked to play, it loads the recording and knows how long
-it is.
+is reached by Tab, and passes the accessibility checks; asked to play, it loads the recording
+and knows how long it is.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ NAMES = {
     "en": ["Hear the question"],
     "ar": ["استمع إلى السؤال", "استمع إلى سبب سؤالنا", "استمع إلى السؤال"],
 }
+FOCUSED_PLAYER = """() =>
+  [...document.querySelectorAll("audio.hear")].indexOf(document.activeElement)"""
 LOAD_AND_MEASURE = """async (player) => {
   player.load();
   if (player.readyState < 1) {
@@ -85,6 +87,11 @@ def test_each_recording_plays_and_nothing_loads_before_it_is_asked_for(
     )
     problems = audit(page, f"/page/1 in {locale}, with recordings")
     assert not problems, "\n".join(problems)
+    reached = set()
+    for _press in range(60):
+        page.keyboard.press("Tab")
+        reached.add(page.evaluate(FOCUSED_PLAYER))
+    assert reached >= set(range(players.count())), "Tab reaches every player"
     for number, name in enumerate(HEARD[locale]):
         player = players.nth(number)
         box = player.bounding_box()

@@ -10,6 +10,7 @@ Staff do their part (assign, read, agree, record consent by voice) through `Back
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from tempfile import mkdtemp
@@ -35,6 +36,20 @@ class Visitor:
 
     def visit(self, label: str, page: Page) -> None:
         return
+
+
+class Photographer(Visitor):
+    """Photographs every page, whole, into a folder: 01-start.png, 02-welcome.png, …"""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.taken: list[Path] = []
+
+    def visit(self, label: str, page: Page) -> None:
+        name = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-") or "start"
+        path = self.folder / f"{len(self.taken) + 1:02d}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        self.taken.append(path)
 
 
 def path_of(page: Page) -> str:
