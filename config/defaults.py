@@ -123,3 +123,12 @@ REVIEWS_PER_DAY = 3
 # Retention (flask retention run): drafts never sent, and clients after they were closed.
 RETENTION_DRAFT_DAYS = 30
 RETENTION_CLOSED_DAYS = 365
+
+# Notices to staff by email (intake/notices.py): only that there is something in Groundwork for
+# them. Empty SMTP_URL: none are queued or sent. smtps://user:password@host:465 (TLS from the
+# start) or smtp+starttls://user:password@host:587; smtp://localhost:25 for a relay on this
+# machine. `flask notices send` sends them (a timer runs it: docs/deployment.md).
+SMTP_URL = None
+SMTP_FROM = None  # the address notices come from, like groundwork@example.org
+SMTP_CA_FILE = None  # a CA to trust beyond the system's, for an internal mail server
+SMTP_TIMEOUT = 10  # seconds to wait for the mail server

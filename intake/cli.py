@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from intake import anchors, audit, consent, crypto, keys, referrals, retention, sessions, staff
 from intake.cli_forms import forms_cli
+from intake.cli_notices import notices_cli
 from intake.context import key_settings, staff_crypto
 from intake.db import database, db_session, forget_deleted_pages
 from intake.models import PartnerOrg, Role, StaffUser, utcnow
@@ -72,6 +73,7 @@ def register(app: Flask) -> None:
     ):
         app.cli.add_command(group)
     app.cli.add_command(forms_cli)
+    app.cli.add_command(notices_cli)
     app.cli.add_command(demo)
 
 

@@ -131,6 +131,8 @@ class StaffUser(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_sign_in_at: Mapped[datetime | None]
+    # Where notices go (intake/notices.py): only that there is something in Groundwork for them.
+    email: Mapped[str | None] = mapped_column(String(254))
 
     partner_org: Mapped[PartnerOrg | None] = relationship()
 
@@ -408,6 +410,25 @@ class FormRecording(Base):
     content: Mapped[bytes]
 
     __table_args__ = (UniqueConstraint("form_id", "version", "name"),)
+
+
+class Notice(Base):
+    """A note to a staff member that something in Groundwork needs them, waiting to be sent by
+    email (intake/notices.py). It names its kind and its person, never a client: nothing here
+    says who, how many or what about."""
+
+    __tablename__ = "notice"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    send_after: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    tries: Mapped[int] = mapped_column(default=0)
+    # What went wrong at the last try, in the mail server's terms (an SMTP code, a class of
+    # error), for the operator: never an address or a message.
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    sent_at: Mapped[datetime | None]
 
 
 class FormDraft(Base):

@@ -31,14 +31,21 @@ def test_every_regular_job_in_the_docs_has_a_service_and_a_timer() -> None:
         "groundwork-retention",
         "groundwork-audit-verify",
         "groundwork-consent-verify",
+        "groundwork-notices",
     }
     for name in names:
         timer = unit(UNITS / f"{name}.timer")
-        assert timer["Timer"]["OnCalendar"] in ("hourly", "daily")
+        assert timer["Timer"]["OnCalendar"] in ("minutely", "hourly", "daily")
         assert timer["Timer"]["Persistent"] == "true"
         assert timer["Install"]["WantedBy"] == "timers.target"
     deployment = (ROOT / "docs" / "deployment.md").read_text()
-    for command in ("sessions purge", "retention run", "audit verify", "consent verify"):
+    for command in (
+        "sessions purge",
+        "retention run",
+        "audit verify",
+        "consent verify",
+        "notices send",
+    ):
         assert f"flask {command}" in deployment
 
 

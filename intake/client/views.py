@@ -20,7 +20,17 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from intake import agreements, audit, consent, crypto, i18n, recordings, reviews, vault
+from intake import (
+    agreements,
+    audit,
+    consent,
+    crypto,
+    i18n,
+    notices,
+    recordings,
+    reviews,
+    vault,
+)
 from intake.client import bp, code_tries, receipts
 from intake.client.forms import (
     CONSENT_CHOICE,
@@ -441,6 +451,8 @@ def send() -> ResponseReturnValue:
     visit.client.status = ClientStatus.SUBMITTED
     visit.client.submitted_at = now
     visit.client.updated_at = now
+    if visit.client.assigned_coach_id is None and current_app.config.get("SMTP_URL"):
+        notices.notify(db, notices.admins(db), notices.Kind.INTAKE_WAITING)
     db.commit()
     return redirect(url_for("client.sent"))
 

@@ -1,5 +1,5 @@
-"""A staff member's own account: changing their password, and a coach's own words on their
-side of the relationship agreement."""
+"""A staff member's own account: changing their password, where notices reach them, and a
+coach's own words on their side of the relationship agreement."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from flask_login import login_required
 from intake import agreements, i18n, staff
 from intake.coach import bp
 from intake.coach.access import signed_in_staff, staff_only
-from intake.coach.forms import PasswordChangeForm, own_words_form
+from intake.coach.forms import NoticeEmailForm, PasswordChangeForm, own_words_form
 from intake.context import form_library, sign_in_policy, staff_crypto
 from intake.db import db_session
 from intake.sessions import PERSONAL_KEY, current_session
@@ -50,6 +50,23 @@ def change_password() -> str | tuple[str, int]:
                 form = PasswordChangeForm(formdata=None)
     return render_template("coach/password.html", form=form, error=error, done=done), (
         400 if error else 200
+    )
+
+
+@bp.route("/account/notices", methods=["GET", "POST"])
+@staff_only
+def notice_email() -> str | tuple[str, int]:
+    """Where notices reach them (intake/notices.py): an email that says only that there is
+    something in Groundwork for them. Empty: no notices."""
+    member = signed_in_staff()
+    form = NoticeEmailForm(data={"email": member.email or ""})
+    saved = False
+    if form.validate_on_submit():
+        member.email = form.email.data or None
+        db_session().commit()
+        saved = True
+    return render_template("coach/notices.html", form=form, saved=saved), (
+        400 if form.errors else 200
     )
 
 

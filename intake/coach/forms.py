@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import PasswordField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms.validators import DataRequired, InputRequired, Length, Regexp
 
 from intake import agreements, consent, reviews
 from intake.form_base import GroundworkForm
@@ -53,6 +53,20 @@ class PasswordChangeForm(GroundworkForm):
     current = PasswordField(_l("Your current password"), validators=[Length(max=1000)])
     new = PasswordField(_l("Your new password"), validators=[Length(max=1000)])
     new_again = PasswordField(_l("Type the new password again"), validators=[Length(max=1000)])
+
+
+class NoticeEmailForm(GroundworkForm):
+    email = StringField(
+        _l("Your email address for notices"),
+        validators=[
+            Length(max=254),
+            Regexp(
+                r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$",
+                message=_l("Write an email address like name@example.org, or leave it empty."),
+            ),
+        ],
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+    )
 
 
 class VoiceConsentForm(GroundworkForm):

@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from flask import Response, abort, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, redirect, render_template, request, url_for
 from flask_login import login_required
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms.fields.choices import SelectChoice
 
-from intake import audit, consent, referrals, rhythm, workspace
+from intake import audit, consent, notices, referrals, rhythm, workspace
 from intake.coach import bp
 from intake.coach.access import admin_only, client_or_404, org_key, signed_in_staff, staff_only
 from intake.coach.forms import (
@@ -196,7 +196,10 @@ def client_assign(client_id: str) -> WerkzeugResponse:
         abort(400)
     # The entry first: an assignment is never made without its trace in the log.
     audit.record(db, signed_in_staff().id, client.id, audit.Action.ASSIGNED)
+    newly = client.assigned_coach_id != chosen.id
     client.assigned_coach_id = chosen.id
+    if newly and chosen.id != signed_in_staff().id and current_app.config.get("SMTP_URL"):
+        notices.notify(db, [chosen.id], notices.Kind.ASSIGNED)
     db.commit()
     if request.form.get("back") == "record":
         return redirect(url_for("coach.client_record", client_id=client.id))

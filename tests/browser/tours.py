@@ -246,13 +246,15 @@ class StaffTour:
         press(page, SUBMIT)
 
     def forms(self, page: Page) -> None:
-        """The forms page; an XLSForm uploaded, its draft, and its preview in Arabic."""
+        """The forms page, which questions of Groundwork's own form can be heard; an XLSForm
+        uploaded, its draft, and its preview in Arabic."""
         self.go(page, "/forms")
         page.set_input_files("[name=definition]", str(kobo_form(Path(mkdtemp()))))
         press(page, SUBMIT)
         assert path_of(page).startswith("/forms/drafts/"), page.url
         self.at(page, "/forms/drafts/<id>")
         self.go(page, path_of(page) + "/preview/ar", "/forms/drafts/<id>/preview/ar")
+        self.go(page, "/forms/groundwork/1/recordings")
 
     def run(self) -> None:
         client_id = self.backstage.staff_world()["client"]
@@ -275,6 +277,7 @@ class StaffTour:
             "/access-log",
             "/consent-texts",
             "/account/password",
+            "/account/notices",
             "/account/my-side",
         ):
             self.go(page, path)

@@ -228,6 +228,7 @@ EXPECTED: dict[str, Expect] = {
         dict.fromkeys(READERS + PARTNERS, "200"), dict.fromkeys(READERS + PARTNERS, "400")
     ),  # a wrong current password
     "coach.own_words": staff_page(dict.fromkeys(READERS, "200")),  # saved, and shown again
+    "coach.notice_email": staff_page(dict.fromkeys(READERS, "200")),  # saved, and shown again
     "coach.access_log": staff_page({ADMIN: "200"}),
     "coach.team": staff_page({ADMIN: "200"}),
     "coach.consent_texts": staff_page({ADMIN: "200"}),  # posted without words: asked again

@@ -1,0 +1,254 @@
+"""Notices to staff by email (docs/deployment.md, "Notices to staff"), against a real SMTP
+server on loopback (aiosmtpd): when someone sends their answers every admin is told, when an
+admin gives someone to a coach the coach is told, and the email says only that there is
+something in Groundwork for them. Nothing about the person is in the whole raw message. The page
+never talks to the mail server; a server that is down delays a notice and never loses it; TLS
+from the start and STARTTLS both work with a certificate the settings trust.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from email import message_from_bytes
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from flask import Flask
+from sqlalchemy import select, update
+from support.app import invoke
+from support.clients import client_row, sent_client
+from support.staff import StaffBrowser, assign, staff_post
+from support.team import Team
+
+from intake import notices
+from intake.db import db_session
+from intake.models import Notice, utcnow
+
+NAME = "Zeynep Quillfeather"
+ADMIN_EMAIL = "admin@example.org"
+COACH_EMAIL = "coach@example.org"
+FROM = "groundwork@example.org"
+
+
+@dataclass
+class Mailbox:
+    """What arrived at the server: each message's envelope and raw bytes."""
+
+    received: list[tuple[list[str], bytes]] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.received.append((list(envelope.rcpt_tos), envelope.original_content))
+        return "250 OK"
+
+    def to(self, address: str) -> list[bytes]:
+        return [raw for rcpt, raw in self.received if address in rcpt]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> tuple[Path, Path]:
+    """A certificate for localhost, made for this test (openssl), and its key."""
+    cert, key = tmp_path / "mail.pem", tmp_path / "mail.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    return cert, key
+
+
+def serve(mailbox: Mailbox, port: int, **options: Any) -> Controller:
+    controller = Controller(mailbox, hostname="localhost", port=port, **options)
+    controller.start()
+    return controller
+
+
+@pytest.fixture
+def mailbox() -> Iterator[tuple[Mailbox, int]]:
+    """A plain SMTP server on loopback (a relay on the same machine)."""
+    box, port = Mailbox(), free_port()
+    controller = serve(box, port)
+    yield box, port
+    controller.stop()
+
+
+def notices_to(app: Flask, url: str, ca_file: Path | None = None) -> None:
+    app.config.update(SMTP_URL=url, SMTP_FROM=FROM, SMTP_CA_FILE=str(ca_file) if ca_file else None)
+
+
+def set_email(auth: StaffBrowser, username: str, email: str) -> None:
+    browser = auth.sign_in(username)
+    assert browser.get("/account/notices").status_code == 200
+    response = staff_post(browser, "/account/notices", {"email": email})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert "Saved." in response.get_data(as_text=True)
+
+
+def waiting(app: Flask) -> list[Notice]:
+    with app.app_context():
+        return list(db_session().scalars(select(Notice).where(Notice.sent_at.is_(None))))
+
+
+def send(app: Flask, exit_code: int = 0) -> str:
+    result = invoke(app, "notices", "send")
+    assert result.exit_code == exit_code, result.output
+    return result.output
+
+
+def test_a_sent_intake_tells_every_admin_and_says_nothing_about_the_person(
+    app: Flask, team: Team, auth: StaffBrowser, mailbox: tuple[Mailbox, int]
+) -> None:
+    box, port = mailbox
+    notices_to(app, f"smtp://127.0.0.1:{port}")
+    set_email(auth, "admin", ADMIN_EMAIL)
+    person = sent_client(app, NAME)
+    assert box.received == [], "the page never talks to the mail server"
+    assert len(waiting(app)) == 1, "one notice, for the one admin with an address"
+    assert "Sent 1 email(s); 0 notice(s) to try again later." in send(app)
+    (raw,) = box.to(ADMIN_EMAIL)
+    text = raw.decode("utf-8", "replace")
+    assert "There is something in Groundwork for you." in text
+    assert "/staff/sign-in" in text
+    for private in (NAME, "Zeynep", person.id, person.code.replace(" ", ""), "English"):
+        assert private not in text, f"the email carries {private!r}"
+    assert client_row(app, person.id).status == "submitted"
+    assert waiting(app) == []
+    send(app)
+    assert len(box.received) == 1, "a notice goes once"
+
+
+def test_giving_someone_to_a_coach_tells_the_coach(
+    app: Flask, team: Team, auth: StaffBrowser, mailbox: tuple[Mailbox, int]
+) -> None:
+    box, port = mailbox
+    notices_to(app, f"smtp://127.0.0.1:{port}")
+    set_email(auth, "coach", COACH_EMAIL)
+    person = sent_client(app, NAME)
+    assign(auth.sign_in("admin"), person.id, team.ids["coach"])
+    send(app)
+    (raw,) = box.to(COACH_EMAIL)
+    assert NAME.encode() not in raw
+    assert box.to(ADMIN_EMAIL) == [], "the admin set no address: nothing for them"
+
+
+def test_several_things_waiting_make_one_email_that_does_not_count_them(
+    app: Flask, team: Team, auth: StaffBrowser, mailbox: tuple[Mailbox, int]
+) -> None:
+    box, port = mailbox
+    notices_to(app, f"smtp://127.0.0.1:{port}")
+    set_email(auth, "admin", ADMIN_EMAIL)
+    for number in range(3):
+        sent_client(app, f"{NAME} {number}")
+    send(app)
+    (raw,) = box.to(ADMIN_EMAIL)
+    words = message_from_bytes(raw).get_payload(decode=True)
+    assert isinstance(words, bytes)
+    assert b"Sign in to see it" in words
+    assert not any(digit in words.decode() for digit in "0123456789"), "no count in the words"
+
+
+def test_a_mail_server_that_is_down_delays_a_notice_and_never_loses_it(
+    app: Flask, team: Team, auth: StaffBrowser
+) -> None:
+    port = free_port()  # nothing listens here yet
+    notices_to(app, f"smtp://127.0.0.1:{port}")
+    set_email(auth, "admin", ADMIN_EMAIL)
+    sent_client(app, NAME)
+    assert "1 notice(s) to try again later" in send(app, exit_code=1)
+    (notice,) = waiting(app)
+    assert notice.tries == 1
+    assert notice.last_error == "could not reach the mail server (ConnectionRefusedError)"
+    assert notice.send_after > utcnow() + timedelta(seconds=50), "not again at once"
+    assert "Sent 0 email(s); 0 notice(s)" in send(app), "not due yet: not tried"
+    with app.app_context():
+        db = db_session()
+        db.execute(update(Notice).values(send_after=utcnow() - timedelta(seconds=1)))
+        db.commit()
+    box = Mailbox()
+    controller = serve(box, port)
+    try:
+        send(app)
+    finally:
+        controller.stop()
+    assert len(box.to(ADMIN_EMAIL)) == 1
+    assert waiting(app) == []
+
+
+@pytest.mark.parametrize("security", ["smtp+starttls", "smtps"])
+def test_notices_go_over_tls_to_a_server_the_settings_trust(
+    app: Flask,
+    team: Team,
+    auth: StaffBrowser,
+    certificate: tuple[Path, Path],
+    security: str,
+) -> None:
+    cert, key = certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    box, port = Mailbox(), free_port()
+    options = (
+        {"tls_context": context, "require_starttls": True}
+        if security == "smtp+starttls"
+        else {"ssl_context": context}
+    )
+    controller = serve(box, port, **options)
+    try:
+        set_email(auth, "admin", ADMIN_EMAIL)
+        notices_to(app, f"{security}://localhost:{port}")  # the system's CAs only
+        sent_client(app, NAME)
+        send(app, exit_code=1)
+        assert box.received == [], "an unknown certificate is not trusted"
+        (notice,) = waiting(app)
+        assert notice.last_error is not None
+        assert "SSLCertVerificationError" in notice.last_error
+        notices_to(app, f"{security}://localhost:{port}", ca_file=cert)
+        with app.app_context():
+            db = db_session()
+            db.execute(update(Notice).values(send_after=utcnow()))
+            db.commit()
+        send(app)
+        assert len(box.to(ADMIN_EMAIL)) == 1
+    finally:
+        controller.stop()
+
+
+def test_without_a_mail_server_nothing_is_queued(
+    app: Flask, team: Team, auth: StaffBrowser
+) -> None:
+    set_email(auth, "admin", ADMIN_EMAIL)
+    sent_client(app, NAME)
+    assert waiting(app) == []
+    assert "Notices are off" in send(app)
+
+
+def test_an_address_that_is_not_one_is_refused_kindly(
+    app: Flask, team: Team, auth: StaffBrowser
+) -> None:
+    browser = auth.sign_in("admin")
+    browser.get("/account/notices")
+    response = staff_post(browser, "/account/notices", {"email": "not an address"})
+    assert response.status_code == 400
+    assert "Write an email address like name@example.org" in response.get_data(as_text=True)
+    assert 'value="not an address"' in response.get_data(as_text=True), "nothing typed is lost"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["smtp://mail.example.org:25", "http://mail.example.org", "smtps://", "smtp://10.0.0.5"],
+)
+def test_a_mail_server_setting_that_would_not_protect_the_mail_is_refused(url: str) -> None:
+    with pytest.raises(ValueError, match="SMTP_URL"):
+        notices.MailServer.from_url(url, FROM)
