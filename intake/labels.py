@@ -1,6 +1,6 @@
 """Words for the states Groundwork stores as codes: client statuses, consent purposes and
-decisions, and the choices of an "are we on track?" review. Templates use them through filters
-of the same names."""
+decisions, the choices of an "are we on track?" review and the kinds of notice. Templates use
+them through filters of the same names."""
 
 from __future__ import annotations
 
@@ -85,6 +85,12 @@ def _label(table: dict[str, LazyString]) -> object:
     return lookup
 
 
+NOTICE_KIND = {
+    "intake_waiting": _l("Answers sent, waiting for a coach"),
+    "assigned": _l("Someone was given to a coach"),
+}
+
+
 def review_choice(code: str | None, question: str) -> str:
     """A review's answer to a choice question, in words."""
     return str(REVIEW_CHOICE.get(question, {}).get(code or "", code or ""))
@@ -99,3 +105,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["agreement_label"] = _label(AGREEMENT)
     app.jinja_env.filters["action_label"] = _label(ACTION)
     app.jinja_env.filters["referral_status_label"] = _label(REFERRAL_STATUS)
+    app.jinja_env.filters["notice_kind_label"] = _label(NOTICE_KIND)

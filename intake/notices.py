@@ -21,7 +21,7 @@ from enum import StrEnum
 from ipaddress import ip_address
 from urllib.parse import unquote, urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from intake.models import Notice, Role, StaffUser, utcnow
@@ -29,6 +29,8 @@ from intake.models import Notice, Role, StaffUser, utcnow
 # After the first try that fails, then the second, ...; after the last, every 12 hours.
 BACK_OFF = tuple(timedelta(minutes=minutes) for minutes in (1, 5, 15, 60, 180, 720))
 DEFAULT_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
+KEEP_SENT = timedelta(days=30)  # a sent notice is kept this long, for the operators' view
+FAILING_AFTER = 3  # tries: from then on, the operators' view says the notice is failing
 
 
 class Kind(StrEnum):
@@ -51,6 +53,45 @@ def notify(db: Session, staff_ids: Iterable[int], kind: Kind) -> int:
     for staff_id in reachable:
         db.add(Notice(staff_id=staff_id, kind=str(kind), created_at=now, send_after=now))
     return len(reachable)
+
+
+@dataclass(frozen=True)
+class Queued:
+    """One notice as the operators see it: whose, what kind, since when, how it is going.
+    Nothing about any client (a notice holds nothing about one)."""
+
+    kind: str
+    staff_name: str
+    created_at: datetime
+    tries: int
+    next_try: datetime
+    last_error: str | None
+
+    @property
+    def failing(self) -> bool:
+        return self.tries >= FAILING_AFTER
+
+
+def queue(db: Session) -> list[Queued]:
+    """Every notice not sent yet, oldest first."""
+    rows = db.execute(
+        select(Notice, StaffUser.display_name)
+        .join(StaffUser, StaffUser.id == Notice.staff_id)
+        .where(Notice.sent_at.is_(None))
+        .order_by(Notice.id)
+    )
+    return [
+        Queued(n.kind, name, n.created_at, n.tries, n.send_after, n.last_error) for n, name in rows
+    ]
+
+
+def sent_since(db: Session, since: datetime) -> int:
+    return len(db.scalars(select(Notice.id).where(Notice.sent_at >= since)).all())
+
+
+def forget_sent(db: Session, now: datetime) -> None:
+    """Sent notices older than `KEEP_SENT` are deleted: their work is done."""
+    db.execute(delete(Notice).where(Notice.sent_at < now - KEEP_SENT))
 
 
 def admins(db: Session) -> list[int]:
@@ -179,6 +220,8 @@ def send_due(
 ) -> Outcome:
     """Send every notice that is due, one email for each staff member."""
     now = now or utcnow()
+    forget_sent(db, now)
+    db.commit()
     due = list(
         db.scalars(
             select(Notice)

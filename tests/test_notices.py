@@ -252,3 +252,44 @@ def test_an_address_that_is_not_one_is_refused_kindly(
 def test_a_mail_server_setting_that_would_not_protect_the_mail_is_refused(url: str) -> None:
     with pytest.raises(ValueError, match="SMTP_URL"):
         notices.MailServer.from_url(url, FROM)
+
+
+def test_operators_see_what_waits_and_why_and_nothing_about_anyone(
+    app: Flask, team: Team, auth: StaffBrowser
+) -> None:
+    notices_to(app, f"smtp://127.0.0.1:{free_port()}")  # nothing listens: every try fails
+    set_email(auth, "admin", ADMIN_EMAIL)
+    person = sent_client(app, NAME)
+    admin = auth.sign_in("admin")
+    assert "/notices/queue" in admin.get("/account/notices").get_data(as_text=True)
+    for _try in range(notices.FAILING_AFTER):
+        send(app, exit_code=1)
+        with app.app_context():
+            db = db_session()
+            db.execute(update(Notice).values(send_after=utcnow()))
+            db.commit()
+    page = admin.get("/notices/queue").get_data(as_text=True)
+    assert "Answers sent, waiting for a coach" in page
+    assert "could not reach the mail server (ConnectionRefusedError)" in page
+    assert "failing" in page
+    for private in (NAME, person.id):
+        assert private not in page
+    assert auth.sign_in("coach").get("/notices/queue").status_code == 404, "admins only"
+
+
+def test_a_sent_notice_is_forgotten_after_thirty_days(
+    app: Flask, team: Team, auth: StaffBrowser, mailbox: tuple[Mailbox, int]
+) -> None:
+    box, port = mailbox
+    notices_to(app, f"smtp://127.0.0.1:{port}")
+    set_email(auth, "admin", ADMIN_EMAIL)
+    sent_client(app, NAME)
+    send(app)
+    assert len(box.received) == 1
+    with app.app_context():
+        db = db_session()
+        db.execute(update(Notice).values(sent_at=utcnow() - timedelta(days=31)))
+        db.commit()
+    send(app)
+    with app.app_context():
+        assert db_session().scalars(select(Notice)).all() == []

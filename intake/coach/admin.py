@@ -1,13 +1,16 @@
-"""Admin pages: the team (invite, deactivate, reset two-step codes) and the access log."""
+"""Admin pages: the team (invite, deactivate, reset two-step codes), the access log and the
+notices waiting to be sent."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from intake import audit, consent, i18n, staff
+from intake import audit, consent, i18n, notices, staff
 from intake.coach import bp
 from intake.coach.access import admin_only, org_key, signed_in_staff
 from intake.coach.forms import InviteForm, PublishForm
@@ -15,7 +18,7 @@ from intake.context import staff_crypto
 from intake.db import db_session
 from intake.form_base import ConfirmForm
 from intake.links import public_url
-from intake.models import Role, StaffUser
+from intake.models import Role, StaffUser, utcnow
 from intake.paging import page_count, page_or_first
 
 LOG_PER_PAGE = 50
@@ -140,4 +143,17 @@ def consent_texts() -> str:
             current.append({"purpose": purpose, "language": name, "text": text})
     return render_template(
         "coach/consent_texts.html", form=form, current=current, published=published
+    )
+
+
+@bp.route("/notices/queue")
+@admin_only
+def notice_queue() -> str:
+    """The notices waiting to be sent, and why any of them is late (for the operators)."""
+    db = db_session()
+    return render_template(
+        "coach/notice_queue.html",
+        waiting=notices.queue(db),
+        sent_this_week=notices.sent_since(db, utcnow() - timedelta(days=7)),
+        mail_server_named=bool(current_app.config.get("SMTP_URL")),
     )

@@ -278,6 +278,7 @@ class StaffTour:
             "/consent-texts",
             "/account/password",
             "/account/notices",
+            "/notices/queue",
             "/account/my-side",
         ):
             self.go(page, path)

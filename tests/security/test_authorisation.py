@@ -230,6 +230,7 @@ EXPECTED: dict[str, Expect] = {
     "coach.own_words": staff_page(dict.fromkeys(READERS, "200")),  # saved, and shown again
     "coach.notice_email": staff_page(dict.fromkeys(READERS, "200")),  # saved, and shown again
     "coach.access_log": staff_page({ADMIN: "200"}),
+    "coach.notice_queue": staff_page({ADMIN: "200"}),
     "coach.team": staff_page({ADMIN: "200"}),
     "coach.consent_texts": staff_page({ADMIN: "200"}),  # posted without words: asked again
     "coach.forms": staff_page({ADMIN: "200"}, {ADMIN: "400"}),  # posted without a file
