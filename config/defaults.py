@@ -132,3 +132,7 @@ SMTP_URL = None
 SMTP_FROM = None  # the address notices come from, like groundwork@example.org
 SMTP_CA_FILE = None  # a CA to trust beyond the system's, for an internal mail server
 SMTP_TIMEOUT = 10  # seconds to wait for the mail server
+# How each kind of notice reaches staff who have not chosen for themselves: "at_once",
+# "daily" (one email at NOTICE_DIGEST_HOUR, UTC, with the day's others) or "never".
+NOTICE_DEFAULTS = {"intake_waiting": "at_once", "assigned": "at_once"}
+NOTICE_DIGEST_HOUR = 8

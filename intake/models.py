@@ -431,6 +431,20 @@ class Notice(Base):
     sent_at: Mapped[datetime | None]
 
 
+class NoticeChoice(Base):
+    """How a staff member gets one kind of notice: at once, once a day, or never. Without a
+    row, the organisation's default (NOTICE_DEFAULTS) holds."""
+
+    __tablename__ = "notice_choice"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    when: Mapped[str] = mapped_column(String(16))
+
+    __table_args__ = (UniqueConstraint("staff_id", "kind"),)
+
+
 class FormDraft(Base):
     """A form an admin uploaded, waiting for them to look at it and publish it. Clients never
     see a draft; only the admin who uploaded it can open it."""

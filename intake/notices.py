@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -24,7 +24,7 @@ from urllib.parse import unquote, urlsplit
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from intake.models import Notice, Role, StaffUser, utcnow
+from intake.models import Notice, NoticeChoice, Role, StaffUser, utcnow
 
 # After the first try that fails, then the second, ...; after the last, every 12 hours.
 BACK_OFF = tuple(timedelta(minutes=minutes) for minutes in (1, 5, 15, 60, 180, 720))
@@ -38,9 +38,50 @@ class Kind(StrEnum):
     ASSIGNED = "assigned"  # to a coach: someone was given to them
 
 
-def notify(db: Session, staff_ids: Iterable[int], kind: Kind) -> int:
-    """Queue a notice for each of these staff members who has an email address and is active.
-    Nothing is sent here. How many were queued."""
+class When(StrEnum):
+    AT_ONCE = "at_once"
+    DAILY = "daily"  # with the others of the day, at the digest hour
+    NEVER = "never"
+
+
+def next_digest(now: datetime, hour: int) -> datetime:
+    """The next daily digest: today at `hour` (UTC), or tomorrow if that has passed."""
+    today = now.replace(hour=hour, minute=0, second=0, microsecond=0)
+    return today if today > now else today + timedelta(days=1)
+
+
+def choices_of(db: Session, staff_id: int, defaults: Mapping[str, str]) -> dict[Kind, When]:
+    """How this staff member gets each kind: their own choice, else the organisation's."""
+    rows = db.execute(
+        select(NoticeChoice.kind, NoticeChoice.when).where(NoticeChoice.staff_id == staff_id)
+    )
+    own: dict[str, str] = {row.kind: row.when for row in rows}
+    return {kind: When(own.get(kind) or defaults.get(kind, When.AT_ONCE)) for kind in Kind}
+
+
+def choose(db: Session, staff_id: int, chosen: Mapping[Kind, When]) -> None:
+    existing = {
+        choice.kind: choice
+        for choice in db.scalars(select(NoticeChoice).where(NoticeChoice.staff_id == staff_id))
+    }
+    for kind, when in chosen.items():
+        row = existing.get(kind)
+        if row is None:
+            db.add(NoticeChoice(staff_id=staff_id, kind=str(kind), when=str(when)))
+        else:
+            row.when = str(when)
+
+
+def notify(
+    db: Session,
+    staff_ids: Iterable[int],
+    kind: Kind,
+    defaults: Mapping[str, str] | None = None,
+    digest_hour: int = 8,
+) -> int:
+    """Queue a notice for each of these staff members who is active, has an email address and
+    has not chosen "never" for this kind; a daily one waits for the digest hour. Nothing is
+    sent here. How many were queued."""
     ids = set(staff_ids)
     if not ids:
         return 0
@@ -50,9 +91,15 @@ def notify(db: Session, staff_ids: Iterable[int], kind: Kind) -> int:
         )
     ).all()
     now = utcnow()
+    queued = 0
     for staff_id in reachable:
-        db.add(Notice(staff_id=staff_id, kind=str(kind), created_at=now, send_after=now))
-    return len(reachable)
+        when = choices_of(db, staff_id, defaults or {})[kind]
+        if when == When.NEVER:
+            continue
+        send_after = now if when == When.AT_ONCE else next_digest(now, digest_hour)
+        db.add(Notice(staff_id=staff_id, kind=str(kind), created_at=now, send_after=send_after))
+        queued += 1
+    return queued
 
 
 @dataclass(frozen=True)

@@ -293,3 +293,62 @@ def test_a_sent_notice_is_forgotten_after_thirty_days(
     send(app)
     with app.app_context():
         assert db_session().scalars(select(Notice)).all() == []
+
+
+def choose(auth: StaffBrowser, username: str, email: str, **kinds: str) -> None:
+    browser = auth.sign_in(username)
+    browser.get("/account/notices")
+    response = staff_post(browser, "/account/notices", {"email": email, **kinds})
+    assert response.status_code == 200, response.get_data(as_text=True)
+
+
+def test_never_means_no_notice_of_that_kind(
+    app: Flask, team: Team, auth: StaffBrowser, mailbox: tuple[Mailbox, int]
+) -> None:
+    box, port = mailbox
+    notices_to(app, f"smtp://127.0.0.1:{port}")
+    choose(auth, "admin", ADMIN_EMAIL, intake_waiting="never", assigned="at_once")
+    choose(auth, "coach", COACH_EMAIL, assigned="at_once")
+    person = sent_client(app, NAME)
+    assert waiting(app) == [], "the admin said never for sent answers"
+    assign(auth.sign_in("admin"), person.id, team.ids["coach"])
+    send(app)
+    assert [rcpt for rcpt, _raw in box.received] == [[COACH_EMAIL]]
+
+
+def test_once_a_day_waits_for_the_morning_and_comes_as_one_email(
+    app: Flask, team: Team, auth: StaffBrowser, mailbox: tuple[Mailbox, int]
+) -> None:
+    box, port = mailbox
+    notices_to(app, f"smtp://127.0.0.1:{port}")
+    app.config["NOTICE_DIGEST_HOUR"] = 8
+    choose(auth, "admin", ADMIN_EMAIL, intake_waiting="daily")
+    for number in range(2):
+        sent_client(app, f"{NAME} {number}")
+    queued = waiting(app)
+    assert len(queued) == 2
+    morning = notices.next_digest(utcnow(), 8)
+    assert {notice.send_after for notice in queued} == {morning}
+    assert morning.hour == 8
+    assert morning > utcnow()
+    send(app)
+    assert box.received == [], "not before the morning"
+    with app.app_context():
+        db = db_session()
+        db.execute(update(Notice).values(send_after=utcnow() - timedelta(seconds=1)))
+        db.commit()
+    send(app)
+    assert len(box.to(ADMIN_EMAIL)) == 1, "the day's notices in one email"
+
+
+def test_the_organisation_sets_how_notices_come_to_those_who_have_not_chosen(
+    app: Flask, team: Team, auth: StaffBrowser, mailbox: tuple[Mailbox, int]
+) -> None:
+    _box, port = mailbox
+    notices_to(app, f"smtp://127.0.0.1:{port}")
+    app.config["NOTICE_DEFAULTS"] = {"intake_waiting": "never", "assigned": "at_once"}
+    set_email(auth, "admin", ADMIN_EMAIL)
+    page = auth.sign_in("admin").get("/account/notices").get_data(as_text=True)
+    assert 'checked id="intake_waiting-2"' in page, "the page shows the default: never"
+    sent_client(app, NAME)
+    assert waiting(app) == []

@@ -452,7 +452,13 @@ def send() -> ResponseReturnValue:
     visit.client.submitted_at = now
     visit.client.updated_at = now
     if visit.client.assigned_coach_id is None and current_app.config.get("SMTP_URL"):
-        notices.notify(db, notices.admins(db), notices.Kind.INTAKE_WAITING)
+        notices.notify(
+            db,
+            notices.admins(db),
+            notices.Kind.INTAKE_WAITING,
+            current_app.config["NOTICE_DEFAULTS"],
+            current_app.config["NOTICE_DIGEST_HOUR"],
+        )
     db.commit()
     return redirect(url_for("client.sent"))
 

@@ -3,14 +3,14 @@ coach's own words on their side of the relationship agreement."""
 
 from __future__ import annotations
 
-from flask import abort, render_template
+from flask import abort, current_app, render_template
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from intake import agreements, i18n, staff
+from intake import agreements, i18n, notices, staff
 from intake.coach import bp
 from intake.coach.access import signed_in_staff, staff_only
-from intake.coach.forms import NoticeEmailForm, PasswordChangeForm, own_words_form
+from intake.coach.forms import PasswordChangeForm, notice_form, own_words_form
 from intake.context import form_library, sign_in_policy, staff_crypto
 from intake.db import db_session
 from intake.sessions import PERSONAL_KEY, current_session
@@ -56,16 +56,28 @@ def change_password() -> str | tuple[str, int]:
 @bp.route("/account/notices", methods=["GET", "POST"])
 @staff_only
 def notice_email() -> str | tuple[str, int]:
-    """Where notices reach them (intake/notices.py): an email that says only that there is
-    something in Groundwork for them. Empty: no notices."""
+    """Where notices reach them (intake/notices.py), an email that says only that there is
+    something in Groundwork for them (empty: no notices), and how each kind comes."""
     member = signed_in_staff()
-    form = NoticeEmailForm(data={"email": member.email or ""})
+    db = db_session()
+    kinds = tuple(
+        kind for kind in notices.Kind if kind != notices.Kind.INTAKE_WAITING or member.is_admin
+    )
+    chosen = notices.choices_of(db, member.id, current_app.config["NOTICE_DEFAULTS"])
+    form = notice_form(kinds)(
+        data={"email": member.email or "", **{kind: str(chosen[kind]) for kind in kinds}}
+    )
     saved = False
     if form.validate_on_submit():
         member.email = form.email.data or None
-        db_session().commit()
+        notices.choose(
+            db,
+            member.id,
+            {kind: notices.When(form[kind].data) for kind in kinds if form[kind].data},
+        )
+        db.commit()
         saved = True
-    return render_template("coach/notices.html", form=form, saved=saved), (
+    return render_template("coach/notices.html", form=form, kinds=kinds, saved=saved), (
         400 if form.errors else 200
     )
 

@@ -69,6 +69,31 @@ class NoticeEmailForm(GroundworkForm):
     )
 
 
+NOTICE_WHEN = [
+    SelectChoice("at_once", _l("At once")),
+    SelectChoice("daily", _l("Once a day, in the morning, with the others")),
+    SelectChoice("never", _l("Never")),
+]
+NOTICE_QUESTIONS = {
+    "intake_waiting": _l("When someone sends their answers and has no coach yet (admins)"),
+    "assigned": _l("When someone is given to you as their coach"),
+}
+
+
+def notice_form(kinds: tuple[str, ...]) -> type[NoticeEmailForm]:
+    """The address, and how each kind of notice comes."""
+    fields = {
+        kind: RadioField(
+            NOTICE_QUESTIONS[kind],
+            choices=NOTICE_WHEN,
+            validate_choice=False,
+            validators=[OneOf([choice.value for choice in NOTICE_WHEN])],
+        )
+        for kind in kinds
+    }
+    return type("NoticeForm", (NoticeEmailForm,), fields)
+
+
 class VoiceConsentForm(GroundworkForm):
     purpose = SelectField(
         _l("What they agreed to, or not"),

@@ -199,7 +199,13 @@ def client_assign(client_id: str) -> WerkzeugResponse:
     newly = client.assigned_coach_id != chosen.id
     client.assigned_coach_id = chosen.id
     if newly and chosen.id != signed_in_staff().id and current_app.config.get("SMTP_URL"):
-        notices.notify(db, [chosen.id], notices.Kind.ASSIGNED)
+        notices.notify(
+            db,
+            [chosen.id],
+            notices.Kind.ASSIGNED,
+            current_app.config["NOTICE_DEFAULTS"],
+            current_app.config["NOTICE_DIGEST_HOUR"],
+        )
     db.commit()
     if request.form.get("back") == "record":
         return redirect(url_for("coach.client_record", client_id=client.id))
