@@ -134,5 +134,11 @@ SMTP_CA_FILE = None  # a CA to trust beyond the system's, for an internal mail s
 SMTP_TIMEOUT = 10  # seconds to wait for the mail server
 # How each kind of notice reaches staff who have not chosen for themselves: "at_once",
 # "daily" (one email at NOTICE_DIGEST_HOUR, UTC, with the day's others) or "never".
-NOTICE_DEFAULTS = {"intake_waiting": "at_once", "assigned": "at_once"}
+NOTICE_DEFAULTS = {
+    "intake_waiting": "at_once",
+    "assigned": "at_once",
+    "check_in": "at_once",
+    "change_asked": "at_once",
+    "review_sent": "daily",
+}
 NOTICE_DIGEST_HOUR = 8

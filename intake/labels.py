@@ -88,6 +88,9 @@ def _label(table: dict[str, LazyString]) -> object:
 NOTICE_KIND = {
     "intake_waiting": _l("Answers sent, waiting for a coach"),
     "assigned": _l("Someone was given to a coach"),
+    "check_in": _l("A check-in before a session"),
+    "change_asked": _l("A change asked for in an agreement"),
+    "review_sent": _l("An “are we on track?” review"),
 }
 
 

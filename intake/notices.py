@@ -36,6 +36,9 @@ FAILING_AFTER = 3  # tries: from then on, the operators' view says the notice is
 class Kind(StrEnum):
     INTAKE_WAITING = "intake_waiting"  # to admins: someone sent their answers, no coach yet
     ASSIGNED = "assigned"  # to a coach: someone was given to them
+    CHECK_IN = "check_in"  # to their coach: someone said how they are before a session
+    CHANGE_ASKED = "change_asked"  # to their coach: someone asked for a change to an agreement
+    REVIEW_SENT = "review_sent"  # to their coach: someone said how coaching is going
 
 
 class When(StrEnum):

@@ -23,7 +23,7 @@ from aiosmtpd.controller import Controller
 from flask import Flask
 from sqlalchemy import select, update
 from support.app import invoke
-from support.clients import client_row, sent_client
+from support.clients import assign_in_database, client_row, sent_client
 from support.staff import StaffBrowser, assign, staff_post
 from support.team import Team
 
@@ -352,3 +352,37 @@ def test_the_organisation_sets_how_notices_come_to_those_who_have_not_chosen(
     assert 'checked id="intake_waiting-2"' in page, "the page shows the default: never"
     sent_client(app, NAME)
     assert waiting(app) == []
+
+
+def test_what_someone_does_with_their_coach_tells_the_coach_and_only_that(
+    app: Flask, team: Team, auth: StaffBrowser, mailbox: tuple[Mailbox, int]
+) -> None:
+    box, port = mailbox
+    notices_to(app, f"smtp://127.0.0.1:{port}")
+    set_email(auth, "coach", COACH_EMAIL)
+    person = sent_client(app, NAME)
+    assign_in_database(app, person.id, team.ids["coach"])
+    coach = auth.sign_in("coach")
+    assert staff_post(coach, f"/clients/{person.id}/relationship", {}).status_code == 302
+    phone = person.phone
+    phone.get("/before-a-session")
+    phone.post("/before-a-session", {"goal": "Talk about the night shifts"})
+    phone.get("/agreement")
+    phone.post(
+        "/agreement",
+        {"kind": "relationship", "response": "change_requested", "version": "1",
+         "note": "Fewer calls please"},
+    )  # fmt: skip
+    phone.get("/review")
+    phone.post("/review", {"working": "The walks by the river"})
+    assert sorted(notice.kind for notice in waiting(app)) == [
+        "change_asked",
+        "check_in",
+        "review_sent",
+    ]
+    send(app)
+    (raw,) = box.to(COACH_EMAIL)
+    for private in (NAME, "night shifts", "Fewer calls", "walks by the river"):
+        assert private.encode() not in raw
+    (later,) = waiting(app)
+    assert later.kind == "review_sent", "reviews come once a day unless the coach chooses"

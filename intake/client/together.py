@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from intake import agreements, reviews
+from intake import agreements, notices, reviews
 from intake.client import bp
 from intake.client.forms import (
     CheckInForm,
@@ -22,6 +22,7 @@ from intake.client.visit import client_required
 from intake.db import db_session
 from intake.models import AgreementKind, CheckIn, utcnow
 from intake.review import promises_in, strengths_in
+from intake.tell import tell
 
 REVIEW_FIELDS = ("working", "not_working", "goals", "safe", "agreement")
 
@@ -55,6 +56,8 @@ def agreement() -> ResponseReturnValue:
         )
     else:
         agreements.respond(db_session(), record, g.visit.data_key, response, form.note.data or "")
+        if response == agreements.Response.CHANGE:
+            tell(db_session(), [g.visit.client.assigned_coach_id], notices.Kind.CHANGE_ASKED)
     db_session().commit()
     return redirect(url_for("client.agreement") + f"#{kind}")
 
@@ -141,6 +144,7 @@ def review() -> ResponseReturnValue:
     elif form.validate_on_submit():
         fields = {name: form[name].data or "" for name in REVIEW_FIELDS}
         reviews.add_review(db, client, g.visit.data_key, fields)
+        tell(db, [client.assigned_coach_id], notices.Kind.REVIEW_SENT)
         db.commit()
         return redirect(url_for("client.review", sent="1"))
     return render_template(
@@ -193,6 +197,7 @@ def check_in() -> ResponseReturnValue:
             g.visit.data_key,
             {key: form[key].data or "" for key in agreements.CHECK_IN_FIELDS},
         )
+        tell(db, [g.visit.client.assigned_coach_id], notices.Kind.CHECK_IN)
         db.commit()
         return redirect(url_for("client.check_in", sent="1"))
     past = [

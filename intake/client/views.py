@@ -78,6 +78,7 @@ from intake.review import review_sections
 from intake.security import clear_site_data
 from intake.sessions import current_session
 from intake.staff import organisation
+from intake.tell import tell
 from intake.vault import AnswerValue
 
 
@@ -451,14 +452,8 @@ def send() -> ResponseReturnValue:
     visit.client.status = ClientStatus.SUBMITTED
     visit.client.submitted_at = now
     visit.client.updated_at = now
-    if visit.client.assigned_coach_id is None and current_app.config.get("SMTP_URL"):
-        notices.notify(
-            db,
-            notices.admins(db),
-            notices.Kind.INTAKE_WAITING,
-            current_app.config["NOTICE_DEFAULTS"],
-            current_app.config["NOTICE_DIGEST_HOUR"],
-        )
+    if visit.client.assigned_coach_id is None:
+        tell(db, notices.admins(db), notices.Kind.INTAKE_WAITING)
     db.commit()
     return redirect(url_for("client.sent"))
 

@@ -77,6 +77,9 @@ NOTICE_WHEN = [
 NOTICE_QUESTIONS = {
     "intake_waiting": _l("When someone sends their answers and has no coach yet (admins)"),
     "assigned": _l("When someone is given to you as their coach"),
+    "check_in": _l("When someone you coach says how they are before a session"),
+    "change_asked": _l("When someone you coach asks for a change to an agreement"),
+    "review_sent": _l("When someone you coach sends an “are we on track?” review"),
 }
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from flask import Response, abort, current_app, redirect, render_template, request, url_for
+from flask import Response, abort, redirect, render_template, request, url_for
 from flask_login import login_required
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -29,6 +29,7 @@ from intake.db import db_session
 from intake.form_base import GroundworkForm
 from intake.models import Client, StaffUser, utcnow
 from intake.paging import page_or_first
+from intake.tell import tell
 
 
 def _page_arg(name: str = "page") -> int:
@@ -198,14 +199,8 @@ def client_assign(client_id: str) -> WerkzeugResponse:
     audit.record(db, signed_in_staff().id, client.id, audit.Action.ASSIGNED)
     newly = client.assigned_coach_id != chosen.id
     client.assigned_coach_id = chosen.id
-    if newly and chosen.id != signed_in_staff().id and current_app.config.get("SMTP_URL"):
-        notices.notify(
-            db,
-            [chosen.id],
-            notices.Kind.ASSIGNED,
-            current_app.config["NOTICE_DEFAULTS"],
-            current_app.config["NOTICE_DIGEST_HOUR"],
-        )
+    if newly and chosen.id != signed_in_staff().id:
+        tell(db, [chosen.id], notices.Kind.ASSIGNED)
     db.commit()
     if request.form.get("back") == "record":
         return redirect(url_for("coach.client_record", client_id=client.id))
