@@ -1,10 +1,11 @@
-"""The consent texts as the person reads them, chosen in the person's language."""
+"""The consent texts as the person reads them, chosen in the person's language, and the
+person's decisions recorded against exactly the words their page showed."""
 
 from __future__ import annotations
 
 from intake import consent, i18n
 from intake.db import db_session
-from intake.models import ConsentText
+from intake.models import Client, ConsentEvent, ConsentText
 from intake.translation_reviews import SOURCE_LOCALE
 
 
@@ -21,6 +22,34 @@ def english_beside(purpose: str) -> ConsentText | None:
     if not i18n.is_draft(i18n.select_locale()):
         return None
     return consent.current_text(db_session(), purpose, SOURCE_LOCALE)
+
+
+def decide(
+    client: Client, purpose: str, decision: str, text: ConsentText | None = None
+) -> ConsentEvent:
+    """The person's decision, recorded against the words their page showed: the text in their
+    language (`text`, when the caller has it already) and, in a draft language, the English
+    beside it."""
+    return consent.decide(
+        db_session(),
+        client,
+        purpose,
+        decision,
+        text or text_for(purpose),
+        english_beside=english_beside(purpose),
+    )
+
+
+def answer(client: Client, purpose: str, yes: bool) -> ConsentEvent | None:
+    """The person's yes or no on a page, recorded (as `decide`) if it changes anything."""
+    return consent.answer(
+        db_session(),
+        client,
+        purpose,
+        yes,
+        text_for(purpose),
+        english_beside=english_beside(purpose),
+    )
 
 
 def question_of(text: ConsentText) -> str:

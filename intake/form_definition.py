@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -223,10 +224,12 @@ class Form:
     def page_count(self) -> int:
         return len(self.sections)
 
-    @property
-    def recording_names(self) -> set[str]:
+    @cached_property  # asked on every page a person opens; a form never changes
+    def recording_names(self) -> frozenset[str]:
         """Every recording the form names: the files its media folder must hold."""
-        return {name for s in self.sections for q in s.questions for name in q.recordings.names}
+        return frozenset(
+            name for s in self.sections for q in s.questions for name in q.recordings.names
+        )
 
     @property
     def note_after_page(self) -> int:

@@ -21,7 +21,7 @@ from enum import StrEnum
 from ipaddress import ip_address
 from urllib.parse import unquote, urlsplit
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from intake.models import Notice, NoticeChoice, Role, StaffUser, utcnow
@@ -136,7 +136,7 @@ def queue(db: Session) -> list[Queued]:
 
 
 def sent_since(db: Session, since: datetime) -> int:
-    return len(db.scalars(select(Notice.id).where(Notice.sent_at >= since)).all())
+    return db.scalar(select(func.count(Notice.id)).where(Notice.sent_at >= since)) or 0
 
 
 def forget_sent(db: Session, now: datetime) -> None:

@@ -102,6 +102,14 @@ def waiting(app: Flask) -> list[Notice]:
         return list(db_session().scalars(select(Notice).where(Notice.sent_at.is_(None))))
 
 
+def change_notices(app: Flask, **values: object) -> None:
+    """Move every notice in time (the clock is not turned; the rows are)."""
+    with app.app_context():
+        db = db_session()
+        db.execute(update(Notice).values(**values))
+        db.commit()
+
+
 def send(app: Flask, exit_code: int = 0) -> str:
     result = invoke(app, "notices", "send")
     assert result.exit_code == exit_code, result.output
@@ -173,10 +181,7 @@ def test_a_mail_server_that_is_down_delays_a_notice_and_never_loses_it(
     assert notice.last_error == "could not reach the mail server (ConnectionRefusedError)"
     assert notice.send_after > utcnow() + timedelta(seconds=50), "not again at once"
     assert "Sent 0 email(s); 0 notice(s)" in send(app), "not due yet: not tried"
-    with app.app_context():
-        db = db_session()
-        db.execute(update(Notice).values(send_after=utcnow() - timedelta(seconds=1)))
-        db.commit()
+    change_notices(app, send_after=utcnow() - timedelta(seconds=1))
     box = Mailbox()
     controller = serve(box, port)
     try:
@@ -215,10 +220,7 @@ def test_notices_go_over_tls_to_a_server_the_settings_trust(
         assert notice.last_error is not None
         assert "SSLCertVerificationError" in notice.last_error
         notices_to(app, f"{security}://localhost:{port}", ca_file=cert)
-        with app.app_context():
-            db = db_session()
-            db.execute(update(Notice).values(send_after=utcnow()))
-            db.commit()
+        change_notices(app, send_after=utcnow())
         send(app)
         assert len(box.to(ADMIN_EMAIL)) == 1
     finally:
@@ -264,10 +266,7 @@ def test_operators_see_what_waits_and_why_and_nothing_about_anyone(
     assert "/notices/queue" in admin.get("/account/notices").get_data(as_text=True)
     for _try in range(notices.FAILING_AFTER):
         send(app, exit_code=1)
-        with app.app_context():
-            db = db_session()
-            db.execute(update(Notice).values(send_after=utcnow()))
-            db.commit()
+        change_notices(app, send_after=utcnow())
     page = admin.get("/notices/queue").get_data(as_text=True)
     assert "Answers sent, waiting for a coach" in page
     assert "could not reach the mail server (ConnectionRefusedError)" in page
@@ -286,10 +285,7 @@ def test_a_sent_notice_is_forgotten_after_thirty_days(
     sent_client(app, NAME)
     send(app)
     assert len(box.received) == 1
-    with app.app_context():
-        db = db_session()
-        db.execute(update(Notice).values(sent_at=utcnow() - timedelta(days=31)))
-        db.commit()
+    change_notices(app, sent_at=utcnow() - timedelta(days=31))
     send(app)
     with app.app_context():
         assert db_session().scalars(select(Notice)).all() == []
@@ -333,10 +329,7 @@ def test_once_a_day_waits_for_the_morning_and_comes_as_one_email(
     assert morning > utcnow()
     send(app)
     assert box.received == [], "not before the morning"
-    with app.app_context():
-        db = db_session()
-        db.execute(update(Notice).values(send_after=utcnow() - timedelta(seconds=1)))
-        db.commit()
+    change_notices(app, send_after=utcnow() - timedelta(seconds=1))
     send(app)
     assert len(box.to(ADMIN_EMAIL)) == 1, "the day's notices in one email"
 

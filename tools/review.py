@@ -29,6 +29,7 @@ from pathlib import Path
 from babel import Locale
 from babel.messages.pofile import read_po
 
+from intake.consent import TextFile, read_text_files
 from intake.form_definition import FORMS_FOLDER, SOURCE_LANGUAGE, read_form
 from intake.form_review import wordings
 from intake.i18n import language_name, text_direction
@@ -45,7 +46,6 @@ REVIEWABLE = tuple(code for code in LOCALES if code != SOURCE_LANGUAGE)
 PAGES_FILE = "pages.json"
 
 _PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%[sd]")
-_VERSION = re.compile(r"^(?P<purpose>\w+)\.v(?P<version>\d+)\.txt$")
 _FORM_PAGE = re.compile(r"page (\d+) ")
 _SPACES = re.compile(r"[^\S\n]+")
 _LINE_BREAKS = re.compile(r"\s*\n\s*")
@@ -131,23 +131,17 @@ def _forms(text: object) -> tuple[str, ...]:
     return tuple(str(form or "") for form in texts)
 
 
-def consent_files(consent_texts: Path, locale: str) -> dict[str, Path]:
-    """The newest published text of each purpose in a locale."""
-    newest: dict[str, tuple[int, Path]] = {}
-    for path in (consent_texts / locale).glob("*.txt"):
-        named = _VERSION.match(path.name)
-        if named is None:
-            continue
-        version = int(named["version"])
-        if version > newest.get(named["purpose"], (0, path))[0]:
-            newest[named["purpose"]] = (version, path)
-    return {purpose: newest[purpose][1] for purpose in sorted(newest)}
+def consent_files(consent_texts: Path, locale: str) -> dict[str, TextFile]:
+    """The newest text of each purpose in a locale, as Groundwork publishes them."""
+    newest: dict[str, TextFile] = {}
+    for text in read_text_files(consent_texts):
+        if text.locale == locale and text.version > getattr(newest.get(text.purpose), "version", 0):
+            newest[text.purpose] = text
+    return {purpose: newest[purpose] for purpose in sorted(newest)}
 
 
-def paragraphs(path: Path | None) -> list[str]:
-    if path is None:
-        return []
-    return [part.strip() for part in path.read_text(encoding="utf-8").strip().split("\n\n")]
+def paragraphs(text: TextFile | None) -> list[str]:
+    return [] if text is None else [part.strip() for part in text.body.strip().split("\n\n")]
 
 
 def consent_words(consent_texts: Path, locale: str) -> dict[str, list[Words]]:
@@ -165,7 +159,7 @@ def consent_words(consent_texts: Path, locale: str) -> dict[str, list[Words]]:
                 english=(ours[number - 1] if number <= len(ours) else "",),
                 translated=(theirs[number - 1] if number <= len(theirs) else "",),
                 note="the question" if number == 1 else "",
-                sources=(str(source.relative_to(consent_texts.parent)),),
+                sources=(f"{consent_texts.name}/{source.locale}/{purpose}.v{source.version}.txt",),
             )
             for number in range(1, max(len(ours), len(theirs)) + 1)
         ]

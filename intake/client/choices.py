@@ -16,7 +16,7 @@ from flask import Response, abort, g, redirect, render_template, request, url_fo
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from intake import agreements, audit, consent, i18n, referrals, vault
+from intake import agreements, audit, consent, consent_texts, i18n, referrals, vault
 from intake.agreements import OpenedAgreement, OpenedCheckIn, Signature
 from intake.audit import Entry as AccessEntry
 from intake.client import bp, receipts
@@ -26,7 +26,7 @@ from intake.client.visit import (
     client_required,
     current_visit,
 )
-from intake.consent_texts import english_beside, explanation_of, question_of, text_for
+from intake.consent_texts import explanation_of, question_of, text_for
 from intake.db import db_session, forget_deleted_pages
 from intake.models import Client, ConsentEvent, ConsentText, PartnerOrg, Referral, StaffUser
 from intake.review import ReviewedSection, review_sections
@@ -49,14 +49,7 @@ def _purposes_for(client_referred: bool) -> list[str]:
 def _decide(purpose: str, decision: str) -> WerkzeugResponse:
     visit = g.visit
     db = db_session()
-    event = consent.decide(
-        db,
-        visit.client,
-        purpose,
-        decision,
-        text_for(purpose),
-        english_beside=english_beside(purpose),
-    )
+    event = consent_texts.decide(visit.client, purpose, decision)
     db.commit()
     receipts.note([event])
     return redirect(url_for("client.my_choices"))
@@ -160,16 +153,14 @@ def delete_everything() -> ResponseReturnValue:
         return render_template("client/delete_everything.html", form=form)
     visit = g.visit
     db = db_session()
-    purpose = consent.Purpose.STORE_ANSWERS
-    text, english = text_for(purpose), english_beside(purpose)
-    event = consent.decide(
-        db, visit.client, purpose, consent.Decision.WITHDRAWN, text, english_beside=english
+    event = consent_texts.decide(
+        visit.client, consent.Purpose.STORE_ANSWERS, consent.Decision.WITHDRAWN
     )
     vault.erase_client(db, visit.client)
     db.commit()
     forget_deleted_pages(db)
     current_session().restart()
-    return receipts.give_erased([event], {t.id: t for t in (text, english) if t is not None})
+    return receipts.give_erased([event], consent.texts_of(db, [event]))
 
 
 def _word_changes(old: str, new: str) -> list[tuple[str, str]]:
@@ -209,14 +200,7 @@ def decide_again() -> ResponseReturnValue:
             abort(400)
         current = consent.effective_state(db, visit.client.id).get(purpose)
         decision = consent.decision_for(yes, current)
-        event = consent.decide(
-            db,
-            visit.client,
-            purpose,
-            decision,
-            text_for(purpose),
-            english_beside=english_beside(purpose),
-        )
+        event = consent_texts.decide(visit.client, purpose, decision)
         db.commit()
         receipts.note([event])
         return redirect(url_for("client.decide_again"))

@@ -24,6 +24,7 @@ from intake import (
     agreements,
     audit,
     consent,
+    consent_texts,
     crypto,
     i18n,
     notices,
@@ -61,7 +62,7 @@ from intake.client.visit import (
     return_code_of_visit,
     visit_form,
 )
-from intake.consent_texts import english_beside, text_for
+from intake.consent_texts import text_for
 from intake.context import code_copies, key_settings, review_rhythm
 from intake.db import db_session
 from intake.models import (
@@ -179,13 +180,8 @@ def _keep_answers(
     if pending is not None and mark_pending_used(pending[0], client):
         choices[consent.Purpose.STATUS_TO_REFERRER] = form.status_to_referrer.data
     decisions = [
-        consent.decide(
-            db,
-            client,
-            purpose,
-            consent.decision_for(answer == YES, None),
-            texts[purpose],
-            english_beside=english_beside(purpose),
+        consent_texts.decide(
+            client, purpose, consent.decision_for(answer == YES, None), texts[purpose]
         )
         for purpose, answer in choices.items()
         if answer in (YES, NO)
@@ -351,14 +347,7 @@ def page(number: int) -> object:
 
 def _decide_on_page(purpose: str, yes: bool) -> ConsentEvent | None:
     """Record a consent asked on a page, if the answer changed it."""
-    return consent.answer(
-        db_session(),
-        g.visit.client,
-        purpose,
-        yes,
-        text_for(purpose),
-        english_beside=english_beside(purpose),
-    )
+    return consent_texts.answer(g.visit.client, purpose, yes)
 
 
 @bp.route("/before-the-agreement")
@@ -433,18 +422,7 @@ def send() -> ResponseReturnValue:
     granted = visit.client.shared_at is not None
     if not granted and form.share.data:
         purpose = consent.Purpose.SHARE_WITH_COACH
-        receipts.note(
-            [
-                consent.decide(
-                    db,
-                    visit.client,
-                    purpose,
-                    consent.Decision.GRANTED,
-                    text_for(purpose),
-                    english_beside=english_beside(purpose),
-                )
-            ]
-        )
+        receipts.note([consent_texts.decide(visit.client, purpose, consent.Decision.GRANTED)])
         granted = True
     if not granted:
         return redirect(url_for("client.check"))
