@@ -106,6 +106,11 @@ def check(config: Config) -> None:
             problems.append("LOOKUP_PEPPER is not hex.")
     problems.extend(_public_url_problems(config))
     problems.extend(_hosts_problems(config))
+    if config.get("ENV") == "production" and config.get("WEBHOOKS_ALLOW_PRIVATE"):
+        problems.append(
+            "WEBHOOKS_ALLOW_PRIVATE is on: a partner could make Groundwork call into your own "
+            "network. It is for tests only; remove it."
+        )
     if problems:
         raise ConfigurationError(
             "Groundwork will not start:\n  "

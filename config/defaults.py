@@ -142,3 +142,11 @@ NOTICE_DEFAULTS = {
     "review_sent": "daily",
 }
 NOTICE_DIGEST_HOUR = 8
+
+# Webhooks to partners (intake/webhooks.py), sent with the notices by `flask notices send`:
+# signed per Standard Webhooks, only to public https:// addresses.
+WEBHOOK_TIMEOUT = 15  # seconds to wait for a partner's receiver
+WEBHOOK_CA_FILE = None  # a CA to trust beyond the system's (the tests' own)
+# Tests only: let webhooks go to loopback and private addresses. Production refuses to start
+# with it, so a partner can never make Groundwork call into its own network.
+WEBHOOKS_ALLOW_PRIVATE = False

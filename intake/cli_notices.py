@@ -1,5 +1,6 @@
-"""`flask notices send`: hand the notices that are due to the mail server (intake/notices.py).
-A timer runs it every minute (deploy/systemd/groundwork-notices.timer)."""
+"""`flask notices send`: hand the notices that are due to the mail server (intake/notices.py),
+and the webhook messages that are due to partners' receivers (intake/webhooks.py). A timer runs
+it every minute (deploy/systemd/groundwork-notices.timer)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from intake import notices
+from intake import notices, webhooks
+from intake.context import webhook_secrets_key, webhook_settings
 from intake.db import db_session
 from intake.links import public_url
 
@@ -29,9 +31,8 @@ def mail_server() -> notices.MailServer | None:
     )
 
 
-@notices_cli.command("send")
-def notices_send() -> None:
-    """Send every notice that is due; one that cannot go now is tried again later."""
+def send_emails() -> int:
+    """Hand due notices to the mail server; how many wait for a later try."""
     try:
         server = mail_server()
     except ValueError as wrong:
@@ -39,10 +40,28 @@ def notices_send() -> None:
         sys.exit(2)
     if server is None:
         click.echo("Notices are off: set SMTP_URL and SMTP_FROM (docs/deployment.md).")
-        return
+        return 0
     with current_app.test_request_context():
         sign_in = public_url("auth.sign_in")
     outcome = notices.send_due(db_session(), server, current_app.config["STAFF_SITE_NAME"], sign_in)
     click.echo(f"Sent {outcome.sent} email(s); {outcome.delayed} notice(s) to try again later.")
-    if outcome.delayed:
+    return outcome.delayed
+
+
+def send_webhooks() -> int:
+    """POST due webhook messages to partners; how many wait for a later try."""
+    outcome = webhooks.send_due(db_session(), webhook_secrets_key(), webhook_settings())
+    click.echo(
+        f"Webhooks: {outcome.delivered} delivered, {outcome.delayed} to try again later, "
+        f"{outcome.given_up} given up, {outcome.withheld} withheld (no longer shared)."
+    )
+    return outcome.delayed
+
+
+@notices_cli.command("send")
+def notices_send() -> None:
+    """Send every notice and webhook message that is due; one that cannot go now is tried
+    again later. Exits with 1 when any must wait."""
+    delayed = send_emails() + send_webhooks()
+    if delayed:
         sys.exit(1)

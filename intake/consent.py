@@ -24,7 +24,7 @@ from sqlalchemy import text as sql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from intake import anchors
+from intake import anchors, webhooks
 from intake.models import Agreement, Client, ConsentEvent, ConsentText, utcnow
 
 TEXTS_FOLDER = Path(__file__).resolve().parent.parent / "consent_texts"
@@ -276,7 +276,8 @@ def decide(
     english_beside: ConsentText | None = None,
 ) -> ConsentEvent:
     """Record a decision and apply what the service now acts on (`effective_state`): sharing
-    with a coach, and telling the referring organisation how it goes, start and stop with it."""
+    with a coach, and telling the referring organisation how it goes (their webhooks too), start
+    and stop with it."""
     event = record(db, client.id, purpose, decision, text, by, english_beside=english_beside)
     acted_on = effective_state(db, client.id)[purpose]
     granted = acted_on.decision == Decision.GRANTED
@@ -284,6 +285,7 @@ def decide(
         client.shared_at = acted_on.at if granted else None
     if purpose == Purpose.STATUS_TO_REFERRER:
         client.status_shared_at = acted_on.at if granted else None
+        webhooks.status_changed(db, client)
     db.flush()
     return event
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask, current_app
 
-from intake import crypto, passwords
+from intake import crypto, passwords, webhooks
 from intake.code_copies import CodeCopies
 from intake.db import database
 from intake.questionnaire import FormLibrary
@@ -87,6 +87,21 @@ def review_rhythm() -> Rhythm:
     """How often this organisation's "are we on track?" reviews are due."""
     config = current_app.config
     return Rhythm(int(config["REVIEW_EVERY_SESSIONS"]), int(config["REVIEW_EVERY_DAYS"]))
+
+
+def webhook_settings() -> webhooks.SendSettings:
+    """How webhooks to partners are sent: how long to wait, which CA to trust beyond the
+    system's, and (tests only) whether a private address may be named."""
+    config = current_app.config
+    return webhooks.SendSettings(
+        timeout=float(config.get("WEBHOOK_TIMEOUT") or 15),
+        ca_file=config.get("WEBHOOK_CA_FILE"),
+        allow_private=bool(config.get("WEBHOOKS_ALLOW_PRIVATE")),
+    )
+
+
+def webhook_secrets_key() -> bytes:
+    return crypto.webhook_secrets_key(key_settings().pepper)
 
 
 def tries_store() -> TriesStore:

@@ -11,7 +11,9 @@ What it owns (DESIGN.md §5):
   recovery phrase, an invite secret, a return code) that carry their own salt and cost;
 * return codes and recovery phrases: generation, normalisation, and the peppered lookup hash;
   one Argon2id derivation of a return code gives both the value a person is found by and the
-  key their data key is wrapped under (split with HKDF: `code_keys`).
+  key their data key is wrapped under (split with HKDF: `code_keys`);
+* webhook signing secrets and their signatures (Standard Webhooks, symmetric `v1`: HMAC-SHA256
+  over `id.timestamp.body`), and the server key that keeps those secrets encrypted at rest.
 
 Every envelope starts with a header: one version byte, one kind byte and an eight-byte key id.
 The header is authenticated as part of the associated data, so it cannot be swapped. The key id
@@ -23,6 +25,7 @@ Nothing here knows about Flask, requests or the database.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -54,6 +57,8 @@ KIND_CODE_WRAPPED = 4  # AES-256-GCM under the wrapping key of a return code (`c
 _HEADER = struct.Struct(">BB8s")
 _KDF_PARAMS = struct.Struct(">IIB")  # iterations, memory in KiB, lanes
 _SEAL_INFO = b"groundwork seal v1"
+_WEBHOOK_SECRETS_INFO = b"groundwork webhook secrets v1"
+WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 - how Standard Webhooks writes a signing secret
 _HPKE_INFO = b"groundwork seal v2\x00"
 _HPKE = hpke.Suite(hpke.KEM.MLKEM768_X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
 
@@ -556,3 +561,32 @@ def new_secret_token() -> str:
 def token_digest(token: str) -> str:
     """How a high-entropy token is stored: its SHA-256, hex. Never the token itself."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+# --- webhooks (Standard Webhooks, symmetric) -------------------------------------------------
+
+
+def new_webhook_secret() -> bytes:
+    """A signing secret for one partner endpoint: 256 random bits."""
+    return secrets.token_bytes(KEY_SIZE)
+
+
+def webhook_secret_text(secret: bytes) -> str:
+    """The secret as a partner copies it: `whsec_` and base64, as Standard Webhooks writes it."""
+    return WEBHOOK_SECRET_PREFIX + base64.b64encode(secret).decode("ascii")
+
+
+def webhook_secrets_key(pepper: bytes) -> bytes:
+    """The key that webhook signing secrets are encrypted under in the database, from the
+    server's pepper: a copy of the database alone does not let anyone sign as Groundwork."""
+    return _expand(pepper, _WEBHOOK_SECRETS_INFO)
+
+
+def sign_webhook(secret: bytes, message_id: str, timestamp: int, body: bytes) -> str:
+    """The `webhook-signature` value: `v1,` and the base64 HMAC-SHA256 of `id.timestamp.body`.
+    The id and timestamp are ours, never a partner's, and hold no full stop."""
+    if "." in message_id:
+        raise ValueError("a webhook id holds no full stop")
+    signed = message_id.encode("ascii") + b"." + str(timestamp).encode("ascii") + b"." + body
+    digest = hmac.new(secret, signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode("ascii")

@@ -198,6 +198,9 @@ class Referral(Base):
     note_ct: Mapped[bytes | None]  # sealed to the organisation key
     nickname_ct: Mapped[bytes | None]  # sealed to the organisation key
     form_id: Mapped[str | None] = mapped_column(String(60))  # the form asked; None: the default
+    # The last status the partner's webhooks were told (intake/webhooks.py); None: none yet, or
+    # the person stopped sharing since.
+    status_told: Mapped[str | None] = mapped_column(String(24))
 
     __table_args__ = (
         Index("uq_referral_reference", "reference", unique=True),
@@ -443,6 +446,45 @@ class NoticeChoice(Base):
     when: Mapped[str] = mapped_column(String(16))
 
     __table_args__ = (UniqueConstraint("staff_id", "kind"),)
+
+
+class WebhookEndpoint(Base):
+    """An HTTPS address where a partner organisation's own system hears when a referral's
+    status changes (intake/webhooks.py). The signing secret is encrypted under a key from the
+    server's pepper; the partner saw it once."""
+
+    __tablename__ = "webhook_endpoint"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_org_id: Mapped[int] = mapped_column(ForeignKey("partner_org.id"), index=True)
+    url: Mapped[str] = mapped_column(String(500))
+    secret_ct: Mapped[bytes]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    disabled_at: Mapped[datetime | None]  # the receiver answered 410 Gone, or it was removed
+    disabled_reason: Mapped[str | None] = mapped_column(String(80))
+
+
+class WebhookDelivery(Base):
+    """One message to one endpoint, waiting, sent or given up. `body` is the exact JSON that
+    is signed and sent: a referral's reference and a status the person agreed to share, never
+    anything about them. Undelivered messages about a person who stops sharing are deleted."""
+
+    __tablename__ = "webhook_delivery"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoint.id"), index=True)
+    referral_id: Mapped[int | None] = mapped_column(ForeignKey("referral.id"), index=True)
+    message_id: Mapped[str] = mapped_column(String(40), unique=True)
+    event_type: Mapped[str] = mapped_column(String(40))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    send_after: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    tries: Mapped[int] = mapped_column(default=0)
+    # What the last try met (an HTTP status, a class of error), for the partner and operator.
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    delivered_at: Mapped[datetime | None]
+    given_up_at: Mapped[datetime | None]
 
 
 class FormDraft(Base):

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake import vault
+from intake import vault, webhooks
 from intake.models import Client, ClientStatus
 
 
@@ -43,4 +43,5 @@ def run(db: Session, now: datetime, draft_days: int, closed_days: int) -> Retent
     )
     for client in (*drafts, *closed):
         vault.erase_client(db, client)
+        webhooks.status_changed(db, client, now)
     return RetentionResult(len(drafts), len(closed))

@@ -367,3 +367,14 @@ def test_several_hosts_refuse_a_rate_limit_count_of_their_own(instance: Path) ->
     assert "one host" not in shared.stderr
     nonsense = start(instance, HOSTS='"two"', **on_postgres)
     assert "HOSTS is not a whole number" in nonsense.stderr
+
+
+def test_production_refuses_to_let_webhooks_reach_a_private_network(instance: Path) -> None:
+    """The tests' allowance to send webhooks to loopback can never reach production: a partner
+    would make Groundwork call into the operator's own network."""
+    result = start(
+        instance, SECRET_KEY=a_secret(), LOOKUP_PEPPER=a_secret(), WEBHOOKS_ALLOW_PRIVATE="true"
+    )
+    assert result.returncode != 0
+    assert "WEBHOOKS_ALLOW_PRIVATE is on" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -8,9 +8,7 @@ from the start and STARTTLS both work with a certificate the settings trust.
 
 from __future__ import annotations
 
-import socket
 import ssl
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -26,6 +24,7 @@ from support.app import invoke
 from support.clients import assign_in_database, client_row, sent_client
 from support.staff import StaffBrowser, assign, staff_post
 from support.team import Team
+from support.tls import free_port, localhost_certificate
 
 from intake import notices
 from intake.db import db_session
@@ -51,23 +50,10 @@ class Mailbox:
         return [raw for rcpt, raw in self.received if address in rcpt]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def certificate(tmp_path: Path) -> tuple[Path, Path]:
     """A certificate for localhost, made for this test (openssl), and its key."""
-    cert, key = tmp_path / "mail.pem", tmp_path / "mail.key"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True, timeout=120,
-    )  # fmt: skip
-    return cert, key
+    return localhost_certificate(tmp_path, "mail")
 
 
 def serve(mailbox: Mailbox, port: int, **options: Any) -> Controller:

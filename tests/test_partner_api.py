@@ -44,6 +44,7 @@ from support.staff import StaffBrowser
 from support.team import Team
 from werkzeug.test import TestResponse
 
+from intake import i18n
 from intake.db import db_session
 from intake.models import ApiToken
 
@@ -402,6 +403,13 @@ def test_the_app_serves_the_openapi_document_as_written(app: Flask) -> None:
     assert "enum" not in body["schema"]["properties"]["form"]
     body["schema"]["properties"]["form"]["enum"] = ["groundwork"]
     assert served.get_json() == written
+
+
+def test_the_document_names_every_language_a_referral_can_ask_for(app: Flask) -> None:
+    written = json.loads(OPENAPI.read_bytes())
+    body = written["paths"]["/referrals"]["post"]["requestBody"]["content"]["application/json"]
+    with app.app_context():
+        assert body["schema"]["properties"]["locale"]["enum"] == i18n.shipped_locales()
 
 
 def conformance(

@@ -16,7 +16,16 @@ from flask import Response, abort, g, redirect, render_template, request, url_fo
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from intake import agreements, audit, consent, consent_texts, i18n, referrals, vault
+from intake import (
+    agreements,
+    audit,
+    consent,
+    consent_texts,
+    i18n,
+    referrals,
+    vault,
+    webhooks,
+)
 from intake.agreements import OpenedAgreement, OpenedCheckIn, Signature
 from intake.audit import Entry as AccessEntry
 from intake.client import bp, receipts
@@ -157,6 +166,7 @@ def delete_everything() -> ResponseReturnValue:
         visit.client, consent.Purpose.STORE_ANSWERS, consent.Decision.WITHDRAWN
     )
     vault.erase_client(db, visit.client)
+    webhooks.status_changed(db, visit.client)
     db.commit()
     forget_deleted_pages(db)
     current_session().restart()

@@ -31,6 +31,7 @@ from intake import (
     recordings,
     reviews,
     vault,
+    webhooks,
 )
 from intake.client import bp, code_tries, receipts
 from intake.client.forms import (
@@ -430,6 +431,7 @@ def send() -> ResponseReturnValue:
     visit.client.status = ClientStatus.SUBMITTED
     visit.client.submitted_at = now
     visit.client.updated_at = now
+    webhooks.status_changed(db, visit.client, now)
     if visit.client.assigned_coach_id is None:
         tell(db, notices.admins(db), notices.Kind.INTAKE_WAITING)
     db.commit()

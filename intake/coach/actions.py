@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import abort, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from intake import agreements, consent, crypto, reviews, vault
+from intake import agreements, consent, crypto, reviews, vault, webhooks
 from intake.coach import bp
 from intake.coach.access import client_or_404, org_key, signed_in_staff, staff_only
 from intake.coach.forms import (
@@ -234,5 +234,6 @@ def change_status(client_id: str) -> WerkzeugResponse:
     client.status = form.status.data or client.status
     client.closed_at = now if client.status == ClientStatus.CLOSED else None
     client.updated_at = now
+    webhooks.status_changed(db_session(), client, now)
     db_session().commit()
     return _back(client)

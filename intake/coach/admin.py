@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from intake import audit, consent, i18n, notices, staff
+from intake import audit, consent, i18n, notices, staff, webhooks
 from intake.coach import bp
 from intake.coach.access import admin_only, org_key, signed_in_staff
 from intake.coach.forms import InviteForm, PublishForm
@@ -149,11 +149,13 @@ def consent_texts() -> str:
 @bp.route("/notices/queue")
 @admin_only
 def notice_queue() -> str:
-    """The notices waiting to be sent, and why any of them is late (for the operators)."""
+    """The notices and partners' webhook messages waiting to be sent, and why any of them is
+    late (for the operators)."""
     db = db_session()
     return render_template(
         "coach/notice_queue.html",
         waiting=notices.queue(db),
         sent_this_week=notices.sent_since(db, utcnow() - timedelta(days=7)),
         mail_server_named=bool(current_app.config.get("SMTP_URL")),
+        webhook_messages=webhooks.queue(db),
     )

@@ -1,5 +1,5 @@
 """Partner staff: their organisation's referrals, making a referral (link, code and a card to
-print in the client's language), withdrawing an unused one, and API tokens."""
+print in the client's language), withdrawing an unused one, API tokens, and webhook addresses."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from intake import i18n, referrals, staff
-from intake.context import form_library, key_settings
+from intake import i18n, outbound, referrals, staff, webhooks
+from intake.context import form_library, key_settings, webhook_settings
 from intake.db import db_session
 from intake.form_base import ConfirmForm
 from intake.links import public_url
 from intake.paging import page_count, page_or_first
 from intake.partner import bp
-from intake.partner.forms import ReferralForm, TokenForm
+from intake.partner.forms import WEBHOOK_REFUSED, ReferralForm, TokenForm, WebhookForm
 from intake.qr import qr_svg
 from intake.questionnaire import DEFAULT_FORM_ID
 from intake.roles import partner_only, signed_in_partner_org_id, signed_in_staff
@@ -169,3 +169,70 @@ def revoke_token(token_id: int) -> Response:
         abort(404)
     db.commit()
     return redirect(url_for("partner.api_tokens"))
+
+
+def _webhooks_page(
+    form: WebhookForm, secret: str | None = None, status: int = 200
+) -> tuple[str, int]:
+    db = db_session()
+    org_id = signed_in_partner_org_id()
+    return render_template(
+        "partner/webhooks.html",
+        form=form,
+        secret=secret,
+        tested=request.args.get("tested") == "1",
+        endpoints=webhooks.endpoints_of(db, org_id),
+        deliveries=webhooks.recent_for(db, org_id),
+        max_endpoints=webhooks.MAX_ENDPOINTS,
+        gone=webhooks.GONE,
+        confirm=ConfirmForm(),
+    ), status
+
+
+@bp.route("/webhooks", methods=["GET", "POST"])
+@partner_only
+def webhook_endpoints() -> tuple[str, int]:
+    db = db_session()
+    member = signed_in_staff()
+    form = WebhookForm()
+    if not form.validate_on_submit() or member.partner_org is None:
+        return _webhooks_page(form, status=400 if form.errors else 200)
+    try:
+        made = webhooks.register(
+            db,
+            member.partner_org,
+            form.url.data or "",
+            member,
+            key_settings().pepper,
+            webhook_settings().allow_private,
+        )
+    except outbound.Refused as refused:
+        form.url.errors = [str(WEBHOOK_REFUSED[refused.reason])]
+        return _webhooks_page(form, status=400)
+    db.commit()
+    # Shown once, in this response only.
+    return _webhooks_page(WebhookForm(formdata=None), secret=made.secret)
+
+
+@bp.route("/webhooks/<int:endpoint_id>/remove", methods=["POST"])
+@partner_only
+def remove_webhook(endpoint_id: int) -> Response:
+    db = db_session()
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if not webhooks.remove(db, signed_in_partner_org_id(), endpoint_id):
+        abort(404)
+    db.commit()
+    return redirect(url_for("partner.webhook_endpoints"))
+
+
+@bp.route("/webhooks/<int:endpoint_id>/test", methods=["POST"])
+@partner_only
+def test_webhook(endpoint_id: int) -> Response:
+    db = db_session()
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if not webhooks.send_test(db, signed_in_partner_org_id(), endpoint_id):
+        abort(404)
+    db.commit()
+    return redirect(url_for("partner.webhook_endpoints", tested=1))

@@ -293,4 +293,14 @@ class StaffTour:
         self.type_code(page, "partner")
         assert path_of(page).startswith("/partner/"), page.url
         self.at(page, "/partner/")
+        # Webhooks: an address refused, then one added (a public address: nothing is sent to it,
+        # since no timer runs here) with its secret shown once, and the list with it.
+        add = "main form[action='/partner/webhooks'] button[type=submit]"
+        self.go(page, "/partner/webhooks")
+        page.fill("[name=url]", "http://cases.example.org/hooks")
+        press(page, add)
+        self.at(page, "/partner/webhooks (an address refused)")
+        page.fill("[name=url]", "https://93.184.215.14/hooks")
+        press(page, add)
+        self.at(page, "/partner/webhooks (an address added)")
         page.close()

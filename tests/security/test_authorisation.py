@@ -265,6 +265,12 @@ EXPECTED: dict[str, Expect] = {
     "partner.api_tokens": staff_page(dict.fromkeys(PARTNERS, "200")),
     "partner.withdraw": staff_page({PARTNER_A: "404", PARTNER_B_ACTOR: "→/partner/"}),
     "partner.revoke_token": staff_page({PARTNER_A: "404", PARTNER_B_ACTOR: "→/partner/api-tokens"}),
+    # an address on loopback is refused (400) outside tests that allow it
+    "partner.webhook_endpoints": staff_page(
+        dict.fromkeys(PARTNERS, "200"), dict.fromkeys(PARTNERS, "400")
+    ),
+    "partner.remove_webhook": staff_page({PARTNER_A: "404", PARTNER_B_ACTOR: "→/partner/webhooks"}),
+    "partner.test_webhook": staff_page({PARTNER_A: "404", PARTNER_B_ACTOR: "→/partner/webhooks"}),
     "api.openapi": everyone("200"),
     "api.list_referrals": api("200", "200"),
     "api.create_referral": api("201", "201"),

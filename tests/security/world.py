@@ -29,8 +29,8 @@ from support.staff import StaffBrowser
 from support.team import Team
 from werkzeug.routing import Rule
 
-from intake import crypto, recordings, referrals, staff
-from intake.context import form_library, staff_crypto
+from intake import crypto, recordings, referrals, staff, webhooks
+from intake.context import form_library, key_settings, staff_crypto
 from intake.db import database, db_session
 from intake.form_definition import FORMS_FOLDER
 from intake.models import ApiToken, Base, CheckIn, FormDraft, Review, Role
@@ -138,6 +138,20 @@ def make_api_token(app: Flask, username: str) -> tuple[int, str]:
         return found.id, token
 
 
+def make_webhook(app: Flask, username: str, url: str) -> int:
+    """An endpoint of this partner's organisation (on loopback: nothing is ever sent to it)."""
+    with app.app_context():
+        db = db_session()
+        member = staff.find_staff(db, username)
+        assert member is not None
+        assert member.partner_org is not None
+        made = webhooks.register(
+            db, member.partner_org, url, member, key_settings().pepper, allow_private=True
+        )
+        db.commit()
+        return made.endpoint.id
+
+
 def api_client(app: Flask, token: str) -> FlaskClient:
     """A partner's own system: no cookies of any staff member, a bearer token on every call."""
     browser = app.test_client()
@@ -177,6 +191,7 @@ class World:
     refs: dict[str, MadeReferral]  # partner B's referrals, each for one route
     spare_token: int  # partner B's API token that gets revoked
     api_tokens: dict[str, str]  # "A"/"B" -> each organisation's API token
+    webhooks: dict[str, int]  # partner B's webhook endpoints: one to test, one to remove
     form_draft: int  # a form the admin uploaded and has not published
     recording: str  # the address of a recording of a published form
     addresses: Iterator[int] = field(default_factory=lambda: iter(range(1, 250)))
@@ -217,6 +232,10 @@ def build_world(app: Flask, team: Team) -> World:
         refs=refs,
         spare_token=spare_token,
         api_tokens={"A": token_a, "B": token_b},
+        webhooks={
+            action: make_webhook(app, PARTNER_B, f"https://localhost:9/{action}")
+            for action in ("test", "remove")
+        },
         form_draft=make_form_draft(app, team.ids["admin"]),
         recording=publish_form_with_recordings(app),
     )
@@ -257,6 +276,9 @@ def route_arguments(world: World, rule: Rule) -> dict[str, object]:
         "event_id": world.others_receipt,
         "staff_id": world.spare_coach,
         "token_id": world.spare_token,
+        "endpoint_id": world.webhooks[
+            "remove" if rule.endpoint == "partner.remove_webhook" else "test"
+        ],
         "token": world.refs["link"].link_token,
         "secret": "made-up-invite-secret",
         "filename": "site.css",
@@ -326,6 +348,9 @@ def form_for(world: World, endpoint: str) -> dict[str, object]:
         "coach.change_status": {"status": "active"},
         "partner.api_tokens": {"label": "our case system"},
         "partner.revoke_token": {},
+        "partner.webhook_endpoints": {"url": "https://localhost:9/ours"},
+        "partner.remove_webhook": {},
+        "partner.test_webhook": {},
         "partner.withdraw": {},
         "partner.new_referral": {"locale": "en", "nickname": "Sam", "note": "prefers mornings"},
     }.get(endpoint, {})
