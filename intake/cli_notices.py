@@ -1,5 +1,6 @@
-"""`flask notices send`: hand the notices that are due to the mail server (intake/notices.py).
-A timer runs it every minute (deploy/systemd/groundwork-notices.timer)."""
+"""`flask notices send`: queue the notices that have come with time (intake/due_notices.py),
+then hand the notices that are due to the mail server (intake/notices.py). A timer runs it
+every minute (deploy/systemd/groundwork-notices.timer)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from flask.cli import AppGroup
 from intake import notices
 from intake.db import db_session
 from intake.links import public_url
+from intake.models import utcnow
+from intake.tell import tell_due
 
 notices_cli = AppGroup("notices", help="Notices to staff, by email.")
 
@@ -31,7 +34,8 @@ def mail_server() -> notices.MailServer | None:
 
 @notices_cli.command("send")
 def notices_send() -> None:
-    """Send every notice that is due; one that cannot go now is tried again later."""
+    """Queue what has come due with time, and send every notice that is due; one that cannot go
+    now is tried again later."""
     try:
         server = mail_server()
     except ValueError as wrong:
@@ -42,7 +46,14 @@ def notices_send() -> None:
         return
     with current_app.test_request_context():
         sign_in = public_url("auth.sign_in")
-    outcome = notices.send_due(db_session(), server, current_app.config["STAFF_SITE_NAME"], sign_in)
+    db = db_session()
+    now = utcnow()
+    # What has come due with time is looked for at every run: a few queries a page of people.
+    queued = tell_due(db, now)
+    db.commit()
+    if queued:
+        click.echo(f"Queued {queued} notice(s) of what has come due.")
+    outcome = notices.send_due(db, server, current_app.config["STAFF_SITE_NAME"], sign_in, now)
     click.echo(f"Sent {outcome.sent} email(s); {outcome.delayed} notice(s) to try again later.")
     if outcome.delayed:
         sys.exit(1)
