@@ -140,8 +140,13 @@ NOTICE_DEFAULTS = {
     "check_in": "at_once",
     "change_asked": "at_once",
     "review_sent": "daily",
+    "review_due": "daily",
+    "voice_waiting": "daily",
 }
 NOTICE_DIGEST_HOUR = 8
+# A decision a coach recorded by voice that the person has not confirmed or changed themselves
+# after this many days: their coach is told once (a notice of the kind "voice_waiting").
+VOICE_CONFIRM_REMIND_DAYS = 14
 
 # Webhooks to partners (intake/webhooks.py), sent with the notices by `flask notices send`:
 # signed per Standard Webhooks, only to public https:// addresses.

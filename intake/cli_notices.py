@@ -1,6 +1,7 @@
-"""`flask notices send`: hand the notices that are due to the mail server (intake/notices.py),
-and the webhook messages that are due to partners' receivers (intake/webhooks.py). A timer runs
-it every minute (deploy/systemd/groundwork-notices.timer)."""
+"""`flask notices send`: queue the notices that have come with time (intake/due_notices.py),
+then hand the notices that are due to the mail server (intake/notices.py), and the webhook
+messages that are due to partners' receivers (intake/webhooks.py). A timer runs it every minute
+(deploy/systemd/groundwork-notices.timer)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from intake import notices, webhooks
 from intake.context import webhook_secrets_key, webhook_settings
 from intake.db import db_session
 from intake.links import public_url
+from intake.models import utcnow
+from intake.tell import tell_due
 
 notices_cli = AppGroup("notices", help="Notices to staff, by email.")
 
@@ -32,7 +35,8 @@ def mail_server() -> notices.MailServer | None:
 
 
 def send_emails() -> int:
-    """Hand due notices to the mail server; how many wait for a later try."""
+    """Queue what has come due with time, and hand due notices to the mail server; how many
+    wait for a later try."""
     try:
         server = mail_server()
     except ValueError as wrong:
@@ -43,7 +47,14 @@ def send_emails() -> int:
         return 0
     with current_app.test_request_context():
         sign_in = public_url("auth.sign_in")
-    outcome = notices.send_due(db_session(), server, current_app.config["STAFF_SITE_NAME"], sign_in)
+    db = db_session()
+    now = utcnow()
+    # What has come due with time is looked for at every run: a few queries a page of people.
+    queued = tell_due(db, now)
+    db.commit()
+    if queued:
+        click.echo(f"Queued {queued} notice(s) of what has come due.")
+    outcome = notices.send_due(db, server, current_app.config["STAFF_SITE_NAME"], sign_in, now)
     click.echo(f"Sent {outcome.sent} email(s); {outcome.delayed} notice(s) to try again later.")
     return outcome.delayed
 

@@ -500,7 +500,25 @@ def needs_asking_again(
 def recorded_by_coach(db: Session, client_id: str) -> list[ConsentEvent]:
     """Decisions a coach recorded for the client (given by voice) that the client has not yet
     confirmed or withdrawn themselves."""
-    return [e for e in current_state(db, client_id).values() if e.actor == Actor.COACH]
+    return recorded_by_coach_for(db, [client_id])[client_id]
+
+
+def recorded_by_coach_for(db: Session, client_ids: list[str]) -> dict[str, list[ConsentEvent]]:
+    """`recorded_by_coach` for each of these clients, in one query for them all: the latest
+    decision on each purpose, where a coach recorded it."""
+    latest: dict[tuple[str, str], ConsentEvent] = {}
+    if client_ids:
+        for event in db.scalars(
+            select(ConsentEvent)
+            .where(ConsentEvent.client_id.in_(client_ids), ConsentEvent.agreement_id.is_(None))
+            .order_by(ConsentEvent.id)
+        ):
+            latest[event.client_id, event.purpose] = event
+    found: dict[str, list[ConsentEvent]] = {client_id: [] for client_id in client_ids}
+    for (client_id, _purpose), event in latest.items():
+        if event.actor == Actor.COACH:
+            found[client_id].append(event)
+    return found
 
 
 def _digest_through(db: Session, last_id: int) -> str | None:

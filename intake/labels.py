@@ -91,6 +91,8 @@ NOTICE_KIND = {
     "check_in": _l("A check-in before a session"),
     "change_asked": _l("A change asked for in an agreement"),
     "review_sent": _l("An “are we on track?” review"),
+    "review_due": _l("A review has come due"),
+    "voice_waiting": _l("Consent recorded by voice is still waiting"),
 }
 
 

@@ -255,6 +255,13 @@ class Client(Base):
     # None for a record from before forms were data: Groundwork's own form, version 1.
     form_id: Mapped[str | None] = mapped_column(String(60))
     form_version: Mapped[int | None]
+    # What their coach has been told of, by a notice that comes with time (a notice names no
+    # client, so it is remembered here: intake/due_notices.py). The review come due, as the
+    # moment it counts from (the last review, or when coaching began); and the newest decision
+    # recorded by voice that had waited too long for the person, as the moment it was recorded.
+    # Set even when the coach hears nothing of it (no address, or "never"): it was theirs.
+    review_due_told_for: Mapped[datetime | None]
+    voice_waiting_told_for: Mapped[datetime | None]
 
     __table_args__ = (
         Index("ix_client_coach_updated", "assigned_coach_id", "updated_at"),

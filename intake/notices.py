@@ -39,6 +39,9 @@ class Kind(StrEnum):
     CHECK_IN = "check_in"  # to their coach: someone said how they are before a session
     CHANGE_ASKED = "change_asked"  # to their coach: someone asked for a change to an agreement
     REVIEW_SENT = "review_sent"  # to their coach: someone said how coaching is going
+    # From the passing of time (intake/due_notices.py), to their coach:
+    REVIEW_DUE = "review_due"  # someone's "are we on track?" review has come due
+    VOICE_WAITING = "voice_waiting"  # consent the coach recorded by voice still waits for them
 
 
 class When(StrEnum):
@@ -81,6 +84,7 @@ def notify(
     kind: Kind,
     defaults: Mapping[str, str] | None = None,
     digest_hour: int = 8,
+    now: datetime | None = None,
 ) -> int:
     """Queue a notice for each of these staff members who is active, has an email address and
     has not chosen "never" for this kind; a daily one waits for the digest hour. Nothing is
@@ -93,7 +97,7 @@ def notify(
             StaffUser.id.in_(ids), StaffUser.active.is_(True), StaffUser.email.is_not(None)
         )
     ).all()
-    now = utcnow()
+    now = now or utcnow()
     queued = 0
     for staff_id in reachable:
         when = choices_of(db, staff_id, defaults or {})[kind]

@@ -3,10 +3,11 @@ person says and what their coach says, and what a review opens for change.
 
 The rhythm is an organisation's setting: a review is due after so many sessions (check-ins,
 prepared or not) or so many days since coaching began or since the last review, whichever
-comes first. Nobody is reminded: the person is invited on their own page, and the coach sees
-it on theirs. Both parts of a review are sealed under the client's data key; whether either
-asked for a change is inside them. Where either says the goals or the agreement should change,
-that kind is open for change until a version linked to the review is written.
+comes first. The person is never reminded: they are invited on their own page. The coach sees
+it on theirs, and hears of it once by a notice that says nothing more (intake/due_notices.py).
+Both parts of a review are sealed under the client's data key; whether either asked for a
+change is inside them. Where either says the goals or the agreement should change, that kind
+is open for change until a version linked to the review is written.
 
 Knows nothing of Flask; callers commit.
 """

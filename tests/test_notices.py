@@ -3,7 +3,9 @@ server on loopback (aiosmtpd): when someone sends their answers every admin is t
 admin gives someone to a coach the coach is told, and the email says only that there is
 something in Groundwork for them. Nothing about the person is in the whole raw message. The page
 never talks to the mail server; a server that is down delays a notice and never loses it; TLS
-from the start and STARTTLS both work with a certificate the settings trust.
+from the start and STARTTLS both work with a certificate the settings trust. What comes with
+time (a review that has come due, consent taken by voice still waiting) tells the coach once,
+and the tests pass the moment in (`send_at`) instead of turning the clock.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email import message_from_bytes
 from pathlib import Path
 from typing import Any
@@ -21,18 +23,26 @@ from aiosmtpd.controller import Controller
 from flask import Flask
 from sqlalchemy import select, update
 from support.app import invoke
-from support.clients import assign_in_database, client_row, sent_client
+from support.clients import (
+    MadeClient,
+    assign_in_database,
+    client_row,
+    come_back,
+    sent_client,
+)
 from support.staff import StaffBrowser, assign, staff_post
 from support.team import Team
 from support.tls import free_port, localhost_certificate
 
-from intake import notices
+from intake import notices, tell
+from intake.cli_notices import mail_server
 from intake.db import db_session
-from intake.models import Notice, utcnow
+from intake.models import Client, Notice, utcnow
 
 NAME = "Zeynep Quillfeather"
 ADMIN_EMAIL = "admin@example.org"
 COACH_EMAIL = "coach@example.org"
+OTHER_COACH_EMAIL = "coach2@example.org"
 FROM = "groundwork@example.org"
 
 
@@ -102,6 +112,15 @@ def send(app: Flask, exit_code: int = 0) -> str:
     return result.output
 
 
+def says_nothing_about(raw: bytes, person: MadeClient, *also: str) -> None:
+    """The whole raw email holds nothing of the person: not their name (or a part of it), their
+    record, their code or their language, nor any of `also`."""
+    text = raw.decode("utf-8", "replace")
+    name = person.name
+    for private in (name, *name.split(), person.id, person.code.replace(" ", ""), "English", *also):
+        assert private not in text, f"the email carries {private!r}"
+
+
 def test_a_sent_intake_tells_every_admin_and_says_nothing_about_the_person(
     app: Flask, team: Team, auth: StaffBrowser, mailbox: tuple[Mailbox, int]
 ) -> None:
@@ -116,8 +135,7 @@ def test_a_sent_intake_tells_every_admin_and_says_nothing_about_the_person(
     text = raw.decode("utf-8", "replace")
     assert "There is something in Groundwork for you." in text
     assert "/staff/sign-in" in text
-    for private in (NAME, "Zeynep", person.id, person.code.replace(" ", ""), "English"):
-        assert private not in text, f"the email carries {private!r}"
+    says_nothing_about(raw, person)
     assert client_row(app, person.id).status == "submitted"
     assert waiting(app) == []
     send(app)
@@ -365,3 +383,157 @@ def test_what_someone_does_with_their_coach_tells_the_coach_and_only_that(
         assert private.encode() not in raw
     (later,) = waiting(app)
     assert later.kind == "review_sent", "reviews come once a day unless the coach chooses"
+
+
+# --- what comes with time: a review come due, consent by voice still waiting ----------------
+
+
+def send_at(app: Flask, now: datetime) -> None:
+    """What the timer's `flask notices send` does at `now`: queue what has come due by then,
+    and send every notice due by then."""
+    with app.app_context():
+        db = db_session()
+        tell.tell_due(db, now)
+        db.commit()
+        server = mail_server()
+        assert server is not None
+        notices.send_due(
+            db, server, app.config["STAFF_SITE_NAME"], "https://staff.example/sign-in", now=now
+        )
+
+
+def coached(app: Flask, team: Team, coach: str = "coach") -> MadeClient:
+    """Someone who sent their answers and whom this coach coaches (set in the database: the
+    "given to you" notice is another test's)."""
+    person = sent_client(app, NAME)
+    assign_in_database(app, person.id, team.ids[coach])
+    return person
+
+
+def session_without_check_in(auth: StaffBrowser, person: MadeClient) -> None:
+    coach = auth.sign_in("coach")
+    response = staff_post(coach, f"/clients/{person.id}/sessions", {"agreed": "A walk"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
+def by_voice(auth: StaffBrowser, person: MadeClient, reason: str) -> None:
+    """The coach writes down that the person said yes to being contacted, on the phone."""
+    data = {"purpose": "contact", "decision": "granted", "reason": reason}
+    coach = auth.sign_in("coach")
+    assert staff_post(coach, f"/clients/{person.id}/consent", data).status_code == 302
+
+
+def test_a_review_that_comes_due_tells_the_coach_once_until_the_next_one_falls_due(
+    app: Flask, team: Team, auth: StaffBrowser, mailbox: tuple[Mailbox, int]
+) -> None:
+    box, port = mailbox
+    notices_to(app, f"smtp://127.0.0.1:{port}")
+    app.config.update(REVIEW_EVERY_SESSIONS=1, REVIEW_EVERY_DAYS=42)
+    choose(auth, "coach", COACH_EMAIL, review_due="at_once", review_sent="never")
+    choose(auth, "coach2", OTHER_COACH_EMAIL, review_due="at_once")
+    person = coached(app, team)
+    send(app)
+    assert box.received == [], "coaching has not begun: no review is due"
+
+    session_without_check_in(auth, person)  # one session: with a review every session, due
+    assert "Sent 1 email(s)" in send(app)
+    (raw,) = box.to(COACH_EMAIL)
+    assert b"There is something in Groundwork for you." in raw
+    says_nothing_about(raw, person, "A walk", "review")
+    assert box.to(OTHER_COACH_EMAIL) == [], "only the person's own coach is told"
+
+    send(app)
+    send_at(app, utcnow() + timedelta(days=1))
+    send_at(app, utcnow() + timedelta(days=30))
+    assert len(box.to(COACH_EMAIL)) == 1, "still the same review due: told once"
+
+    person.phone.get("/review")
+    person.phone.post("/review", {"working": "The walks"})
+    send_at(app, utcnow() + timedelta(days=1))
+    assert len(box.to(COACH_EMAIL)) == 1, "the next review is not due yet"
+    send_at(app, utcnow() + timedelta(days=43))
+    assert len(box.to(COACH_EMAIL)) == 2, "six weeks after the review, the next one is due"
+    send_at(app, utcnow() + timedelta(days=44))
+    assert len(box.to(COACH_EMAIL)) == 2
+    assert box.to(OTHER_COACH_EMAIL) == []
+
+
+def test_consent_recorded_by_voice_that_waits_two_weeks_tells_the_coach_once(
+    app: Flask, team: Team, auth: StaffBrowser, mailbox: tuple[Mailbox, int]
+) -> None:
+    box, port = mailbox
+    notices_to(app, f"smtp://127.0.0.1:{port}")
+    assert app.config["VOICE_CONFIRM_REMIND_DAYS"] == 14
+    choose(auth, "coach", COACH_EMAIL, voice_waiting="at_once")
+    choose(auth, "coach2", OTHER_COACH_EMAIL, voice_waiting="at_once")
+    person = coached(app, team)
+    reason = "They said yes on the phone on Tuesday"
+    by_voice(auth, person, reason)
+    send_at(app, utcnow() + timedelta(days=13))
+    assert box.received == [], "not yet: they may still come and confirm it"
+
+    send_at(app, utcnow() + timedelta(days=14, minutes=1))
+    (raw,) = box.to(COACH_EMAIL)
+    says_nothing_about(raw, person, reason, "contact", "consent")
+    assert box.to(OTHER_COACH_EMAIL) == []
+    send_at(app, utcnow() + timedelta(days=15))
+    send_at(app, utcnow() + timedelta(days=60))
+    assert len(box.received) == 1, "told once for this decision, not every day"
+
+    by_voice(auth, person, "They said yes again, on Friday")  # a new decision waits afresh
+    send_at(app, utcnow() + timedelta(days=14, minutes=1))
+    assert len(box.received) == 2
+
+
+def test_consent_by_voice_the_person_confirmed_tells_nobody(
+    app: Flask, team: Team, auth: StaffBrowser, mailbox: tuple[Mailbox, int]
+) -> None:
+    box, port = mailbox
+    notices_to(app, f"smtp://127.0.0.1:{port}")
+    choose(auth, "coach", COACH_EMAIL, voice_waiting="at_once")
+    person = coached(app, team)
+    by_voice(auth, person, "They said yes on the phone")
+    come_back(app, person)
+    person.phone.get("/decide-again")
+    person.phone.post("/decide-again", {"purpose": "contact", "decision": "granted"})
+    assert person.phone.get("/decide-again", status=302).headers["Location"] == "/your-space"
+    send_at(app, utcnow() + timedelta(days=15))
+    assert box.received == []
+
+
+def test_a_coach_who_chose_never_hears_nothing_of_what_comes_due(
+    app: Flask, team: Team, auth: StaffBrowser, mailbox: tuple[Mailbox, int]
+) -> None:
+    box, port = mailbox
+    notices_to(app, f"smtp://127.0.0.1:{port}")
+    app.config["REVIEW_EVERY_SESSIONS"] = 1
+    page = auth.sign_in("coach").get("/account/notices").get_data(as_text=True)
+    assert "When an “are we on track?” review with someone you coach comes due" in page
+    assert "When consent you recorded by voice still waits for the person to confirm it" in page
+    choose(auth, "coach", COACH_EMAIL, review_due="never", voice_waiting="never")
+    person = coached(app, team)
+    session_without_check_in(auth, person)
+    by_voice(auth, person, "They said yes on the phone")
+    send_at(app, utcnow() + timedelta(days=15))
+    assert box.received == []
+    assert waiting(app) == []
+
+
+def test_nobody_hears_of_a_record_that_is_closed_or_no_longer_shared(
+    app: Flask, team: Team, auth: StaffBrowser, mailbox: tuple[Mailbox, int]
+) -> None:
+    box, port = mailbox
+    notices_to(app, f"smtp://127.0.0.1:{port}")
+    app.config["REVIEW_EVERY_SESSIONS"] = 1
+    choose(auth, "coach", COACH_EMAIL, review_due="at_once", voice_waiting="at_once")
+    closed, withdrawn = coached(app, team), coached(app, team)
+    for person in (closed, withdrawn):
+        session_without_check_in(auth, person)
+        by_voice(auth, person, "They said yes on the phone")
+    with app.app_context():
+        db = db_session()
+        db.execute(update(Client).where(Client.id == closed.id).values(status="closed"))
+        db.execute(update(Client).where(Client.id == withdrawn.id).values(shared_at=None))
+        db.commit()
+    send_at(app, utcnow() + timedelta(days=15))
+    assert box.received == [], "their coach no longer sees them: nothing waits there"

@@ -80,6 +80,10 @@ NOTICE_QUESTIONS = {
     "check_in": _l("When someone you coach says how they are before a session"),
     "change_asked": _l("When someone you coach asks for a change to an agreement"),
     "review_sent": _l("When someone you coach sends an “are we on track?” review"),
+    "review_due": _l("When an “are we on track?” review with someone you coach comes due"),
+    "voice_waiting": _l(
+        "When consent you recorded by voice still waits for the person to confirm it"
+    ),
 }
 
 
