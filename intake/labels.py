@@ -1,6 +1,6 @@
 """Words for the states Groundwork stores as codes: client statuses, consent purposes and
-decisions, the choices of an "are we on track?" review and the kinds of notice. Templates use
-them through filters of the same names."""
+decisions, the choices of an "are we on track?" review, and the kinds of notice and of webhook
+message. Templates use them through filters of the same names."""
 
 from __future__ import annotations
 
@@ -95,6 +95,14 @@ NOTICE_KIND = {
     "voice_waiting": _l("Consent recorded by voice is still waiting"),
 }
 
+# What a webhook message to a partner's system was about (intake/webhooks.py).
+WEBHOOK_EVENT = {
+    # Translators: a webhook message to a partner's system: a referral's status changed.
+    "referral.status_changed": _l("A status changed"),
+    # Translators: a webhook message to a partner's system: a test message someone asked for.
+    "webhook.test": _l("Test"),
+}
+
 
 def review_choice(code: str | None, question: str) -> str:
     """A review's answer to a choice question, in words."""
@@ -111,3 +119,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["action_label"] = _label(ACTION)
     app.jinja_env.filters["referral_status_label"] = _label(REFERRAL_STATUS)
     app.jinja_env.filters["notice_kind_label"] = _label(NOTICE_KIND)
+    app.jinja_env.filters["webhook_event_label"] = _label(WEBHOOK_EVENT)

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
 from intake import crypto, outbound, referrals
@@ -405,12 +405,12 @@ def forget_done(db: Session, now: datetime) -> None:
 # --- what partners and operators see -----------------------------------------------------------
 
 
-def _rows(db: Session, where: list[object], limit: int) -> list[DeliveryRow]:
+def _rows(db: Session, where: ColumnElement[bool], limit: int) -> list[DeliveryRow]:
     rows = db.execute(
         select(WebhookDelivery, WebhookEndpoint.url, PartnerOrg.name)
         .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
         .join(PartnerOrg, PartnerOrg.id == WebhookEndpoint.partner_org_id)
-        .where(*where)  # type: ignore[arg-type]
+        .where(where)
         .order_by(WebhookDelivery.id.desc())
         .limit(limit)
     )
@@ -432,9 +432,9 @@ def _rows(db: Session, where: list[object], limit: int) -> list[DeliveryRow]:
 
 def recent_for(db: Session, partner_org_id: int, limit: int = 20) -> list[DeliveryRow]:
     """The organisation's newest messages, sent or not."""
-    return _rows(db, [WebhookEndpoint.partner_org_id == partner_org_id], limit)
+    return _rows(db, WebhookEndpoint.partner_org_id == partner_org_id, limit)
 
 
 def queue(db: Session, limit: int = 200) -> list[DeliveryRow]:
     """For the operators: messages not delivered (waiting, or given up), newest first."""
-    return _rows(db, [WebhookDelivery.delivered_at.is_(None)], limit)
+    return _rows(db, WebhookDelivery.delivered_at.is_(None), limit)
