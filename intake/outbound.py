@@ -85,7 +85,7 @@ def parse(url: str) -> Address:
     if any(ord(character) < 33 for character in url.strip()):
         raise Refused(Reason.SPACES)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return Address(parts.hostname, port or 443, target)
+    return Address(parts.hostname, 443 if port is None else port, target)
 
 
 def _is_public(address: IPv4Address | IPv6Address) -> bool:

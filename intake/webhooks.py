@@ -37,6 +37,7 @@ from intake.models import (
     StaffUser,
     WebhookDelivery,
     WebhookEndpoint,
+    rows_changed,
     utcnow,
 )
 
@@ -223,16 +224,13 @@ def send_test(db: Session, partner_org_id: int, endpoint_id: int) -> bool:
 
 def _withhold(db: Session, referral_id: int) -> int:
     """Delete every unsent message about this referral: the person no longer shares."""
-    return len(
-        db.scalars(
-            delete(WebhookDelivery)
-            .where(
-                WebhookDelivery.referral_id == referral_id,
-                WebhookDelivery.delivered_at.is_(None),
-                WebhookDelivery.given_up_at.is_(None),
-            )
-            .returning(WebhookDelivery.id)
-        ).all()
+    return rows_changed(
+        db,
+        delete(WebhookDelivery).where(
+            WebhookDelivery.referral_id == referral_id,
+            WebhookDelivery.delivered_at.is_(None),
+            WebhookDelivery.given_up_at.is_(None),
+        ),
     )
 
 
@@ -306,9 +304,12 @@ def _try(
     settings: SendSettings,
 ) -> tuple[int | None, int | None, str | None]:
     """(HTTP status, Retry-After, error) of one try."""
-    secret = crypto.decrypt(
-        secrets_key, endpoint.secret_ct, _secret_aad(endpoint.partner_org_id, endpoint.url)
-    )
+    try:
+        secret = crypto.decrypt(
+            secrets_key, endpoint.secret_ct, _secret_aad(endpoint.partner_org_id, endpoint.url)
+        )
+    except crypto.CannotOpen:
+        return None, None, "The signing secret does not open: was LOOKUP_PEPPER changed?"
     body = delivery.body.encode()
     headers = headers_for(secret, delivery.message_id, body, int(time.time()))
     try:

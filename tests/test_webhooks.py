@@ -624,6 +624,24 @@ def test_the_page_refuses_a_private_address_in_production_settings(
         assert db_session().scalars(select(WebhookEndpoint)).all() == []
 
 
+def test_a_secret_that_no_longer_opens_delays_the_message_and_says_why(
+    app: Flask, auth: StaffBrowser, receiver: Receiver
+) -> None:
+    """A changed pepper (the key the secrets are kept under comes from it) is an operator's
+    mistake to mend, never a message sent unsigned or a run that stops."""
+    partner = auth.sign_in("partner")
+    add_address(partner, receiver.url)
+    referred_person(app, partner, agrees="yes")
+    with app.app_context():
+        db = db_session()
+        db.execute(update(WebhookEndpoint).values(secret_ct=b"\x01" * 60))
+        db.commit()
+    send(app, exit_code=1)
+    assert receiver.heard == []
+    (message,) = waiting(app)
+    assert message.last_error == "The signing secret does not open: was LOOKUP_PEPPER changed?"
+
+
 def test_sending_refuses_an_address_that_leads_inside_now(
     app: Flask, auth: StaffBrowser, receiver: Receiver
 ) -> None:
