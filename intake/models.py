@@ -466,6 +466,10 @@ class WebhookEndpoint(Base):
     partner_org_id: Mapped[int] = mapped_column(ForeignKey("partner_org.id"), index=True)
     url: Mapped[str] = mapped_column(String(500))
     secret_ct: Mapped[bytes]
+    # After the partner asks for a new secret, the old one signs beside it for a while, so their
+    # system can change over without a message it cannot check (Standard Webhooks' rotation).
+    previous_secret_ct: Mapped[bytes | None]
+    previous_until: Mapped[datetime | None]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     disabled_at: Mapped[datetime | None]  # the receiver answered 410 Gone, or it was removed

@@ -6,8 +6,9 @@ statuses the person agreed to share, `referrals.status_for_partner`), a message 
 of the organisation's endpoints. `send_due` (run by `flask notices send` every minute) signs
 each one per Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`) and
 POSTs it (intake/outbound.py: never to a private address). A receiver that does not answer 2xx
-is tried again after a longer wait each time, for about three days; one that answers 410 Gone is
-not sent to again.
+is tried again after a longer wait each time, for about three days (the partner can send a
+given-up one again); one that answers 410 Gone is not sent to again. A partner can ask for a new
+secret: the old one signs beside it for a day, so their system changes over without a gap.
 
 Nothing goes out that the person has not agreed to: a message waits only while their "status to
 referrer" consent stands, and is checked again just before it is sent. When they stop sharing,
@@ -53,6 +54,7 @@ LONGEST_PAUSE = timedelta(hours=24)  # the most a receiver's Retry-After can hol
 FAILING_AFTER = 3  # tries: from then on, the operators' and partner's views say so
 KEEP_DONE = timedelta(days=30)  # delivered or given-up messages are kept this long, then deleted
 PER_RUN = 500  # messages looked at in one run, oldest first
+OVERLAP = timedelta(hours=24)  # an old secret signs beside the new one this long
 GONE = "The receiver answered 410 Gone"
 REMOVED = "Removed by the partner"
 
@@ -84,8 +86,10 @@ class Outcome:
 class DeliveryRow:
     """A message as the partner and the operators see it: what kind, when, how it went."""
 
+    id: int
     partner_name: str
     endpoint_url: str
+    endpoint_live: bool
     event_type: str
     created_at: datetime
     tries: int
@@ -148,14 +152,36 @@ def register(
     endpoint = WebhookEndpoint(
         partner_org_id=partner_org.id,
         url=url,
-        secret_ct=crypto.encrypt(
-            crypto.webhook_secrets_key(pepper), secret, _secret_aad(partner_org.id, url)
-        ),
+        secret_ct=_keep(secret, partner_org.id, url, pepper),
         created_by_id=created_by.id if created_by else None,
     )
     db.add(endpoint)
     db.flush()
     return NewEndpoint(endpoint, crypto.webhook_secret_text(secret))
+
+
+def _keep(secret: bytes, partner_org_id: int, url: str, pepper: bytes) -> bytes:
+    """A signing secret as the database keeps it: encrypted under a key from the pepper."""
+    return crypto.encrypt(
+        crypto.webhook_secrets_key(pepper), secret, _secret_aad(partner_org_id, url)
+    )
+
+
+def new_secret(
+    db: Session, partner_org_id: int, endpoint_id: int, pepper: bytes, now: datetime | None = None
+) -> str | None:
+    """A new signing secret for an endpoint of this organisation, shown once. The one it
+    replaces signs beside it for `OVERLAP`, so the partner can change over without a message
+    their system cannot check. None for an endpoint that is not theirs or not live."""
+    endpoint = _one_of(db, partner_org_id, endpoint_id)
+    if endpoint is None or endpoint.disabled_at is not None:
+        return None
+    secret = crypto.new_webhook_secret()
+    endpoint.previous_secret_ct = endpoint.secret_ct
+    endpoint.previous_until = (now or utcnow()) + OVERLAP
+    endpoint.secret_ct = _keep(secret, endpoint.partner_org_id, endpoint.url, pepper)
+    db.flush()
+    return crypto.webhook_secret_text(secret)
 
 
 def _one_of(db: Session, partner_org_id: int, endpoint_id: int) -> WebhookEndpoint | None:
@@ -218,6 +244,20 @@ def send_test(db: Session, partner_org_id: int, endpoint_id: int) -> bool:
     if endpoint is None or endpoint.disabled_at is not None:
         return False
     _queue(db, endpoint, TEST, {}, utcnow())
+    db.flush()
+    return True
+
+
+def try_again(db: Session, partner_org_id: int, delivery_id: int) -> bool:
+    """A given-up message of this organisation goes again at the next run (whether the person
+    still shares is asked again then, as for every message)."""
+    delivery = db.get(WebhookDelivery, delivery_id)
+    if delivery is None or delivery.given_up_at is None:
+        return False
+    endpoint = _one_of(db, partner_org_id, delivery.endpoint_id)
+    if endpoint is None or endpoint.disabled_at is not None:
+        return False
+    delivery.given_up_at, delivery.send_after = None, utcnow()
     db.flush()
     return True
 
@@ -287,14 +327,28 @@ def _next_try(tries: int, retry_after: int | None, now: datetime) -> datetime | 
     return now + wait
 
 
-def headers_for(secret: bytes, message_id: str, body: bytes, timestamp: int) -> dict[str, str]:
+def headers_for(
+    secrets_in_use: list[bytes], message_id: str, body: bytes, timestamp: int
+) -> dict[str, str]:
+    """Standard Webhooks' headers: one signature for each secret in use, newest first."""
     return {
         "Content-Type": "application/json",
         "User-Agent": "Groundwork-Webhooks/1",
         "webhook-id": message_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": crypto.sign_webhook(secret, message_id, timestamp, body),
+        "webhook-signature": " ".join(
+            crypto.sign_webhook(secret, message_id, timestamp, body) for secret in secrets_in_use
+        ),
     }
+
+
+def _secrets_in_use(endpoint: WebhookEndpoint, secrets_key: bytes, now: datetime) -> list[bytes]:
+    """The endpoint's secret, and the one before it while it still signs. Raises CannotOpen."""
+    aad = _secret_aad(endpoint.partner_org_id, endpoint.url)
+    found = [crypto.decrypt(secrets_key, endpoint.secret_ct, aad)]
+    if endpoint.previous_secret_ct is not None and (endpoint.previous_until or now) > now:
+        found.append(crypto.decrypt(secrets_key, endpoint.previous_secret_ct, aad))
+    return found
 
 
 def _try(
@@ -305,13 +359,11 @@ def _try(
 ) -> tuple[int | None, int | None, str | None]:
     """(HTTP status, Retry-After, error) of one try."""
     try:
-        secret = crypto.decrypt(
-            secrets_key, endpoint.secret_ct, _secret_aad(endpoint.partner_org_id, endpoint.url)
-        )
+        in_use = _secrets_in_use(endpoint, secrets_key, utcnow())
     except crypto.CannotOpen:
         return None, None, "The signing secret does not open: was LOOKUP_PEPPER changed?"
     body = delivery.body.encode()
-    headers = headers_for(secret, delivery.message_id, body, int(time.time()))
+    headers = headers_for(in_use, delivery.message_id, body, int(time.time()))
     try:
         reply = outbound.post(
             endpoint.url,
@@ -408,7 +460,7 @@ def forget_done(db: Session, now: datetime) -> None:
 
 def _rows(db: Session, where: ColumnElement[bool], limit: int) -> list[DeliveryRow]:
     rows = db.execute(
-        select(WebhookDelivery, WebhookEndpoint.url, PartnerOrg.name)
+        select(WebhookDelivery, WebhookEndpoint.url, WebhookEndpoint.disabled_at, PartnerOrg.name)
         .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
         .join(PartnerOrg, PartnerOrg.id == WebhookEndpoint.partner_org_id)
         .where(where)
@@ -417,8 +469,10 @@ def _rows(db: Session, where: ColumnElement[bool], limit: int) -> list[DeliveryR
     )
     return [
         DeliveryRow(
+            id=delivery.id,
             partner_name=name,
             endpoint_url=url,
+            endpoint_live=disabled_at is None,
             event_type=delivery.event_type,
             created_at=delivery.created_at,
             tries=delivery.tries,
@@ -427,7 +481,7 @@ def _rows(db: Session, where: ColumnElement[bool], limit: int) -> list[DeliveryR
             delivered_at=delivery.delivered_at,
             given_up_at=delivery.given_up_at,
         )
-        for delivery, url, name in rows
+        for delivery, url, disabled_at, name in rows
     ]
 
 

@@ -515,6 +515,76 @@ def test_the_test_button_sends_a_signed_message_with_nothing_in_it(
     as_documented(receiver)
 
 
+def test_a_new_secret_signs_beside_the_old_one_for_a_day(
+    app: Flask, auth: StaffBrowser, receiver: Receiver
+) -> None:
+    """Standard Webhooks' rotation: while the partner's system changes over, each message is
+    signed with both secrets, so either checks it; after a day, only the new one does."""
+    partner = auth.sign_in("partner")
+    old_secret = add_address(partner, receiver.url)
+    with app.app_context():
+        endpoint_id = db_session().scalars(select(WebhookEndpoint.id)).one()
+    response = partner.post(
+        f"/partner/webhooks/{endpoint_id}/secret",
+        data={"csrf_token": csrf(partner, "/partner/webhooks")},
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200, page
+    assert "Your old secret keeps working for 24 hours." in page
+    shown = SECRET_SHOWN.search(page)
+    assert shown
+    new_secret = shown.group(1)
+    assert new_secret != old_secret
+    assert new_secret not in partner.get("/partner/webhooks").get_data(as_text=True)
+
+    phone, _reference = referred_person(app, partner, agrees="yes")
+    send(app)
+    (heard,) = receiver.heard
+    assert len(heard.headers["webhook-signature"].split()) == 2
+    assert Webhook(new_secret).verify(heard.body, heard.headers)
+    assert Webhook(old_secret).verify(heard.body, heard.headers)
+
+    with app.app_context():
+        db = db_session()
+        db.execute(update(WebhookEndpoint).values(previous_until=utcnow()))
+        db.commit()
+    send_answers(phone)
+    send(app)
+    latest = receiver.heard[-1]
+    assert len(latest.headers["webhook-signature"].split()) == 1
+    assert Webhook(new_secret).verify(latest.body, latest.headers)
+    with pytest.raises(Exception, match=r"signature"):
+        Webhook(old_secret).verify(latest.body, latest.headers)
+
+
+def test_a_given_up_message_can_be_sent_again(
+    app: Flask, auth: StaffBrowser, receiver: Receiver
+) -> None:
+    partner = auth.sign_in("partner")
+    secret = add_address(partner, receiver.url)
+    for _ in range(10):
+        receiver.answer(500)
+    referred_person(app, partner, agrees="yes")
+    for _ in range(10):
+        send(app, exit_code=1 if len(receiver.heard) < 9 else 0)
+        bring_forward(app)
+    assert len(receiver.heard) == 10
+    assert waiting(app) == []
+    page = partner.get("/partner/webhooks").get_data(as_text=True)
+    assert "Given up" in page
+    with app.app_context():
+        message_id = db_session().scalars(select(WebhookDelivery.id)).one()
+    response = partner.post(
+        f"/partner/webhooks/messages/{message_id}/again",
+        data={"csrf_token": csrf(partner, "/partner/webhooks")},
+    )
+    assert response.status_code == 302
+    assert "1 delivered" in send(app)
+    assert statuses_heard(receiver)[-1] == "started"
+    assert Webhook(secret).verify(receiver.heard[-1].body, receiver.heard[-1].headers)
+    assert "Arrived" in partner.get("/partner/webhooks").get_data(as_text=True)
+
+
 def test_a_removed_address_hears_nothing_more(
     app: Flask, auth: StaffBrowser, receiver: Receiver
 ) -> None:

@@ -172,7 +172,7 @@ def revoke_token(token_id: int) -> Response:
 
 
 def _webhooks_page(
-    form: WebhookForm, secret: str | None = None, status: int = 200
+    form: WebhookForm, secret: str | None = None, status: int = 200, renewed: bool = False
 ) -> tuple[str, int]:
     db = db_session()
     org_id = signed_in_partner_org_id()
@@ -180,6 +180,8 @@ def _webhooks_page(
         "partner/webhooks.html",
         form=form,
         secret=secret,
+        renewed=renewed,
+        overlap_hours=int(webhooks.OVERLAP.total_seconds() // 3600),
         tested=request.args.get("tested") == "1",
         endpoints=webhooks.endpoints_of(db, org_id),
         deliveries=webhooks.recent_for(db, org_id),
@@ -236,3 +238,29 @@ def test_webhook(endpoint_id: int) -> Response:
         abort(404)
     db.commit()
     return redirect(url_for("partner.webhook_endpoints", tested=1))
+
+
+@bp.route("/webhooks/<int:endpoint_id>/secret", methods=["POST"])
+@partner_only
+def new_webhook_secret(endpoint_id: int) -> tuple[str, int]:
+    db = db_session()
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    secret = webhooks.new_secret(db, signed_in_partner_org_id(), endpoint_id, key_settings().pepper)
+    if secret is None:
+        abort(404)
+    db.commit()
+    # Shown once, in this response only.
+    return _webhooks_page(WebhookForm(formdata=None), secret=secret, renewed=True)
+
+
+@bp.route("/webhooks/messages/<int:delivery_id>/again", methods=["POST"])
+@partner_only
+def send_webhook_again(delivery_id: int) -> Response:
+    db = db_session()
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if not webhooks.try_again(db, signed_in_partner_org_id(), delivery_id):
+        abort(404)
+    db.commit()
+    return redirect(url_for("partner.webhook_endpoints"))

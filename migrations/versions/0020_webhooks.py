@@ -25,6 +25,8 @@ def upgrade() -> None:
         sa.Column("partner_org_id", sa.Integer(), nullable=False),
         sa.Column("url", sa.String(length=500), nullable=False),
         sa.Column("secret_ct", sa.LargeBinary(), nullable=False),
+        sa.Column("previous_secret_ct", sa.LargeBinary(), nullable=True),
+        sa.Column("previous_until", sa.DateTime(), nullable=True),
         sa.Column("created_by_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("disabled_at", sa.DateTime(), nullable=True),

@@ -303,4 +303,6 @@ class StaffTour:
         page.fill("[name=url]", "https://93.184.215.14/hooks")
         press(page, add)
         self.at(page, "/partner/webhooks (an address added)")
+        press(page, "main form[action$='/secret'] button[type=submit]")
+        self.at(page, "/partner/webhooks (a new secret, the old one still signing)")
         page.close()

@@ -271,6 +271,10 @@ EXPECTED: dict[str, Expect] = {
     ),
     "partner.remove_webhook": staff_page({PARTNER_A: "404", PARTNER_B_ACTOR: "→/partner/webhooks"}),
     "partner.test_webhook": staff_page({PARTNER_A: "404", PARTNER_B_ACTOR: "→/partner/webhooks"}),
+    "partner.new_webhook_secret": staff_page({PARTNER_A: "404", PARTNER_B_ACTOR: "200"}),
+    "partner.send_webhook_again": staff_page(
+        {PARTNER_A: "404", PARTNER_B_ACTOR: "→/partner/webhooks"}
+    ),
     "api.openapi": everyone("200"),
     "api.list_referrals": api("200", "200"),
     "api.create_referral": api("201", "201"),

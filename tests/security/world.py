@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import inspect, select, text
+from sqlalchemy import inspect, select, text, update
 from support.clients import assign_in_database, sent_client
 from support.consent import consent_events
 from support.journey import Phone, fill, marker, section_at
@@ -33,7 +33,16 @@ from intake import crypto, recordings, referrals, staff, webhooks
 from intake.context import form_library, key_settings, staff_crypto
 from intake.db import database, db_session
 from intake.form_definition import FORMS_FOLDER
-from intake.models import ApiToken, Base, CheckIn, FormDraft, Review, Role
+from intake.models import (
+    ApiToken,
+    Base,
+    CheckIn,
+    FormDraft,
+    Review,
+    Role,
+    WebhookDelivery,
+    utcnow,
+)
 
 API_PREFIX = "/api/v1/"
 GENERIC = "We could not sign you in. Check your details and try again."
@@ -138,6 +147,21 @@ def make_api_token(app: Flask, username: str) -> tuple[int, str]:
         return found.id, token
 
 
+def given_up_message(app: Flask, endpoint_id: int) -> int:
+    """A test message to this endpoint that was given up (nothing is ever sent here)."""
+    with app.app_context():
+        db = db_session()
+        member = staff.find_staff(db, PARTNER_B)
+        assert member is not None
+        assert member.partner_org_id is not None
+        assert webhooks.send_test(db, member.partner_org_id, endpoint_id)
+        db.execute(update(WebhookDelivery).values(given_up_at=utcnow(), tries=10))
+        db.commit()
+        found = db.scalar(select(WebhookDelivery.id))
+        assert found is not None
+        return found
+
+
 def make_webhook(app: Flask, username: str, url: str) -> int:
     """An endpoint of this partner's organisation (on loopback: nothing is ever sent to it)."""
     with app.app_context():
@@ -192,6 +216,7 @@ class World:
     spare_token: int  # partner B's API token that gets revoked
     api_tokens: dict[str, str]  # "A"/"B" -> each organisation's API token
     webhooks: dict[str, int]  # partner B's webhook endpoints: one to test, one to remove
+    given_up: int  # a message to partner B's first endpoint that was given up
     form_draft: int  # a form the admin uploaded and has not published
     recording: str  # the address of a recording of a published form
     addresses: Iterator[int] = field(default_factory=lambda: iter(range(1, 250)))
@@ -218,6 +243,10 @@ def build_world(app: Flask, team: Team) -> World:
     spare_token, _spare = make_api_token(app, PARTNER_B)
     _id, token_b = make_api_token(app, PARTNER_B)
     _id, token_a = make_api_token(app, "partner")
+    endpoints = {
+        action: make_webhook(app, PARTNER_B, f"https://localhost:9/{action}")
+        for action in ("test", "remove")
+    }
     return World(
         app=app,
         team=team,
@@ -232,10 +261,8 @@ def build_world(app: Flask, team: Team) -> World:
         refs=refs,
         spare_token=spare_token,
         api_tokens={"A": token_a, "B": token_b},
-        webhooks={
-            action: make_webhook(app, PARTNER_B, f"https://localhost:9/{action}")
-            for action in ("test", "remove")
-        },
+        webhooks=endpoints,
+        given_up=given_up_message(app, endpoints["test"]),
         form_draft=make_form_draft(app, team.ids["admin"]),
         recording=publish_form_with_recordings(app),
     )
@@ -276,6 +303,7 @@ def route_arguments(world: World, rule: Rule) -> dict[str, object]:
         "event_id": world.others_receipt,
         "staff_id": world.spare_coach,
         "token_id": world.spare_token,
+        "delivery_id": world.given_up,
         "endpoint_id": world.webhooks[
             "remove" if rule.endpoint == "partner.remove_webhook" else "test"
         ],
@@ -351,6 +379,8 @@ def form_for(world: World, endpoint: str) -> dict[str, object]:
         "partner.webhook_endpoints": {"url": "https://localhost:9/ours"},
         "partner.remove_webhook": {},
         "partner.test_webhook": {},
+        "partner.new_webhook_secret": {},
+        "partner.send_webhook_again": {},
         "partner.withdraw": {},
         "partner.new_referral": {"locale": "en", "nickname": "Sam", "note": "prefers mornings"},
     }.get(endpoint, {})
