@@ -81,6 +81,14 @@ def mailbox() -> Iterator[tuple[Mailbox, int]]:
     controller.stop()
 
 
+@pytest.fixture
+def relay(app: Flask, mailbox: tuple[Mailbox, int]) -> Mailbox:
+    """That plain server, named in the app's settings as the relay notices go through."""
+    box, port = mailbox
+    notices_to(app, f"smtp://127.0.0.1:{port}")
+    return box
+
+
 def notices_to(app: Flask, url: str, ca_file: Path | None = None) -> None:
     app.config.update(SMTP_URL=url, SMTP_FROM=FROM, SMTP_CA_FILE=str(ca_file) if ca_file else None)
 
@@ -122,16 +130,14 @@ def says_nothing_about(raw: bytes, person: MadeClient, *also: str) -> None:
 
 
 def test_a_sent_intake_tells_every_admin_and_says_nothing_about_the_person(
-    app: Flask, team: Team, auth: StaffBrowser, mailbox: tuple[Mailbox, int]
+    app: Flask, team: Team, auth: StaffBrowser, relay: Mailbox
 ) -> None:
-    box, port = mailbox
-    notices_to(app, f"smtp://127.0.0.1:{port}")
     set_email(auth, "admin", ADMIN_EMAIL)
     person = sent_client(app, NAME)
-    assert box.received == [], "the page never talks to the mail server"
+    assert relay.received == [], "the page never talks to the mail server"
     assert len(waiting(app)) == 1, "one notice, for the one admin with an address"
     assert "Sent 1 email(s); 0 notice(s) to try again later." in send(app)
-    (raw,) = box.to(ADMIN_EMAIL)
+    (raw,) = relay.to(ADMIN_EMAIL)
     text = raw.decode("utf-8", "replace")
     assert "There is something in Groundwork for you." in text
     assert "/staff/sign-in" in text
@@ -139,33 +145,29 @@ def test_a_sent_intake_tells_every_admin_and_says_nothing_about_the_person(
     assert client_row(app, person.id).status == "submitted"
     assert waiting(app) == []
     send(app)
-    assert len(box.received) == 1, "a notice goes once"
+    assert len(relay.received) == 1, "a notice goes once"
 
 
 def test_giving_someone_to_a_coach_tells_the_coach(
-    app: Flask, team: Team, auth: StaffBrowser, mailbox: tuple[Mailbox, int]
+    app: Flask, team: Team, auth: StaffBrowser, relay: Mailbox
 ) -> None:
-    box, port = mailbox
-    notices_to(app, f"smtp://127.0.0.1:{port}")
     set_email(auth, "coach", COACH_EMAIL)
     person = sent_client(app, NAME)
     assign(auth.sign_in("admin"), person.id, team.ids["coach"])
     send(app)
-    (raw,) = box.to(COACH_EMAIL)
+    (raw,) = relay.to(COACH_EMAIL)
     assert NAME.encode() not in raw
-    assert box.to(ADMIN_EMAIL) == [], "the admin set no address: nothing for them"
+    assert relay.to(ADMIN_EMAIL) == [], "the admin set no address: nothing for them"
 
 
 def test_several_things_waiting_make_one_email_that_does_not_count_them(
-    app: Flask, team: Team, auth: StaffBrowser, mailbox: tuple[Mailbox, int]
+    app: Flask, team: Team, auth: StaffBrowser, relay: Mailbox
 ) -> None:
-    box, port = mailbox
-    notices_to(app, f"smtp://127.0.0.1:{port}")
     set_email(auth, "admin", ADMIN_EMAIL)
     for number in range(3):
         sent_client(app, f"{NAME} {number}")
     send(app)
-    (raw,) = box.to(ADMIN_EMAIL)
+    (raw,) = relay.to(ADMIN_EMAIL)
     words = message_from_bytes(raw).get_payload(decode=True)
     assert isinstance(words, bytes)
     assert b"Sign in to see it" in words
@@ -281,14 +283,12 @@ def test_operators_see_what_waits_and_why_and_nothing_about_anyone(
 
 
 def test_a_sent_notice_is_forgotten_after_thirty_days(
-    app: Flask, team: Team, auth: StaffBrowser, mailbox: tuple[Mailbox, int]
+    app: Flask, team: Team, auth: StaffBrowser, relay: Mailbox
 ) -> None:
-    box, port = mailbox
-    notices_to(app, f"smtp://127.0.0.1:{port}")
     set_email(auth, "admin", ADMIN_EMAIL)
     sent_client(app, NAME)
     send(app)
-    assert len(box.received) == 1
+    assert len(relay.received) == 1
     change_notices(app, sent_at=utcnow() - timedelta(days=31))
     send(app)
     with app.app_context():
@@ -303,24 +303,20 @@ def choose(auth: StaffBrowser, username: str, email: str, **kinds: str) -> None:
 
 
 def test_never_means_no_notice_of_that_kind(
-    app: Flask, team: Team, auth: StaffBrowser, mailbox: tuple[Mailbox, int]
+    app: Flask, team: Team, auth: StaffBrowser, relay: Mailbox
 ) -> None:
-    box, port = mailbox
-    notices_to(app, f"smtp://127.0.0.1:{port}")
     choose(auth, "admin", ADMIN_EMAIL, intake_waiting="never", assigned="at_once")
     choose(auth, "coach", COACH_EMAIL, assigned="at_once")
     person = sent_client(app, NAME)
     assert waiting(app) == [], "the admin said never for sent answers"
     assign(auth.sign_in("admin"), person.id, team.ids["coach"])
     send(app)
-    assert [rcpt for rcpt, _raw in box.received] == [[COACH_EMAIL]]
+    assert [rcpt for rcpt, _raw in relay.received] == [[COACH_EMAIL]]
 
 
 def test_once_a_day_waits_for_the_morning_and_comes_as_one_email(
-    app: Flask, team: Team, auth: StaffBrowser, mailbox: tuple[Mailbox, int]
+    app: Flask, team: Team, auth: StaffBrowser, relay: Mailbox
 ) -> None:
-    box, port = mailbox
-    notices_to(app, f"smtp://127.0.0.1:{port}")
     app.config["NOTICE_DIGEST_HOUR"] = 8
     choose(auth, "admin", ADMIN_EMAIL, intake_waiting="daily")
     for number in range(2):
@@ -332,17 +328,15 @@ def test_once_a_day_waits_for_the_morning_and_comes_as_one_email(
     assert morning.hour == 8
     assert morning > utcnow()
     send(app)
-    assert box.received == [], "not before the morning"
+    assert relay.received == [], "not before the morning"
     change_notices(app, send_after=utcnow() - timedelta(seconds=1))
     send(app)
-    assert len(box.to(ADMIN_EMAIL)) == 1, "the day's notices in one email"
+    assert len(relay.to(ADMIN_EMAIL)) == 1, "the day's notices in one email"
 
 
 def test_the_organisation_sets_how_notices_come_to_those_who_have_not_chosen(
-    app: Flask, team: Team, auth: StaffBrowser, mailbox: tuple[Mailbox, int]
+    app: Flask, team: Team, auth: StaffBrowser, relay: Mailbox
 ) -> None:
-    _box, port = mailbox
-    notices_to(app, f"smtp://127.0.0.1:{port}")
     app.config["NOTICE_DEFAULTS"] = {"intake_waiting": "never", "assigned": "at_once"}
     set_email(auth, "admin", ADMIN_EMAIL)
     page = auth.sign_in("admin").get("/account/notices").get_data(as_text=True)
@@ -352,10 +346,8 @@ def test_the_organisation_sets_how_notices_come_to_those_who_have_not_chosen(
 
 
 def test_what_someone_does_with_their_coach_tells_the_coach_and_only_that(
-    app: Flask, team: Team, auth: StaffBrowser, mailbox: tuple[Mailbox, int]
+    app: Flask, team: Team, auth: StaffBrowser, relay: Mailbox
 ) -> None:
-    box, port = mailbox
-    notices_to(app, f"smtp://127.0.0.1:{port}")
     set_email(auth, "coach", COACH_EMAIL)
     person = sent_client(app, NAME)
     assign_in_database(app, person.id, team.ids["coach"])
@@ -378,7 +370,7 @@ def test_what_someone_does_with_their_coach_tells_the_coach_and_only_that(
         "review_sent",
     ]
     send(app)
-    (raw,) = box.to(COACH_EMAIL)
+    (raw,) = relay.to(COACH_EMAIL)
     for private in (NAME, "night shifts", "Fewer calls", "walks by the river"):
         assert private.encode() not in raw
     (later,) = waiting(app)
@@ -424,45 +416,41 @@ def by_voice(auth: StaffBrowser, person: MadeClient, reason: str) -> None:
 
 
 def test_a_review_that_comes_due_tells_the_coach_once_until_the_next_one_falls_due(
-    app: Flask, team: Team, auth: StaffBrowser, mailbox: tuple[Mailbox, int]
+    app: Flask, team: Team, auth: StaffBrowser, relay: Mailbox
 ) -> None:
-    box, port = mailbox
-    notices_to(app, f"smtp://127.0.0.1:{port}")
     app.config.update(REVIEW_EVERY_SESSIONS=1, REVIEW_EVERY_DAYS=42)
     choose(auth, "coach", COACH_EMAIL, review_due="at_once", review_sent="never")
     choose(auth, "coach2", OTHER_COACH_EMAIL, review_due="at_once")
     person = coached(app, team)
     send(app)
-    assert box.received == [], "coaching has not begun: no review is due"
+    assert relay.received == [], "coaching has not begun: no review is due"
 
     session_without_check_in(auth, person)  # one session: with a review every session, due
     assert "Sent 1 email(s)" in send(app)
-    (raw,) = box.to(COACH_EMAIL)
+    (raw,) = relay.to(COACH_EMAIL)
     assert b"There is something in Groundwork for you." in raw
     says_nothing_about(raw, person, "A walk", "review")
-    assert box.to(OTHER_COACH_EMAIL) == [], "only the person's own coach is told"
+    assert relay.to(OTHER_COACH_EMAIL) == [], "only the person's own coach is told"
 
     send(app)
     send_at(app, utcnow() + timedelta(days=1))
     send_at(app, utcnow() + timedelta(days=30))
-    assert len(box.to(COACH_EMAIL)) == 1, "still the same review due: told once"
+    assert len(relay.to(COACH_EMAIL)) == 1, "still the same review due: told once"
 
     person.phone.get("/review")
     person.phone.post("/review", {"working": "The walks"})
     send_at(app, utcnow() + timedelta(days=1))
-    assert len(box.to(COACH_EMAIL)) == 1, "the next review is not due yet"
+    assert len(relay.to(COACH_EMAIL)) == 1, "the next review is not due yet"
     send_at(app, utcnow() + timedelta(days=43))
-    assert len(box.to(COACH_EMAIL)) == 2, "six weeks after the review, the next one is due"
+    assert len(relay.to(COACH_EMAIL)) == 2, "six weeks after the review, the next one is due"
     send_at(app, utcnow() + timedelta(days=44))
-    assert len(box.to(COACH_EMAIL)) == 2
-    assert box.to(OTHER_COACH_EMAIL) == []
+    assert len(relay.to(COACH_EMAIL)) == 2
+    assert relay.to(OTHER_COACH_EMAIL) == []
 
 
 def test_consent_recorded_by_voice_that_waits_two_weeks_tells_the_coach_once(
-    app: Flask, team: Team, auth: StaffBrowser, mailbox: tuple[Mailbox, int]
+    app: Flask, team: Team, auth: StaffBrowser, relay: Mailbox
 ) -> None:
-    box, port = mailbox
-    notices_to(app, f"smtp://127.0.0.1:{port}")
     assert app.config["VOICE_CONFIRM_REMIND_DAYS"] == 14
     choose(auth, "coach", COACH_EMAIL, voice_waiting="at_once")
     choose(auth, "coach2", OTHER_COACH_EMAIL, voice_waiting="at_once")
@@ -470,26 +458,24 @@ def test_consent_recorded_by_voice_that_waits_two_weeks_tells_the_coach_once(
     reason = "They said yes on the phone on Tuesday"
     by_voice(auth, person, reason)
     send_at(app, utcnow() + timedelta(days=13))
-    assert box.received == [], "not yet: they may still come and confirm it"
+    assert relay.received == [], "not yet: they may still come and confirm it"
 
     send_at(app, utcnow() + timedelta(days=14, minutes=1))
-    (raw,) = box.to(COACH_EMAIL)
+    (raw,) = relay.to(COACH_EMAIL)
     says_nothing_about(raw, person, reason, "contact", "consent")
-    assert box.to(OTHER_COACH_EMAIL) == []
+    assert relay.to(OTHER_COACH_EMAIL) == []
     send_at(app, utcnow() + timedelta(days=15))
     send_at(app, utcnow() + timedelta(days=60))
-    assert len(box.received) == 1, "told once for this decision, not every day"
+    assert len(relay.received) == 1, "told once for this decision, not every day"
 
     by_voice(auth, person, "They said yes again, on Friday")  # a new decision waits afresh
     send_at(app, utcnow() + timedelta(days=14, minutes=1))
-    assert len(box.received) == 2
+    assert len(relay.received) == 2
 
 
 def test_consent_by_voice_the_person_confirmed_tells_nobody(
-    app: Flask, team: Team, auth: StaffBrowser, mailbox: tuple[Mailbox, int]
+    app: Flask, team: Team, auth: StaffBrowser, relay: Mailbox
 ) -> None:
-    box, port = mailbox
-    notices_to(app, f"smtp://127.0.0.1:{port}")
     choose(auth, "coach", COACH_EMAIL, voice_waiting="at_once")
     person = coached(app, team)
     by_voice(auth, person, "They said yes on the phone")
@@ -498,14 +484,12 @@ def test_consent_by_voice_the_person_confirmed_tells_nobody(
     person.phone.post("/decide-again", {"purpose": "contact", "decision": "granted"})
     assert person.phone.get("/decide-again", status=302).headers["Location"] == "/your-space"
     send_at(app, utcnow() + timedelta(days=15))
-    assert box.received == []
+    assert relay.received == []
 
 
 def test_a_coach_who_chose_never_hears_nothing_of_what_comes_due(
-    app: Flask, team: Team, auth: StaffBrowser, mailbox: tuple[Mailbox, int]
+    app: Flask, team: Team, auth: StaffBrowser, relay: Mailbox
 ) -> None:
-    box, port = mailbox
-    notices_to(app, f"smtp://127.0.0.1:{port}")
     app.config["REVIEW_EVERY_SESSIONS"] = 1
     page = auth.sign_in("coach").get("/account/notices").get_data(as_text=True)
     assert "When an “are we on track?” review with someone you coach comes due" in page
@@ -515,15 +499,13 @@ def test_a_coach_who_chose_never_hears_nothing_of_what_comes_due(
     session_without_check_in(auth, person)
     by_voice(auth, person, "They said yes on the phone")
     send_at(app, utcnow() + timedelta(days=15))
-    assert box.received == []
+    assert relay.received == []
     assert waiting(app) == []
 
 
 def test_nobody_hears_of_a_record_that_is_closed_or_no_longer_shared(
-    app: Flask, team: Team, auth: StaffBrowser, mailbox: tuple[Mailbox, int]
+    app: Flask, team: Team, auth: StaffBrowser, relay: Mailbox
 ) -> None:
-    box, port = mailbox
-    notices_to(app, f"smtp://127.0.0.1:{port}")
     app.config["REVIEW_EVERY_SESSIONS"] = 1
     choose(auth, "coach", COACH_EMAIL, review_due="at_once", voice_waiting="at_once")
     closed, withdrawn = coached(app, team), coached(app, team)
@@ -536,4 +518,4 @@ def test_nobody_hears_of_a_record_that_is_closed_or_no_longer_shared(
         db.execute(update(Client).where(Client.id == withdrawn.id).values(shared_at=None))
         db.commit()
     send_at(app, utcnow() + timedelta(days=15))
-    assert box.received == [], "their coach no longer sees them: nothing waits there"
+    assert relay.received == [], "their coach no longer sees them: nothing waits there"

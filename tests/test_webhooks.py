@@ -32,6 +32,7 @@ from support.staff import StaffBrowser, assign
 from support.team import Team
 from support.tls import free_port, localhost_certificate
 from test_referrals import set_status
+from werkzeug.test import TestResponse
 
 from intake import outbound
 from intake.db import db_session
@@ -133,6 +134,18 @@ def add_address(partner: FlaskClient, url: str, status: int = 200) -> str:
     shown = SECRET_SHOWN.search(page)
     assert shown, page
     return shown.group(1)
+
+
+def press(partner: FlaskClient, action: str) -> TestResponse:
+    """Press one of the Webhooks page's buttons (a form with only its CSRF token)."""
+    return partner.post(action, data={"csrf_token": csrf(partner, "/partner/webhooks")})
+
+
+def press_on_address(app: Flask, partner: FlaskClient, action: str) -> TestResponse:
+    """Press a button beside the organisation's one address: test, secret or remove."""
+    with app.app_context():
+        endpoint_id = db_session().scalars(select(WebhookEndpoint.id)).one()
+    return press(partner, f"/partner/webhooks/{endpoint_id}/{action}")
 
 
 def send(app: Flask, exit_code: int = 0) -> str:
@@ -499,12 +512,7 @@ def test_the_test_button_sends_a_signed_message_with_nothing_in_it(
 ) -> None:
     partner = auth.sign_in("partner")
     secret = add_address(partner, receiver.url)
-    with app.app_context():
-        endpoint_id = db_session().scalars(select(WebhookEndpoint.id)).one()
-    response = partner.post(
-        f"/partner/webhooks/{endpoint_id}/test",
-        data={"csrf_token": csrf(partner, "/partner/webhooks")},
-    )
+    response = press_on_address(app, partner, "test")
     assert response.status_code == 302
     shown = partner.get(response.headers["Location"]).get_data(as_text=True)
     assert "A test message is on its way." in shown
@@ -522,12 +530,7 @@ def test_a_new_secret_signs_beside_the_old_one_for_a_day(
     signed with both secrets, so either checks it; after a day, only the new one does."""
     partner = auth.sign_in("partner")
     old_secret = add_address(partner, receiver.url)
-    with app.app_context():
-        endpoint_id = db_session().scalars(select(WebhookEndpoint.id)).one()
-    response = partner.post(
-        f"/partner/webhooks/{endpoint_id}/secret",
-        data={"csrf_token": csrf(partner, "/partner/webhooks")},
-    )
+    response = press_on_address(app, partner, "secret")
     page = response.get_data(as_text=True)
     assert response.status_code == 200, page
     assert "Your old secret keeps working for 24 hours." in page
@@ -574,10 +577,7 @@ def test_a_given_up_message_can_be_sent_again(
     assert "Given up" in page
     with app.app_context():
         message_id = db_session().scalars(select(WebhookDelivery.id)).one()
-    response = partner.post(
-        f"/partner/webhooks/messages/{message_id}/again",
-        data={"csrf_token": csrf(partner, "/partner/webhooks")},
-    )
+    response = press(partner, f"/partner/webhooks/messages/{message_id}/again")
     assert response.status_code == 302
     assert "1 delivered" in send(app)
     assert statuses_heard(receiver)[-1] == "started"
@@ -593,12 +593,7 @@ def test_a_removed_address_hears_nothing_more(
     receiver.answer(500)
     phone, _reference = referred_person(app, partner, agrees="yes")
     send(app, exit_code=1)
-    with app.app_context():
-        endpoint_id = db_session().scalars(select(WebhookEndpoint.id)).one()
-    response = partner.post(
-        f"/partner/webhooks/{endpoint_id}/remove",
-        data={"csrf_token": csrf(partner, "/partner/webhooks")},
-    )
+    response = press_on_address(app, partner, "remove")
     assert response.status_code == 302
     assert waiting(app) == []
     bring_forward(app)
